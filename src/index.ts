@@ -1,0 +1,3 @@
+export * from './errors.ts'
+export type { Awaitable } from './util/awaitable.ts'
+export * from './virtmem/index.ts'

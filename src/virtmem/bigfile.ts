@@ -1,0 +1,66 @@
+import { InvalidArgumentError } from '../errors.ts'
+import type { Awaitable } from '../util/awaitable.ts'
+
+/**
+ * The storage contract the VM layer knows: a sequence of `blksize`-byte blocks.
+ *
+ * `loadblk` fills `buf` (exactly `blksize` bytes) with block `blk`; `storeblk` persists it.
+ * Either may answer synchronously or with a Promise. They are called with no VM state held,
+ * so they may take their own locks and call back into the VM (for example `invalidatePage`).
+ * `buf` is only valid until the call (or its Promise) completes: never keep it.
+ */
+export interface BigFile {
+  readonly blksize: number
+  loadblk(blk: number, buf: Uint8Array): Awaitable<void>
+  storeblk(blk: number, buf: Uint8Array): Awaitable<void>
+}
+
+export interface MemoryBigFileOptions {
+  /** Answer loads and stores with Promises instead of synchronously (resolved on a later macrotask). */
+  async?: boolean
+}
+
+/**
+ * A BigFile held in process memory: blocks never stored read as zeros. For tests and scratch data;
+ * its contents are outside any RAM budget.
+ */
+export class MemoryBigFile implements BigFile {
+  readonly blksize: number
+  readonly blocks = new Map<number, Uint8Array>()
+  readonly #async: boolean
+
+  constructor(blksize: number, options: MemoryBigFileOptions = {}) {
+    checkBlksize(blksize)
+    this.blksize = blksize
+    this.#async = options.async ?? false
+  }
+
+  loadblk(blk: number, buf: Uint8Array): Awaitable<void> {
+    if (!this.#async) return this.#load(blk, buf)
+    return new Promise<void>((resolve) => setImmediate(() => resolve(this.#load(blk, buf))))
+  }
+
+  storeblk(blk: number, buf: Uint8Array): Awaitable<void> {
+    if (!this.#async) return this.#store(blk, buf)
+    const copy = buf.slice()
+    return new Promise<void>((resolve) => setImmediate(() => resolve(this.#store(blk, copy))))
+  }
+
+  #load(blk: number, buf: Uint8Array): void {
+    const data = this.blocks.get(blk)
+    if (data) buf.set(data)
+    else buf.fill(0)
+  }
+
+  #store(blk: number, buf: Uint8Array): void {
+    let data = this.blocks.get(blk)
+    if (!data) this.blocks.set(blk, (data = new Uint8Array(this.blksize)))
+    data.set(buf)
+  }
+}
+
+export function checkBlksize(blksize: number): void {
+  if (!Number.isSafeInteger(blksize) || blksize <= 0) {
+    throw new InvalidArgumentError(`blksize must be a positive integer, got ${blksize}`)
+  }
+}

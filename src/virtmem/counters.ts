@@ -1,0 +1,23 @@
+/** Event counters, kept per RAM (all files) and per FileH. Plain numbers: cheap to bump and to snapshot. */
+export class Counters {
+  /** Every page fault taken: a miss or a write to a read-only entry, whether it loaded or only mapped. */
+  faults = 0
+  /** `loadblk` calls. */
+  loads = 0
+  /** `storeblk` calls. */
+  stores = 0
+  /** Clean pages dropped by reclaim. */
+  reclaims = 0
+  /** Pages dropped by invalidate, discard or close. */
+  drops = 0
+  bytesLoaded = 0
+  bytesStored = 0
+
+  snapshot(): CountersSnapshot {
+    return { ...this }
+  }
+}
+
+export type CountersSnapshot = {
+  readonly [K in keyof Counters as Counters[K] extends number ? K : never]: number
+}

@@ -1,0 +1,8 @@
+export { type BigFile, MemoryBigFile, type MemoryBigFileOptions } from './bigfile.ts'
+export { Counters, type CountersSnapshot } from './counters.ts'
+export { FileH, type FileHOptions, type PageInfo, WriteoutFlags } from './fileh.ts'
+export type { FileHNotifier, InvalidateRange, InvalidateReason, NotifierRegistration } from './notifier.ts'
+export { PageState } from './page.ts'
+export { Pin, type PinOptions } from './pin.ts'
+export { RAM, type RAMOptions, type RAMStats } from './ram.ts'
+export { type FaultOptions, type Mapping, VMA } from './vma.ts'

@@ -1,0 +1,41 @@
+import type { FileH } from './fileh.ts'
+
+/**
+ * Page states. A page that is not resident has no Page object at all and reads as EMPTY.
+ *
+ *   EMPTY → LOADING → LOADED ⇄ DIRTY → (dropped) EMPTY
+ *   LOADING → LOADING_INVALIDATED when an invalidation lands mid-load: the load's data is dropped.
+ */
+export const PageState = {
+  EMPTY: 'EMPTY',
+  LOADING: 'LOADING',
+  LOADING_INVALIDATED: 'LOADING_INVALIDATED',
+  LOADED: 'LOADED',
+  DIRTY: 'DIRTY',
+} as const
+export type PageState = (typeof PageState)[keyof typeof PageState]
+
+/** Outcome of a load shared by every fault waiting on it: an error, or undefined when it went through. */
+export type LoadOutcome = Error | undefined
+
+/** One resident page of a FileH, backed by one RAM frame. */
+export class Page {
+  readonly fileh: FileH
+  readonly pgoffset: number
+  readonly frame: number
+  state: PageState = PageState.LOADING
+  /** Number of VMAs whose page table maps this page. */
+  mapcount = 0
+  /** Number of live pins (zero-copy views, in-flight storeblk): a pinned frame is never reused. */
+  pincount = 0
+  /** Dropped from its FileH while pinned: the frame goes back to RAM at the last unpin. */
+  detached = false
+  /** Completion of the load in progress, shared by every waiter. */
+  loading: Promise<LoadOutcome> | undefined = undefined
+
+  constructor(fileh: FileH, pgoffset: number, frame: number) {
+    this.fileh = fileh
+    this.pgoffset = pgoffset
+    this.frame = frame
+  }
+}

@@ -1,0 +1,141 @@
+import { ClosedError, InvalidArgumentError } from '../errors.ts'
+import type { Page } from './page.ts'
+import type { VMA } from './vma.ts'
+
+export interface PinOptions {
+  /** Pin for writing: the pages are made dirty now, so writes through the views are kept. */
+  write?: boolean
+}
+
+type TypedArrayCtor<T> = {
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): T
+  readonly BYTES_PER_ELEMENT: number
+}
+
+/**
+ * Pinned pages of a VMA range, with zero-copy views onto their frames. While the pin lives the frames are
+ * never reused: reclaim skips them and an invalidation or discard only detaches them (the views then show
+ * the dropped contents, and writes to them are lost). Views must not be used after `release()`; JavaScript
+ * cannot revoke them, so that is the caller's discipline. Writes through the views of a read pin are not
+ * tracked (the page is not made dirty) and may be lost: pin with `{ write: true }` to write.
+ */
+export class Pin implements Disposable {
+  readonly vma: VMA
+  readonly offset: number
+  readonly length: number
+  readonly write: boolean
+  readonly #pages: Page[]
+  #released = false
+
+  private constructor(vma: VMA, offset: number, length: number, write: boolean, pages: Page[]) {
+    this.vma = vma
+    this.offset = offset
+    this.length = length
+    this.write = write
+    this.#pages = pages
+  }
+
+  /** @internal Pins page by page, `ensure` mapping each first. */
+  static _make(
+    vma: VMA,
+    off: number,
+    length: number,
+    write: boolean,
+    ensure: (pg: number, write: boolean) => void,
+  ): Pin {
+    const pages: Page[] = []
+    try {
+      for (const pg of pageIndexes(vma, off, length)) {
+        ensure(pg, write)
+        pages.push(pinPage(vma, pg))
+      }
+    } catch (e) {
+      for (const p of pages) vma.fileh._unpin(p)
+      throw e
+    }
+    return new Pin(vma, off, length, write, pages)
+  }
+
+  /** @internal */
+  static async _makeAsync(vma: VMA, off: number, length: number, write: boolean): Promise<Pin> {
+    const pages: Page[] = []
+    try {
+      for (const pg of pageIndexes(vma, off, length)) {
+        await vma._ensure(pg, write)
+        pages.push(pinPage(vma, pg))
+      }
+    } catch (e) {
+      for (const p of pages) vma.fileh._unpin(p)
+      throw e
+    }
+    return new Pin(vma, off, length, write, pages)
+  }
+
+  get released(): boolean {
+    return this.#released
+  }
+
+  /** Calls fn(bytes, offset) for each contiguous piece of the range (one per page), in order. */
+  forEach(fn: (bytes: Uint8Array, offset: number) => void): void {
+    this.#check()
+    const { vma } = this
+    const ps = vma.pagesize
+    const arena = vma.fileh.ram.arena
+    for (let at = 0, i = 0; at < this.length; i++) {
+      const pos = this.offset + at
+      const inpage = pos % ps
+      const n = Math.min(ps - inpage, this.length - at)
+      fn(new Uint8Array(arena, this.#pages[i].frame * ps + inpage, n), at)
+      at += n
+    }
+  }
+
+  /** One typed-array view of the whole range, which must lie in one page and be aligned for the type. */
+  view<T>(Ctor: TypedArrayCtor<T>): T {
+    this.#check()
+    if (this.#pages.length !== 1) {
+      throw new InvalidArgumentError(
+        `view() needs a range inside one page; this pin spans ${this.#pages.length} pages (use forEach)`,
+      )
+    }
+    const size = Ctor.BYTES_PER_ELEMENT
+    const inpage = this.offset % this.vma.pagesize
+    if (inpage % size !== 0 || this.length % size !== 0) {
+      throw new InvalidArgumentError(
+        `range at ${this.offset} of ${this.length} bytes is not aligned to ${size}`,
+      )
+    }
+    const base = this.#pages[0].frame * this.vma.pagesize + inpage
+    return new Ctor(this.vma.fileh.ram.arena, base, this.length / size)
+  }
+
+  /** Unpins. Idempotent. */
+  release(): void {
+    if (this.#released) return
+    this.#released = true
+    for (const p of this.#pages) p.fileh._unpin(p)
+  }
+
+  [Symbol.dispose](): void {
+    this.release()
+  }
+
+  #check(): void {
+    if (this.#released) throw new ClosedError('pin was released')
+  }
+}
+
+function* pageIndexes(vma: VMA, off: number, length: number): Generator<number> {
+  const ps = vma.pagesize
+  const first = Math.floor(off / ps)
+  const last = length === 0 ? first : Math.floor((off + length - 1) / ps)
+  for (let pg = first; pg <= last; pg++) yield pg
+}
+
+function pinPage(vma: VMA, pg: number): Page {
+  const page = vma.fileh._page(vma.pgoffset + pg)
+  // ensure() has just mapped it, with no await in between.
+  if (!page) throw new ClosedError(`page ${vma.pgoffset + pg} vanished while pinning`)
+  vma.fileh._pin(page)
+  return page
+}

@@ -1,0 +1,399 @@
+import { ClosedError, FaultRetryError, OutOfRangeError } from '../errors.ts'
+import { type Awaitable, isPromise } from '../util/awaitable.ts'
+import type { FileH } from './fileh.ts'
+import { Pin, type PinOptions } from './pin.ts'
+
+/** How a VMA maps one page: not at all, read-only, or writable. */
+export type Mapping = 'none' | 'r' | 'rw'
+
+export interface FaultOptions {
+  /** Fault for writing: the pages become dirty. */
+  write?: boolean
+}
+
+/**
+ * A window of pages [pgoffset, pgoffset + pglen) of a FileH, accessed through a software page table:
+ * `_pt[i]` is `frame * 2 + writable`, or -1 when page i is not mapped. A hit reads or writes the frame
+ * in the RAM arena directly; a miss (or a write to a read-only entry) is a page fault handled by the FileH.
+ *
+ * Multi-byte numbers are little-endian. Byte offsets are integers relative to the start of the VMA.
+ * Synchronous accessors fault synchronously; when the storage answers loads with Promises they throw
+ * WouldBlockError for a page not yet resident: `await vma.fault(...)`, or use `read`/`write`/`pinAsync`.
+ */
+export class VMA implements Disposable {
+  readonly fileh: FileH
+  readonly pgoffset: number
+  readonly pglen: number
+  readonly pagesize: number
+  readonly byteLength: number
+  /** @internal The page table. */
+  readonly _pt: Int32Array
+  readonly #ps: number
+  readonly #dv: DataView
+  readonly #bytes: Uint8Array
+  readonly #scratch = new DataView(new ArrayBuffer(8))
+  readonly #scratchBytes = new Uint8Array(this.#scratch.buffer)
+  #unmapped = false
+
+  /** Use `fileh.mmap()`. */
+  constructor(fileh: FileH, pgoffset: number, pglen: number) {
+    this.fileh = fileh
+    this.pgoffset = pgoffset
+    this.pglen = pglen
+    this.pagesize = fileh.pagesize
+    this.byteLength = pglen * fileh.pagesize
+    this._pt = new Int32Array(pglen).fill(-1)
+    this.#ps = fileh.pagesize
+    this.#dv = fileh.ram.dataview
+    this.#bytes = fileh.ram.bytes
+  }
+
+  get unmapped(): boolean {
+    return this.#unmapped
+  }
+
+  /** Removes the mapping. Dirty pages stay in the FileH with their data. Idempotent. */
+  unmap(): void {
+    if (this.#unmapped) return
+    this.fileh._unmap(this)
+    this.#unmapped = true
+  }
+
+  [Symbol.dispose](): void {
+    this.unmap()
+  }
+
+  /** How file page `pgoffset` is mapped in this VMA. */
+  mappedAs(pgoffset: number): Mapping {
+    const e = this._pt[pgoffset - this.pgoffset]
+    if (!(e >= 0)) return 'none'
+    return (e & 1) === 1 ? 'rw' : 'r'
+  }
+
+  // ---------------------------------------------------------------- hit path
+
+  /** Arena address of `size` bytes at `off` for reading, faulting if needed; -1: they are in #scratch. */
+  #r(off: number, size: number): number {
+    const ps = this.#ps
+    const pg = Math.floor(off / ps)
+    const e = this._pt[pg]
+    const inpage = off - pg * ps
+    if (e >= 0 && inpage + size <= ps) return (e >> 1) * ps + inpage
+    return this.#rslow(off, size)
+  }
+
+  /** Arena address for writing; -1: write into #scratch, then call #wstraddle. */
+  #w(off: number, size: number): number {
+    const ps = this.#ps
+    const pg = Math.floor(off / ps)
+    const e = this._pt[pg]
+    const inpage = off - pg * ps
+    // One test for "mapped and writable": -1 and undefined both fail it.
+    if ((e & 0x80000001) === 1 && inpage + size <= ps) return (e >> 1) * ps + inpage
+    return this.#wslow(off, size)
+  }
+
+  #rslow(off: number, size: number): number {
+    this.#checkAccess(off, size)
+    const ps = this.#ps
+    const pg = Math.floor(off / ps)
+    const inpage = off - pg * ps
+    if (inpage + size <= ps) {
+      this.fileh._faultSync(this, this.pgoffset + pg, false)
+      return (this._pt[pg] >> 1) * ps + inpage
+    }
+    this.readBytes(off, this.#scratchBytes.subarray(0, size))
+    return -1
+  }
+
+  #wslow(off: number, size: number): number {
+    this.#checkAccess(off, size)
+    const ps = this.#ps
+    const pg = Math.floor(off / ps)
+    const inpage = off - pg * ps
+    if (inpage + size <= ps) {
+      this.fileh._faultSync(this, this.pgoffset + pg, true)
+      return (this._pt[pg] >> 1) * ps + inpage
+    }
+    return -1
+  }
+
+  #wstraddle(off: number, size: number): void {
+    this.writeBytes(off, this.#scratchBytes.subarray(0, size))
+  }
+
+  #checkAccess(off: number, size: number): void {
+    if (this.#unmapped) throw new ClosedError('VMA is unmapped')
+    if (!Number.isSafeInteger(off) || off < 0 || off + size > this.byteLength) {
+      throw new OutOfRangeError(
+        `access of ${size} byte(s) at ${off} is outside the VMA's ${this.byteLength} bytes`,
+      )
+    }
+  }
+
+  getUint8(off: number): number {
+    return this.#bytes[this.#r(off, 1)]
+  }
+  setUint8(off: number, v: number): void {
+    this.#bytes[this.#w(off, 1)] = v
+  }
+  getInt8(off: number): number {
+    return this.#dv.getInt8(this.#r(off, 1))
+  }
+  setInt8(off: number, v: number): void {
+    this.#dv.setInt8(this.#w(off, 1), v)
+  }
+  getUint16(off: number): number {
+    const a = this.#r(off, 2)
+    return a >= 0 ? this.#dv.getUint16(a, true) : this.#scratch.getUint16(0, true)
+  }
+  setUint16(off: number, v: number): void {
+    const a = this.#w(off, 2)
+    if (a >= 0) this.#dv.setUint16(a, v, true)
+    else {
+      this.#scratch.setUint16(0, v, true)
+      this.#wstraddle(off, 2)
+    }
+  }
+  getInt16(off: number): number {
+    const a = this.#r(off, 2)
+    return a >= 0 ? this.#dv.getInt16(a, true) : this.#scratch.getInt16(0, true)
+  }
+  setInt16(off: number, v: number): void {
+    const a = this.#w(off, 2)
+    if (a >= 0) this.#dv.setInt16(a, v, true)
+    else {
+      this.#scratch.setInt16(0, v, true)
+      this.#wstraddle(off, 2)
+    }
+  }
+  getUint32(off: number): number {
+    const a = this.#r(off, 4)
+    return a >= 0 ? this.#dv.getUint32(a, true) : this.#scratch.getUint32(0, true)
+  }
+  setUint32(off: number, v: number): void {
+    const a = this.#w(off, 4)
+    if (a >= 0) this.#dv.setUint32(a, v, true)
+    else {
+      this.#scratch.setUint32(0, v, true)
+      this.#wstraddle(off, 4)
+    }
+  }
+  getInt32(off: number): number {
+    const a = this.#r(off, 4)
+    return a >= 0 ? this.#dv.getInt32(a, true) : this.#scratch.getInt32(0, true)
+  }
+  setInt32(off: number, v: number): void {
+    const a = this.#w(off, 4)
+    if (a >= 0) this.#dv.setInt32(a, v, true)
+    else {
+      this.#scratch.setInt32(0, v, true)
+      this.#wstraddle(off, 4)
+    }
+  }
+  getFloat32(off: number): number {
+    const a = this.#r(off, 4)
+    return a >= 0 ? this.#dv.getFloat32(a, true) : this.#scratch.getFloat32(0, true)
+  }
+  setFloat32(off: number, v: number): void {
+    const a = this.#w(off, 4)
+    if (a >= 0) this.#dv.setFloat32(a, v, true)
+    else {
+      this.#scratch.setFloat32(0, v, true)
+      this.#wstraddle(off, 4)
+    }
+  }
+  getFloat64(off: number): number {
+    const a = this.#r(off, 8)
+    return a >= 0 ? this.#dv.getFloat64(a, true) : this.#scratch.getFloat64(0, true)
+  }
+  setFloat64(off: number, v: number): void {
+    const a = this.#w(off, 8)
+    if (a >= 0) this.#dv.setFloat64(a, v, true)
+    else {
+      this.#scratch.setFloat64(0, v, true)
+      this.#wstraddle(off, 8)
+    }
+  }
+  getBigInt64(off: number): bigint {
+    const a = this.#r(off, 8)
+    return a >= 0 ? this.#dv.getBigInt64(a, true) : this.#scratch.getBigInt64(0, true)
+  }
+  setBigInt64(off: number, v: bigint): void {
+    const a = this.#w(off, 8)
+    if (a >= 0) this.#dv.setBigInt64(a, v, true)
+    else {
+      this.#scratch.setBigInt64(0, v, true)
+      this.#wstraddle(off, 8)
+    }
+  }
+  getBigUint64(off: number): bigint {
+    const a = this.#r(off, 8)
+    return a >= 0 ? this.#dv.getBigUint64(a, true) : this.#scratch.getBigUint64(0, true)
+  }
+  setBigUint64(off: number, v: bigint): void {
+    const a = this.#w(off, 8)
+    if (a >= 0) this.#dv.setBigUint64(a, v, true)
+    else {
+      this.#scratch.setBigUint64(0, v, true)
+      this.#wstraddle(off, 8)
+    }
+  }
+
+  // ---------------------------------------------------------------- bulk, synchronous
+
+  /** Copies `dst.length` bytes at `off` into `dst` (faulting synchronously) and returns it. */
+  readBytes(off: number, dst: Uint8Array): Uint8Array {
+    this.#checkAccess(off, dst.length)
+    this.#eachPiece(off, dst.length, (pg, src, at, n) => {
+      if (!(this._pt[pg] >= 0)) this.fileh._faultSync(this, this.pgoffset + pg, false)
+      const base = (this._pt[pg] >> 1) * this.#ps
+      dst.set(this.#bytes.subarray(base + src, base + src + n), at)
+    })
+    return dst
+  }
+
+  /** Copies `src` to `off` (faulting synchronously for write: the pages become dirty). */
+  writeBytes(off: number, src: Uint8Array): void {
+    this.#checkAccess(off, src.length)
+    this.#eachPiece(off, src.length, (pg, dst, at, n) => {
+      if ((this._pt[pg] & 0x80000001) !== 1) this.fileh._faultSync(this, this.pgoffset + pg, true)
+      this.#bytes.set(src.subarray(at, at + n), (this._pt[pg] >> 1) * this.#ps + dst)
+    })
+  }
+
+  /** Splits [off, off+len) into per-page pieces: (page index in VMA, offset in page, offset in range, length). */
+  #eachPiece(
+    off: number,
+    len: number,
+    fn: (pg: number, inpage: number, at: number, n: number) => void,
+  ): void {
+    const ps = this.#ps
+    for (let at = 0; at < len; ) {
+      const pos = off + at
+      const pg = Math.floor(pos / ps)
+      const inpage = pos - pg * ps
+      const n = Math.min(ps - inpage, len - at)
+      fn(pg, inpage, at, n)
+      at += n
+    }
+  }
+
+  // ---------------------------------------------------------------- awaitable
+
+  /**
+   * Faults in every page of [off, off+length), loads running in parallel. Settles synchronously (returns
+   * undefined) when no load had to be awaited. With less RAM than the range, earlier pages may already be
+   * reclaimed when it resolves: it is a prefetch, `read`/`write`/`pinAsync` are the safe forms.
+   */
+  fault(off: number, length: number, options: FaultOptions = {}): Awaitable<void> {
+    this.#checkAccess(off, length)
+    const write = options.write ?? false
+    const waits: Promise<void>[] = []
+    const ps = this.#ps
+    const first = Math.floor(off / ps)
+    const last = length === 0 ? first - 1 : Math.floor((off + length - 1) / ps)
+    for (let pg = first; pg <= last; pg++) {
+      if (this.#has(pg, write)) continue
+      const r = this.fileh._fault(this, this.pgoffset + pg, write)
+      if (isPromise(r)) waits.push(r)
+    }
+    if (waits.length > 0) return Promise.all(waits).then(() => {})
+  }
+
+  /** Reads `length` bytes at `off`, awaiting loads as needed. */
+  async read(off: number, length: number): Promise<Uint8Array> {
+    this.#checkAccess(off, length)
+    const out = new Uint8Array(length)
+    await this.#eachPieceAsync(off, length, false, (base, at, n) => {
+      out.set(this.#bytes.subarray(base, base + n), at)
+    })
+    return out
+  }
+
+  /** Writes `data` at `off`, awaiting loads as needed; the pages become dirty. */
+  async write(off: number, data: Uint8Array): Promise<void> {
+    this.#checkAccess(off, data.length)
+    await this.#eachPieceAsync(off, data.length, true, (base, at, n) => {
+      this.#bytes.set(data.subarray(at, at + n), base)
+    })
+  }
+
+  async #eachPieceAsync(
+    off: number,
+    len: number,
+    write: boolean,
+    fn: (arenaAddr: number, at: number, n: number) => void,
+  ): Promise<void> {
+    const ps = this.#ps
+    for (let at = 0; at < len; ) {
+      const pos = off + at
+      const pg = Math.floor(pos / ps)
+      const inpage = pos - pg * ps
+      const n = Math.min(ps - inpage, len - at)
+      await this._ensure(pg, write)
+      // No await between the check in _ensure and this copy: the page is mapped right now.
+      fn((this._pt[pg] >> 1) * ps + inpage, at, n)
+      at += n
+    }
+  }
+
+  /** @internal Makes VMA page `pg` mapped (writable if asked) at the moment the returned value settles. */
+  _ensure(pg: number, write: boolean): Awaitable<void> {
+    if (this.#has(pg, write)) return
+    const r = this.fileh._fault(this, this.pgoffset + pg, write)
+    if (!isPromise(r)) return
+    return this.#ensureAsync(pg, write, r)
+  }
+
+  async #ensureAsync(pg: number, write: boolean, r: Promise<void>): Promise<void> {
+    for (let tries = 0; ; tries++) {
+      await r
+      if (this.#has(pg, write)) return
+      // Reclaimed or invalidated between the load and this continuation: fault again, within a bound.
+      if (tries >= this.fileh.maxRetries) throw new FaultRetryError(this.pgoffset + pg, tries)
+      const next = this.fileh._fault(this, this.pgoffset + pg, write)
+      if (!isPromise(next)) return
+      r = next
+    }
+  }
+
+  #has(pg: number, write: boolean): boolean {
+    const e = this._pt[pg]
+    return write ? (e & 0x80000001) === 1 : e >= 0
+  }
+
+  // ---------------------------------------------------------------- pinned views
+
+  /**
+   * Pins the pages of [off, off+length) and returns a handle giving zero-copy views of them. Faults
+   * synchronously. A pinned page is never reclaimed; release the pin (or `using` it) promptly.
+   */
+  pin(off: number, length: number, options: PinOptions = {}): Pin {
+    this.#checkAccess(off, length)
+    return Pin._make(this, off, length, options.write ?? false, (pg, write) => {
+      if (!this.#has(pg, write)) this.fileh._faultSync(this, this.pgoffset + pg, write)
+    })
+  }
+
+  /** `pin` for storages that load asynchronously. */
+  pinAsync(off: number, length: number, options: PinOptions = {}): Promise<Pin> {
+    this.#checkAccess(off, length)
+    return Pin._makeAsync(this, off, length, options.write ?? false)
+  }
+
+  /** Pins, calls `fn` with the pin, releases it (also when `fn` throws or rejects), and returns fn's result. */
+  async withPinned<T>(
+    off: number,
+    length: number,
+    fn: (pin: Pin) => T | Promise<T>,
+    options: PinOptions = {},
+  ): Promise<T> {
+    const pin = await this.pinAsync(off, length, options)
+    try {
+      return await fn(pin)
+    } finally {
+      pin.release()
+    }
+  }
+}
