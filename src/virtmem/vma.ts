@@ -78,7 +78,8 @@ export class VMA implements Disposable {
     const pg = Math.floor(off / ps)
     const e = this._pt[pg]
     const inpage = off - pg * ps
-    if (e >= 0 && inpage + size <= ps) return (e >> 1) * ps + inpage
+    // (inpage | 0) === inpage also turns fractional and NaN offsets to the slow path, which rejects them.
+    if (e >= 0 && inpage + size <= ps && (inpage | 0) === inpage) return (e >> 1) * ps + inpage
     return this.#rslow(off, size)
   }
 
@@ -89,7 +90,8 @@ export class VMA implements Disposable {
     const e = this._pt[pg]
     const inpage = off - pg * ps
     // One test for "mapped and writable": -1 and undefined both fail it.
-    if ((e & 0x80000001) === 1 && inpage + size <= ps) return (e >> 1) * ps + inpage
+    if ((e & 0x80000001) === 1 && inpage + size <= ps && (inpage | 0) === inpage)
+      return (e >> 1) * ps + inpage
     return this.#wslow(off, size)
   }
 
@@ -253,9 +255,20 @@ export class VMA implements Disposable {
     return dst
   }
 
-  /** Copies `src` to `off` (faulting synchronously for write: the pages become dirty). */
+  /**
+   * Copies `src` to `off` (faulting synchronously for write: the pages become dirty). All or nothing:
+   * every page of the range is made resident and pinned before the first byte is written, so a failure
+   * (OutOfMemoryError, WouldBlockError, LoadError) leaves memory and the dirty set unchanged. The range
+   * must therefore fit in the RAM at once; split larger copies.
+   */
   writeBytes(off: number, src: Uint8Array): void {
     this.#checkAccess(off, src.length)
+    using _ = this.pin(off, src.length)
+    this.#copyIn(off, src)
+  }
+
+  /** Copies into pages that are resident (pinned by the caller); write faults here never allocate. */
+  #copyIn(off: number, src: Uint8Array): void {
     this.#eachPiece(off, src.length, (pg, dst, at, n) => {
       if ((this._pt[pg] & 0x80000001) !== 1) this.fileh._faultSync(this, this.pgoffset + pg, true)
       this.#bytes.set(src.subarray(at, at + n), (this._pt[pg] >> 1) * this.#ps + dst)
@@ -293,10 +306,16 @@ export class VMA implements Disposable {
     const ps = this.#ps
     const first = Math.floor(off / ps)
     const last = length === 0 ? first - 1 : Math.floor((off + length - 1) / ps)
-    for (let pg = first; pg <= last; pg++) {
-      if (this.#has(pg, write)) continue
-      const r = this.fileh._fault(this, this.pgoffset + pg, write)
-      if (isPromise(r)) waits.push(r)
+    try {
+      for (let pg = first; pg <= last; pg++) {
+        if (this.#has(pg, write)) continue
+        const r = this.fileh._fault(this, this.pgoffset + pg, write)
+        if (isPromise(r)) waits.push(r)
+      }
+    } catch (e) {
+      // The caller gets this error; loads already started must not end as unhandled rejections.
+      for (const w of waits) w.catch(() => {})
+      throw e
     }
     if (waits.length > 0) return Promise.all(waits).then(() => {})
   }
@@ -305,37 +324,26 @@ export class VMA implements Disposable {
   async read(off: number, length: number): Promise<Uint8Array> {
     this.#checkAccess(off, length)
     const out = new Uint8Array(length)
-    await this.#eachPieceAsync(off, length, false, (base, at, n) => {
-      out.set(this.#bytes.subarray(base, base + n), at)
-    })
-    return out
-  }
-
-  /** Writes `data` at `off`, awaiting loads as needed; the pages become dirty. */
-  async write(off: number, data: Uint8Array): Promise<void> {
-    this.#checkAccess(off, data.length)
-    await this.#eachPieceAsync(off, data.length, true, (base, at, n) => {
-      this.#bytes.set(data.subarray(at, at + n), base)
-    })
-  }
-
-  async #eachPieceAsync(
-    off: number,
-    len: number,
-    write: boolean,
-    fn: (arenaAddr: number, at: number, n: number) => void,
-  ): Promise<void> {
     const ps = this.#ps
-    for (let at = 0; at < len; ) {
+    for (let at = 0; at < length; ) {
       const pos = off + at
       const pg = Math.floor(pos / ps)
       const inpage = pos - pg * ps
-      const n = Math.min(ps - inpage, len - at)
-      await this._ensure(pg, write)
+      const n = Math.min(ps - inpage, length - at)
+      await this._ensure(pg, false)
       // No await between the check in _ensure and this copy: the page is mapped right now.
-      fn((this._pt[pg] >> 1) * ps + inpage, at, n)
+      const base = (this._pt[pg] >> 1) * ps + inpage
+      out.set(this.#bytes.subarray(base, base + n), at)
       at += n
     }
+    return out
+  }
+
+  /** Writes `data` at `off`, awaiting loads as needed; the pages become dirty. All or nothing, as writeBytes. */
+  async write(off: number, data: Uint8Array): Promise<void> {
+    this.#checkAccess(off, data.length)
+    using _ = await this.pinAsync(off, data.length)
+    this.#copyIn(off, data)
   }
 
   /** @internal Makes VMA page `pg` mapped (writable if asked) at the moment the returned value settles. */
