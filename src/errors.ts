@@ -91,3 +91,55 @@ export class BusyError extends BigFileError {
 function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e)
 }
+
+/** A commit lost to another one: something it writes changed after its snapshot (first committer wins). */
+export class ConflictError extends BigFileError {
+  /** The file whose blocks or metadata conflicted. */
+  readonly file: string
+  /** The conflicting blocks (empty when only metadata conflicted). */
+  readonly blocks: readonly number[]
+  constructor(file: string, blocks: readonly number[], message?: string) {
+    super(
+      'ECONFLICT',
+      message ??
+        `conflict on file ${JSON.stringify(file)}: ${blocks.length ? `blocks ${blocks.join(', ')}` : 'metadata'} changed after this transaction's snapshot`,
+    )
+    this.file = file
+    this.blocks = blocks
+  }
+}
+
+/** A storage file that is not what it should be: not a database, truncated, wrong version, bad journal. */
+export class CorruptError extends BigFileError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ECORRUPT', message, options)
+  }
+}
+
+/** A named thing (file, database, raw file) does not exist. */
+export class NotFoundError extends BigFileError {
+  constructor(message: string) {
+    super('ENOENT', message)
+  }
+}
+
+/** A named thing already exists. */
+export class ExistsError extends BigFileError {
+  constructor(message: string) {
+    super('EEXIST', message)
+  }
+}
+
+/** Another writer holds the lock. */
+export class LockedError extends BigFileError {
+  constructor(message: string) {
+    super('ELOCKED', message)
+  }
+}
+
+/** A storage call failed (I/O, driver, server); `cause` holds the original error. */
+export class StorageError extends BigFileError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ESTORAGE', message, options)
+  }
+}
