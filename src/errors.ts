@@ -143,3 +143,21 @@ export class StorageError extends BigFileError {
     super('ESTORAGE', message, options)
   }
 }
+
+/** Strict volatile mode: an access to a page whose contents were purged (the SIGBUS analogue). */
+export class PurgedError extends BigFileError {
+  readonly pgoffset: number
+  constructor(pgoffset: number) {
+    super('EPURGED', `page ${pgoffset} was purged while volatile; markNonVolatile() it before access`)
+    this.pgoffset = pgoffset
+  }
+}
+
+/** Strict volatile mode: a write to a page in a volatile range. */
+export class VolatileWriteError extends BigFileError {
+  readonly pgoffset: number
+  constructor(pgoffset: number) {
+    super('EVOLATILE', `page ${pgoffset} is volatile; markNonVolatile() it before writing`)
+    this.pgoffset = pgoffset
+  }
+}

@@ -64,3 +64,24 @@ export function checkBlksize(blksize: number): void {
     throw new InvalidArgumentError(`blksize must be a positive integer, got ${blksize}`)
   }
 }
+
+/**
+ * The "storage" of a scratch file (anonymous memory): pages start as zeros and have nowhere to be
+ * stored, so their dirty pages stay in RAM until discarded or purged. Open one with `FileH.scratch()`.
+ */
+export class ScratchFile implements BigFile {
+  readonly blksize: number
+
+  constructor(blksize: number) {
+    checkBlksize(blksize)
+    this.blksize = blksize
+  }
+
+  loadblk(_blk: number, buf: Uint8Array): void {
+    buf.fill(0)
+  }
+
+  storeblk(): void {
+    throw new InvalidArgumentError('a scratch file has no storage to write out to')
+  }
+}

@@ -8,6 +8,8 @@ export class Counters {
   stores = 0
   /** Clean pages dropped by reclaim. */
   reclaims = 0
+  /** Pages of volatile ranges dropped by reclaim (dirty ones lose their data: they were purged). */
+  purges = 0
   /** Pages dropped by invalidate, discard or close. */
   drops = 0
   bytesLoaded = 0

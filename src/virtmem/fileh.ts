@@ -6,12 +6,15 @@ import {
   FaultRetryError,
   InvalidArgumentError,
   LoadError,
+  PurgedError,
   StoreError,
+  VolatileWriteError,
   WouldBlockError,
 } from '../errors.ts'
 import { type Awaitable, isPromise } from '../util/awaitable.ts'
-import type { BigFile } from './bigfile.ts'
+import { type BigFile, ScratchFile } from './bigfile.ts'
 import { Counters } from './counters.ts'
+import type { Interval } from './intervals.ts'
 import {
   type FileHNotifier,
   type InvalidateReason,
@@ -19,9 +22,10 @@ import {
   type NotifierRegistration,
 } from './notifier.ts'
 import { type LoadOutcome, Page, PageState } from './page.ts'
-import type { RAM } from './ram.ts'
+import type { RAM, VolatileSource } from './ram.ts'
 import { runSeq, settle } from './seq.ts'
 import { VMA } from './vma.ts'
+import { type PurgeUnit, VolatileState } from './volatile.ts'
 
 /** Flags of `FileH.writeout`, alone or OR-ed together. */
 export const WriteoutFlags = {
@@ -34,6 +38,14 @@ export const WriteoutFlags = {
 export interface FileHOptions {
   /** How many times one fault may lose its load to invalidations before FaultRetryError. Default 16. */
   maxRetries?: number
+  /**
+   * Volatile ranges, strict mode: an access to a purged page throws PurgedError and a write to a volatile
+   * page throws VolatileWriteError. Default false (lenient): purged pages read as zeros, and a write to a
+   * volatile page takes that page out of the volatile set.
+   */
+  strict?: boolean
+  /** What reclaim purges at once: a whole volatile range (default; all there or all gone) or single pages. */
+  purgeUnit?: PurgeUnit
 }
 
 export interface PageInfo {
@@ -48,13 +60,15 @@ export interface PageInfo {
  * A file handle: one snapshot view of a BigFile through a RAM. It owns the page map (which pages are
  * resident, and in which frame), the dirty set, and the mappings (VMAs) made from it.
  */
-export class FileH {
+export class FileH implements VolatileSource {
   readonly file: BigFile
   readonly ram: RAM
   readonly pagesize: number
   readonly blksize: number
   readonly maxRetries: number
   readonly counters = new Counters()
+  /** A scratch file: anonymous memory, no storage behind it. */
+  readonly scratch: boolean
   /** Blocks per page (when blksize ≤ pagesize) and pages per block (when blksize > pagesize). */
   readonly #bpp: number
   readonly #ppb: number
@@ -62,8 +76,14 @@ export class FileH {
   readonly #dirty = new Set<Page>()
   readonly #vmas = new Set<VMA>()
   readonly #notifiers = new NotifierList()
+  readonly #vol: VolatileState
   #closed = false
   #writing = false
+
+  /** A scratch file over `ram`: pages read as zeros until written, and have no storage to go to. */
+  static scratch(ram: RAM, options: FileHOptions = {}): FileH {
+    return new FileH(new ScratchFile(ram.pagesize), ram, options)
+  }
 
   constructor(file: BigFile, ram: RAM, options: FileHOptions = {}) {
     const ps = ram.pagesize
@@ -91,6 +111,12 @@ export class FileH {
     this.maxRetries = maxRetries
     this.#bpp = bs <= ps ? ps / bs : 1
     this.#ppb = bs > ps ? bs / ps : 1
+    this.scratch = file instanceof ScratchFile
+    const unit = options.purgeUnit ?? 'range'
+    if (unit !== 'range' && unit !== 'page') {
+      throw new InvalidArgumentError(`purgeUnit must be 'range' or 'page', got ${String(unit)}`)
+    }
+    this.#vol = new VolatileState(options.strict ?? false, unit)
   }
 
   get closed(): boolean {
@@ -164,6 +190,7 @@ export class FileH {
         return null
       }
       if (tries > this.maxRetries) throw new FaultRetryError(pg, tries - 1)
+      if (this.#vol.strict && this.#vol.purged.contains(pg)) throw new PurgedError(pg)
       const fresh = new Page(this, pg, this.ram.allocFrame())
       this.ram.bind(fresh.frame, fresh)
       this.#pagemap.set(pg, fresh)
@@ -206,15 +233,24 @@ export class FileH {
   }
 
   #install(vma: VMA, page: Page, write: boolean): void {
+    const pg = page.pgoffset
+    let isVolatile = this.#vol.ranges.size > 0 && this.#vol.ranges.contains(pg)
+    if (write && isVolatile) {
+      if (this.#vol.strict) throw new VolatileWriteError(pg)
+      // Lenient: writing means the page is wanted again (like a write to MADV_FREE memory).
+      this.#vol.ranges.remove(pg, pg + 1)
+      isVolatile = false
+    }
     if (write && page.state === PageState.LOADED) {
       page.state = PageState.DIRTY
       this.#dirty.add(page)
     }
     const pt = vma._pt
-    const i = page.pgoffset - vma.pgoffset
+    const i = pg - vma.pgoffset
     if (pt[i] < 0) page.mapcount++
-    // A dirty page is mapped writable even on a read fault: it cannot get dirtier.
-    pt[i] = page.frame * 2 + (page.state === PageState.DIRTY ? 1 : 0)
+    // A dirty page is mapped writable even on a read fault (it cannot get dirtier), unless it is volatile:
+    // then writes must fault so that they can be refused or cancel the volatility.
+    pt[i] = page.frame * 2 + (page.state === PageState.DIRTY && !isVolatile ? 1 : 0)
     this.ram.ref[page.frame] = 1
   }
 
@@ -368,6 +404,8 @@ export class FileH {
       throw new InvalidArgumentError(`writeout flags must be STORE, MARKSTORED or both, got ${flags}`)
     }
     this.#checkOpen()
+    if (this.scratch)
+      throw new InvalidArgumentError('a scratch file has no storage: it cannot be written out')
     if (this.#writing) throw new BusyError('a writeout of this FileH is already in progress')
     if (!(flags & WriteoutFlags.STORE)) {
       this.#markStored()
@@ -440,13 +478,18 @@ export class FileH {
   #markStored(): void {
     for (const page of this.#dirty) {
       page.state = PageState.LOADED
-      if (page.mapcount === 0) continue
-      for (const vma of this.#vmas) {
-        const i = page.pgoffset - vma.pgoffset
-        if (i >= 0 && i < vma.pglen && vma._pt[i] >= 0) vma._pt[i] &= ~1
-      }
+      this.#writeProtect(page)
     }
     this.#dirty.clear()
+  }
+
+  /** Makes every mapping of `page` read-only, so that the next write faults. */
+  #writeProtect(page: Page): void {
+    if (page.mapcount === 0) return
+    for (const vma of this.#vmas) {
+      const i = page.pgoffset - vma.pgoffset
+      if (i >= 0 && i < vma.pglen && vma._pt[i] >= 0) vma._pt[i] &= ~1
+    }
   }
 
   /** Drops every dirty page: their next access reloads the stored data. Always succeeds. */
@@ -472,16 +515,7 @@ export class FileH {
     this.#checkOpen()
     checkPageRange(pgoffset, pglen, this.pagesize)
     const end = pgoffset + pglen
-    const hit: Page[] = []
-    if (pglen <= this.#pagemap.size) {
-      for (let pg = pgoffset; pg < end; pg++) {
-        const page = this.#pagemap.get(pg)
-        if (page) hit.push(page)
-      }
-    } else {
-      for (const page of this.#pagemap.values())
-        if (page.pgoffset >= pgoffset && page.pgoffset < end) hit.push(page)
-    }
+    const hit = this.#residentIn(pgoffset, end)
     const range = this.#notifiers.size
       ? { fileh: this, pgstart: pgoffset, pgend: end, reason: 'invalidate' as const }
       : null
@@ -496,6 +530,108 @@ export class FileH {
       }
     }
     if (range) this.#notifiers.end(range)
+  }
+
+  /** Resident pages of [start, end), ascending; walks whichever is smaller, the range or the page map. */
+  #residentIn(start: number, end: number): Page[] {
+    const hit: Page[] = []
+    if (end - start <= this.#pagemap.size) {
+      for (let pg = start; pg < end; pg++) {
+        const page = this.#pagemap.get(pg)
+        if (page) hit.push(page)
+      }
+    } else {
+      for (const page of this.#pagemap.values())
+        if (page.pgoffset >= start && page.pgoffset < end) hit.push(page)
+      hit.sort((a, b) => a.pgoffset - b.pgoffset)
+    }
+    return hit
+  }
+
+  // ---------------------------------------------------------------- volatile ranges
+
+  /**
+   * Marks the pages wholly inside bytes [offset, offset + length) volatile (rounded inward, so no byte
+   * outside the range is ever given up): under memory pressure reclaim may purge them before any
+   * ordinary clean page. Volatility belongs to the file, shared by every mapping. For a file with a
+   * storage, volatile pages must be clean (BusyError otherwise): they are only dropped, and reload.
+   */
+  markVolatile(offset: number, length: number): void {
+    this.#checkOpen()
+    const [start, end] = this.#pageSpan(offset, length, false)
+    if (start >= end) return
+    if (!this.scratch) {
+      const dirty = this.#residentIn(start, end).filter((p) => p.state === PageState.DIRTY)
+      if (dirty.length > 0) {
+        throw new BusyError(
+          `pages ${dirty.map((p) => p.pgoffset).join(', ')} are dirty: write them out or discard them before marking volatile`,
+        )
+      }
+    }
+    this.#vol.ranges.add(start, end, this.ram._nextMarkSeq())
+    this.ram._registerVolatile(this)
+    for (const page of this.#residentIn(start, end)) this.#writeProtect(page)
+  }
+
+  /**
+   * Takes the pages touching bytes [offset, offset + length) out of the volatile set (rounded outward) and
+   * answers whether any of them was purged since it was marked: their contents are then zeros and must be
+   * regenerated. (A file with a storage never loses data this way: its volatile pages are clean.)
+   */
+  markNonVolatile(offset: number, length: number): { purged: boolean } {
+    this.#checkOpen()
+    const [start, end] = this.#pageSpan(offset, length, true)
+    const purged = this.#vol.purged.overlaps(start, end)
+    this.#vol.purged.remove(start, end)
+    this.#vol.ranges.remove(start, end)
+    if (this.#vol.ranges.size === 0) this.ram._unregisterVolatile(this)
+    return { purged }
+  }
+
+  /** The volatile page ranges [pgstart, pgend), ascending. */
+  volatileRanges(): { pgstart: number; pgend: number }[] {
+    return this.#vol.ranges.toArray().map((r) => ({ pgstart: r.start, pgend: r.end }))
+  }
+
+  /** @internal */
+  _volatileRanges(): readonly Interval[] {
+    return this.#vol.ranges.toArray()
+  }
+
+  /** @internal Purges one volatile range (or, per page, part of it); returns the frames freed. */
+  _purgeRange(range: Interval, want: number): number {
+    const pages = this.#residentIn(range.start, range.end)
+    const perPage = this.#vol.purgeUnit === 'page'
+    // A range is purged whole or not at all: a pinned page keeps all of it.
+    if (!perPage && pages.some((p) => p.pincount > 0)) return 0
+    let freed = 0
+    let lost = false
+    for (const page of pages) {
+      if (perPage && freed >= want) break
+      if (page.pincount > 0 || (page.state !== PageState.LOADED && page.state !== PageState.DIRTY)) continue
+      const dirty = page.state === PageState.DIRTY
+      this.#drop(page, 'purge')
+      this.counters.purges++
+      this.ram.counters.purges++
+      freed++
+      if (dirty && perPage) this.#vol.purged.add(page.pgoffset, page.pgoffset + 1, 0)
+      lost ||= dirty
+    }
+    if (lost && !perPage) this.#vol.purged.add(range.start, range.end, 0)
+    return freed
+  }
+
+  /** Bytes → pages: inward (only whole pages) or outward (every page touched). */
+  #pageSpan(offset: number, length: number, outward: boolean): [number, number] {
+    if (!Number.isSafeInteger(offset) || offset < 0) {
+      throw new InvalidArgumentError(`offset must be a non-negative integer, got ${offset}`)
+    }
+    if (!Number.isSafeInteger(length) || length < 0 || !Number.isSafeInteger(offset + length)) {
+      throw new InvalidArgumentError(`length must be a non-negative integer, got ${length}`)
+    }
+    const ps = this.pagesize
+    if (outward) return [Math.floor(offset / ps), Math.ceil((offset + length) / ps)]
+    return [Math.ceil(offset / ps), Math.floor((offset + length) / ps)]
   }
 
   // ---------------------------------------------------------------- close
@@ -522,6 +658,8 @@ export class FileH {
     }
     this.#pagemap.clear()
     this.#dirty.clear()
+    this.#vol.ranges.clear()
+    this.ram._unregisterVolatile(this)
     this.#notifiers.release(this)
   }
 

@@ -71,6 +71,12 @@ export class Pin implements Disposable {
     return new Pin(vma, off, length, write, pages)
   }
 
+  /** @internal Every pinned page is still the resident page of its offset (none was dropped meanwhile). */
+  _intact(): boolean {
+    for (const p of this.#pages) if (p.detached || this.vma.fileh._page(p.pgoffset) !== p) return false
+    return true
+  }
+
   get released(): boolean {
     return this.#released
   }
@@ -93,6 +99,7 @@ export class Pin implements Disposable {
   /** One typed-array view of the whole range, which must lie in one page and be aligned for the type. */
   view<T>(Ctor: TypedArrayCtor<T>): T {
     this.#check()
+    if (this.length === 0) return new Ctor(this.vma.fileh.ram.arena, 0, 0)
     if (this.#pages.length !== 1) {
       throw new InvalidArgumentError(
         `view() needs a range inside one page; this pin spans ${this.#pages.length} pages (use forEach)`,
@@ -128,7 +135,7 @@ export class Pin implements Disposable {
 function* pageIndexes(vma: VMA, off: number, length: number): Generator<number> {
   const ps = vma.pagesize
   const first = Math.floor(off / ps)
-  const last = length === 0 ? first : Math.floor((off + length - 1) / ps)
+  const last = Math.floor((off + length - 1) / ps) // first - 1 when length is 0: nothing to pin
   for (let pg = first; pg <= last; pg++) yield pg
 }
 

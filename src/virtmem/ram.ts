@@ -1,5 +1,6 @@
 import { ClosedError, InvalidArgumentError, OutOfMemoryError } from '../errors.ts'
 import { Counters } from './counters.ts'
+import type { Interval } from './intervals.ts'
 import type { Page } from './page.ts'
 import { PageState } from './page.ts'
 
@@ -63,8 +64,9 @@ export class RAM {
   #closed = false
   #bounceBusy = false
   readonly #bounceWaiters: (() => void)[] = []
-  /** Extra droppers consulted before ordinary clean pages (volatile ranges plug in here). */
-  readonly #preReclaim: ((want: number) => number)[] = []
+  /** Files with volatile ranges: reclaim purges those before it drops any ordinary clean page. */
+  readonly #volatile = new Set<VolatileSource>()
+  #markSeq = 0
 
   constructor(options: RAMOptions) {
     const pagesize = options.pagesize ?? 64 << 10
@@ -123,7 +125,8 @@ export class RAM {
   /** A frame for `page`: a free one, or one freed by reclaim. Throws OutOfMemoryError when neither. */
   allocFrame(): number {
     if (this.#closed) throw new ClosedError('RAM is closed')
-    if (this.#nfree === 0 && this.reclaim() === 0) {
+    // Volatile memory is given up only as far as this one frame needs; clean pages go in batches.
+    if (this.#nfree === 0 && this.#purgeVolatile(1) === 0 && this.#clock(this.reclaimBatch) === 0) {
       throw new OutOfMemoryError(
         `RAM budget exhausted: all ${this.frames} frames of ${this.pagesize} bytes hold dirty, pinned or loading pages`,
       )
@@ -150,15 +153,20 @@ export class RAM {
   }
 
   /**
-   * Drops one batch of clean, unpinned, not-loading pages (volatile droppers first) and returns how many
-   * frames were freed. Dirty pages are never touched.
+   * Frees up to one batch of frames and returns how many. Volatile ranges go first, least recently
+   * marked first; only when they free nothing does the CLOCK hand drop clean, unpinned, not-loading
+   * pages. Dirty pages outside volatile ranges are never touched.
    */
   reclaim(batch: number = this.reclaimBatch): number {
-    let freed = 0
-    for (const drop of this.#preReclaim) {
-      if (freed >= batch) break
-      freed += drop(batch - freed)
+    if (!Number.isSafeInteger(batch) || batch < 1) {
+      throw new InvalidArgumentError(`reclaim batch must be a positive integer, got ${batch}`)
     }
+    const purged = this.#purgeVolatile(batch)
+    return purged > 0 ? purged : this.#clock(batch)
+  }
+
+  #clock(batch: number): number {
+    let freed = 0
     const n = this.frames
     // Two turns of the hand: the first may only clear reference bits.
     for (let scanned = 0; freed < batch && scanned < 2 * n; scanned++) {
@@ -178,13 +186,32 @@ export class RAM {
     return freed
   }
 
-  /** @internal Registers a dropper that reclaim consults first. */
-  _addPreReclaim(drop: (want: number) => number): () => void {
-    this.#preReclaim.push(drop)
-    return () => {
-      const i = this.#preReclaim.indexOf(drop)
-      if (i >= 0) this.#preReclaim.splice(i, 1)
+  #purgeVolatile(want: number): number {
+    if (this.#volatile.size === 0) return 0
+    const all: { src: VolatileSource; range: Interval }[] = []
+    for (const src of this.#volatile) for (const range of src._volatileRanges()) all.push({ src, range })
+    all.sort((a, b) => a.range.value - b.range.value)
+    let freed = 0
+    for (const { src, range } of all) {
+      if (freed >= want) break
+      freed += src._purgeRange(range, want - freed)
     }
+    return freed
+  }
+
+  /** @internal */
+  _registerVolatile(src: VolatileSource): void {
+    this.#volatile.add(src)
+  }
+
+  /** @internal */
+  _unregisterVolatile(src: VolatileSource): void {
+    this.#volatile.delete(src)
+  }
+
+  /** @internal Orders volatile marks across every file of this RAM. */
+  _nextMarkSeq(): number {
+    return ++this.#markSeq
   }
 
   get freeFrames(): number {
@@ -236,4 +263,11 @@ export class RAM {
   close(): void {
     this.#closed = true
   }
+}
+
+/** What reclaim needs from a file with volatile ranges. */
+export interface VolatileSource {
+  _volatileRanges(): readonly Interval[]
+  /** Purges (part of) one range; returns the frames freed. */
+  _purgeRange(range: Interval, want: number): number
 }

@@ -263,14 +263,28 @@ export class VMA implements Disposable {
    */
   writeBytes(off: number, src: Uint8Array): void {
     this.#checkAccess(off, src.length)
-    using _ = this.pin(off, src.length)
-    this.#copyIn(off, src)
+    if (src.length === 0) return
+    for (let tries = 0; ; tries++) {
+      using pin = this.pin(off, src.length)
+      // A synchronous loadblk may have invalidated a page pinned earlier: pin again, within a bound.
+      if (pin._intact()) {
+        this.#copyIn(off, src)
+        return
+      }
+      if (tries >= this.fileh.maxRetries)
+        throw new FaultRetryError(this.pgoffset + Math.floor(off / this.#ps), tries)
+    }
   }
 
-  /** Copies into pages that are resident (pinned by the caller); write faults here never allocate. */
+  /**
+   * Copies into pages that are resident and pinned by the caller. Every page is write-faulted before the
+   * first byte moves (a resident page's write fault never allocates, but a strict volatile page refuses).
+   */
   #copyIn(off: number, src: Uint8Array): void {
-    this.#eachPiece(off, src.length, (pg, dst, at, n) => {
+    this.#eachPiece(off, src.length, (pg) => {
       if ((this._pt[pg] & 0x80000001) !== 1) this.fileh._faultSync(this, this.pgoffset + pg, true)
+    })
+    this.#eachPiece(off, src.length, (pg, dst, at, n) => {
       this.#bytes.set(src.subarray(at, at + n), (this._pt[pg] >> 1) * this.#ps + dst)
     })
   }
@@ -342,8 +356,17 @@ export class VMA implements Disposable {
   /** Writes `data` at `off`, awaiting loads as needed; the pages become dirty. All or nothing, as writeBytes. */
   async write(off: number, data: Uint8Array): Promise<void> {
     this.#checkAccess(off, data.length)
-    using _ = await this.pinAsync(off, data.length)
-    this.#copyIn(off, data)
+    if (data.length === 0) return
+    for (let tries = 0; ; tries++) {
+      using pin = await this.pinAsync(off, data.length)
+      // A page pinned early may have been invalidated while a later one loaded: pin again, within a bound.
+      if (pin._intact()) {
+        this.#copyIn(off, data)
+        return
+      }
+      if (tries >= this.fileh.maxRetries)
+        throw new FaultRetryError(this.pgoffset + Math.floor(off / this.#ps), tries)
+    }
   }
 
   /** @internal Makes VMA page `pg` mapped (writable if asked) at the moment the returned value settles. */
