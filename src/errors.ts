@@ -161,3 +161,10 @@ export class VolatileWriteError extends BigFileError {
     this.pgoffset = pgoffset
   }
 }
+
+/** A write to something opened read-only (a raw file in mode 'r'): the changes stay in memory to discard. */
+export class ReadOnlyError extends BigFileError {
+  constructor(message: string) {
+    super('EROFS', message)
+  }
+}

@@ -1,4 +1,5 @@
-// The README's quick start must run as written (with the package name pointing at the sources).
+// The README's examples must run as written (with the package name pointing at the sources and database
+// paths moved to a temporary folder).
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -6,19 +7,33 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 
-test('README quick start runs', () => {
-  const root = join(import.meta.dirname, '..')
-  const readme = readFileSync(join(root, 'README.md'), 'utf8')
-  const block = readme.split('## Quick start')[1]?.match(/```ts\n([\s\S]*?)```/)?.[1]
-  assert.ok(block, 'README has a ```ts block under "## Quick start"')
-  const code = block.replace(/from 'bigfile'/g, `from '${join(root, 'src/index.ts')}'`)
+const root = join(import.meta.dirname, '..')
+const readme = readFileSync(join(root, 'README.md'), 'utf8')
+
+function runBlock(section: string, epilogue: string): string {
+  const block = readme.split(`## ${section}`)[1]?.match(/```ts\n([\s\S]*?)```/)?.[1]
+  assert.ok(block, `README has a \`\`\`ts block under "## ${section}"`)
   const dir = mkdtempSync(join(tmpdir(), 'bigfile-readme-'))
   try {
-    const file = join(dir, 'quickstart.mts')
-    writeFileSync(file, `${code}\nconsole.log('quickstart ok', vma.unmapped, fh.closed)\n`)
-    const out = execFileSync(process.execPath, [file], { encoding: 'utf8' })
-    assert.match(out, /quickstart ok true true/)
+    const code = `${block}\n${epilogue}\n`
+      .replace(/from 'bigfile'/g, `from '${join(root, 'src/index.ts')}'`)
+      .replace(/'data\.bigfile'/g, JSON.stringify(join(dir, 'data.bigfile')))
+    const file = join(dir, 'example.mts')
+    writeFileSync(file, code)
+    return execFileSync(process.execPath, [file], { encoding: 'utf8' })
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+test('README quick start runs', () => {
+  assert.match(runBlock('Quick start', "console.log('ok', vma.unmapped, fh.closed)"), /ok true true/)
+})
+
+test('README database example runs', () => {
+  const reopen = `
+    const db2 = await openDatabase('data.bigfile')
+    const f2 = await db2.connect({ ram }).open('temps')
+    console.log('ok', conn.at, f2.meta.dtype, f2.mmap(0, 1).getFloat64(0))`
+  assert.match(runBlock('Databases', reopen), /ok 1 f8 21\.5/)
 })

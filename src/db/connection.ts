@@ -1,0 +1,259 @@
+// A Connection: one snapshot (`at`) of a database, the FileHs opened through it, and the transaction
+// boundaries (commit, abort, sync) where other writers' changes reach it.
+import { BusyError, ClosedError, InvalidArgumentError, NotFoundError } from '../errors.ts'
+import type { FileHOptions } from '../virtmem/fileh.ts'
+import type { RAM } from '../virtmem/ram.ts'
+import { checkBlksize, checkMeta, checkName, checkSize } from './check.ts'
+import { CommitRefreshError } from './errors.ts'
+import { type ConnectionCore, DbFileH, MARKSTORED, STORE } from './fileh.ts'
+import type { FileRecord, Meta, Storage, StorageTxn, Tid } from './storage.ts'
+
+export interface CreateOptions {
+  blksize: number
+  /** Byte size. Default 0. */
+  size?: number
+  meta?: Meta
+}
+
+export interface OpenOptions extends FileHOptions {
+  /** Create the file (in this transaction) if it does not exist as of `at`. */
+  create?: CreateOptions
+}
+
+export interface FileInfo {
+  name: string
+  blksize: number
+  size: number
+  meta: Meta
+}
+
+/** What a Connection needs from its Database. */
+export interface DatabaseCore {
+  readonly storage: Storage
+  _forget(conn: Connection): void
+  _seen(tid: Tid): void
+}
+
+export class Connection implements ConnectionCore {
+  readonly ram: RAM
+  readonly #db: DatabaseCore
+  #at: Tid
+  #txn: StorageTxn | undefined
+  readonly #files = new Set<DbFileH>()
+  #busy = false
+  #closed = false
+
+  constructor(db: DatabaseCore, ram: RAM, at: Tid) {
+    this.#db = db
+    this.ram = ram
+    this.#at = at
+  }
+
+  /** The snapshot this connection reads: every commit with tid <= at, nothing newer. */
+  get at(): Tid {
+    return this.#at
+  }
+  get storage(): Storage {
+    return this.#db.storage
+  }
+  /** @internal */
+  get txn(): StorageTxn | undefined {
+    return this.#txn
+  }
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /**
+   * The FileH of file `name` as of `at` — the same one while it stays open. With `create`, a file
+   * missing at `at` is created by this transaction (visible to others once committed; a concurrent
+   * creation of the same name makes the commit fail with ConflictError).
+   */
+  async open(name: string, options: OpenOptions = {}): Promise<DbFileH> {
+    this.#check()
+    checkName(name)
+    const have = this.#find(name)
+    if (have) return have
+    const { create, ...fhOptions } = options
+    const rec = await this.storage.fileByName(name, this.#at)
+    this.#check()
+    const again = this.#find(name)
+    if (again) return again
+    let fh: DbFileH
+    if (rec) fh = new DbFileH(this, this.ram, rec, fhOptions)
+    else if (create) {
+      if (typeof create !== 'object')
+        throw new InvalidArgumentError('create must be { blksize, size?, meta? }')
+      const spec = {
+        id: undefined,
+        name,
+        blksize: checkBlksize(create.blksize),
+        size: checkSize(create.size ?? 0),
+        meta: checkMeta(create.meta ?? {}),
+      }
+      fh = new DbFileH(this, this.ram, spec, fhOptions)
+    } else throw new NotFoundError(`no file named ${JSON.stringify(name)} as of tid ${this.#at}`)
+    this.#files.add(fh)
+    return fh
+  }
+
+  /** Files as of `at`, with this transaction's own creations and changes. */
+  async list(): Promise<FileInfo[]> {
+    this.#check()
+    const out = new Map<string, FileInfo>()
+    for (const r of await this.storage.listFiles(this.#at)) {
+      out.set(r.name, { name: r.name, blksize: r.blksize, size: r.size, meta: r.meta })
+    }
+    for (const fh of this.#files) {
+      if (fh.gone || fh.closed) continue
+      out.set(fh.name, { name: fh.name, blksize: fh.blksize, size: fh.size, meta: fh.meta })
+    }
+    return [...out.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  }
+
+  /** Whether any file has dirty pages or record changes. */
+  hasChanges(): boolean {
+    for (const fh of this.#files) if (fh._hasChanges()) return true
+    return false
+  }
+
+  /**
+   * Commits: one storage transaction checks for conflicts (ConflictError: nothing written, pages stay
+   * dirty — abort() to go on), stores the record changes and every dirty block, and is made durable;
+   * then the pages are marked stored and the connection moves to the new tid, invalidating exactly
+   * what other commits changed in between. Returns the new `at`.
+   */
+  async commit(): Promise<Tid> {
+    this.#enter()
+    try {
+      const files = [...this.#files].filter((f) => f._hasChanges())
+      if (files.length === 0) {
+        await this.#moveTo(await this.storage.head(), undefined)
+        return this.#at
+      }
+      const txn = await this.storage.begin(
+        this.#at,
+        files.map((f) => f._touched()),
+      )
+      try {
+        for (const f of files) await f._applyOps(txn)
+        this.#txn = txn
+        for (const f of files) if (f.isDirty()) await f._writeout(STORE)
+        await txn.commit()
+      } catch (e) {
+        this.#txn = undefined
+        await txn.rollback()
+        for (const f of files) f._commitFailed()
+        throw e
+      }
+      this.#txn = undefined
+      for (const f of files) {
+        if (f.isDirty()) f._writeout(MARKSTORED)
+        f._commitDone()
+      }
+      try {
+        await this.#moveTo(txn.tid, txn.tid)
+      } catch (e) {
+        throw new CommitRefreshError(txn.tid, e)
+      }
+      return this.#at
+    } finally {
+      this.#busy = false
+    }
+  }
+
+  /** Drops every uncommitted change and moves to the newest snapshot. */
+  async abort(): Promise<void> {
+    this.#enter()
+    try {
+      for (const f of this.#files) f._abort()
+      await this.#moveTo(await this.storage.head(), undefined)
+    } finally {
+      this.#busy = false
+    }
+  }
+
+  /** Moves to the newest snapshot; BusyError when there are uncommitted changes. */
+  async sync(): Promise<void> {
+    this.#enter()
+    try {
+      if (this.hasChanges())
+        throw new BusyError('the connection has uncommitted changes: commit() or abort() first')
+      await this.#moveTo(await this.storage.head(), undefined)
+    } finally {
+      this.#busy = false
+    }
+  }
+
+  /** Closes every FileH; BusyError when there are uncommitted changes (abort first). */
+  close(): void {
+    if (this.#closed) return
+    if (this.#busy) throw new BusyError('a commit, abort or sync of this connection is in progress')
+    if (this.hasChanges())
+      throw new BusyError('the connection has uncommitted changes: commit() or abort() first')
+    this.#dispose()
+  }
+
+  /** Discards uncommitted changes, unmaps and closes everything. Never throws. */
+  [Symbol.dispose](): void {
+    if (this.#closed) return
+    for (const f of this.#files) f._abort()
+    this.#dispose()
+  }
+
+  #dispose(): void {
+    this.#closed = true
+    for (const f of [...this.#files]) f[Symbol.dispose]()
+    this.#files.clear()
+    this.#db._forget(this)
+  }
+
+  /** @internal */
+  _forget(fh: DbFileH): void {
+    this.#files.delete(fh)
+  }
+
+  /**
+   * Moves `at` to `tid`: invalidates the pages and records others changed (not those of `own`). All
+   * reads come first, so a failure leaves the connection where it was.
+   */
+  async #moveTo(tid: Tid, own: Tid | undefined): Promise<void> {
+    const from = this.#at
+    if (tid === from) return
+    const changes = await this.storage.changes(from, tid)
+    const byId = new Map<number, DbFileH>()
+    for (const f of this.#files) if (f.id !== undefined && !f.gone && !f.closed) byId.set(f.id, f)
+    const ids =
+      changes === null
+        ? [...byId.keys()] // history before `from` was packed away: reload everything
+        : [
+            ...new Set(
+              changes.filter((c) => c.record && c.tid !== own && byId.has(c.file)).map((c) => c.file),
+            ),
+          ]
+    const records = new Map<number, FileRecord | undefined>()
+    for (const id of ids) records.set(id, await this.storage.fileById(id, tid))
+    this.#at = tid
+    this.#db._seen(tid)
+    if (changes === null) for (const f of byId.values()) f._invalidateAll()
+    else {
+      for (const c of changes) if (c.tid !== own) byId.get(c.file)?._invalidateBlocks(c.blocks)
+    }
+    for (const [id, rec] of records) byId.get(id)?._refresh(rec)
+  }
+
+  #find(name: string): DbFileH | undefined {
+    for (const f of this.#files) if (!f.gone && !f.closed && f.name === name) return f
+    return undefined
+  }
+
+  #enter(): void {
+    this.#check()
+    if (this.#busy) throw new BusyError('a commit, abort or sync of this connection is in progress')
+    this.#busy = true
+  }
+
+  #check(): void {
+    if (this.#closed) throw new ClosedError('connection is closed')
+  }
+}

@@ -1,0 +1,58 @@
+// Every statement the SQLite storage runs, prepared once per handle.
+import type { DatabaseSync, StatementSync } from 'node:sqlite'
+
+const RECORD = 'file_id AS id, tid, name, blksize, size, meta'
+
+export function prepareStatements(db: DatabaseSync) {
+  const p = (sql: string): StatementSync => db.prepare(sql)
+  return {
+    head: p('SELECT coalesce(max(tid), 0) AS t FROM log'),
+    getMeta: p('SELECT value FROM meta WHERE key = ?'),
+    setMeta: p('UPDATE meta SET value = ? WHERE key = ?'),
+    // The pack cutoff rides along with the read, so a stale snapshot is caught on every load.
+    load: p(
+      `SELECT (SELECT value FROM meta WHERE key = 'packed') AS packed,
+        (SELECT data FROM blocks WHERE file_id = ? AND blk = ? AND tid <= ? ORDER BY tid DESC LIMIT 1) AS data`,
+    ),
+    insertBlock: p('INSERT OR REPLACE INTO blocks (file_id, blk, tid, data) VALUES (?, ?, ?, ?)'),
+    liveBlocksFrom: p(
+      `SELECT blk FROM blocks b WHERE file_id = ? AND blk >= ? AND data IS NOT NULL
+        AND tid = (SELECT max(tid) FROM blocks WHERE file_id = b.file_id AND blk = b.blk)`,
+    ),
+    fileById: p(
+      `SELECT ${RECORD} FROM file_versions WHERE file_id = ? AND tid <= ? ORDER BY tid DESC LIMIT 1`,
+    ),
+    fileByName: p(
+      `SELECT ${RECORD} FROM file_versions v
+        WHERE file_id IN (SELECT file_id FROM file_versions WHERE name = ?1 AND tid <= ?2)
+        AND tid = (SELECT max(tid) FROM file_versions WHERE file_id = v.file_id AND tid <= ?2)
+        AND name = ?1`,
+    ),
+    listFiles: p(
+      `SELECT ${RECORD} FROM file_versions v
+        WHERE tid = (SELECT max(tid) FROM file_versions WHERE file_id = v.file_id AND tid <= ?)
+        AND name IS NOT NULL ORDER BY name`,
+    ),
+    insertVersion: p(
+      'INSERT OR REPLACE INTO file_versions (file_id, tid, name, blksize, size, meta) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    nameTakenAfter: p('SELECT 1 AS x FROM file_versions WHERE name = ? AND tid > ? LIMIT 1'),
+    logAfter: p('SELECT tid, file_id AS file, blocks, record FROM log_files WHERE tid > ? AND file_id = ?'),
+    changes: p(
+      'SELECT tid, file_id AS file, blocks, record FROM log_files WHERE tid > ? AND tid <= ? ORDER BY tid',
+    ),
+    insertLog: p('INSERT INTO log (tid, time) VALUES (?, ?)'),
+    insertLogFile: p('INSERT INTO log_files (tid, file_id, blocks, record) VALUES (?, ?, ?, ?)'),
+  }
+}
+
+export type Statements = ReturnType<typeof prepareStatements>
+
+export interface RecordRow {
+  id: number
+  tid: number
+  name: string | null
+  blksize: number
+  size: number
+  meta: string
+}

@@ -1,0 +1,162 @@
+// One open write transaction of the SQLite storage: file operations and block writes go straight
+// into SQLite; the log rows are written at commit, right before COMMIT.
+import type { DatabaseSync } from 'node:sqlite'
+import { ExistsError, InvalidArgumentError, NotFoundError } from '../../errors.ts'
+import type { FilePatch, Meta, NewFile, StorageTxn, Tid } from '../storage.ts'
+import { encodeBlocks } from './blocklist.ts'
+import { sqliteError } from './errors.ts'
+import type { RecordRow, Statements } from './statements.ts'
+
+interface FileChange {
+  blocks: Set<number>
+  record: boolean
+}
+
+export class SQLiteTxn implements StorageTxn {
+  readonly tid: Tid
+  readonly #db: DatabaseSync
+  readonly #s: Statements
+  readonly #changes = new Map<number, FileChange>()
+  readonly #blksizes = new Map<number, number>()
+  readonly #onEnd: () => void
+  #done = false
+
+  constructor(db: DatabaseSync, s: Statements, tid: Tid, onEnd: () => void) {
+    this.#db = db
+    this.#s = s
+    this.tid = tid
+    this.#onEnd = onEnd
+  }
+
+  #change(file: number): FileChange {
+    let c = this.#changes.get(file)
+    if (!c) this.#changes.set(file, (c = { blocks: new Set(), record: false }))
+    return c
+  }
+
+  #current(file: number): RecordRow {
+    const row = this.#s.fileById.get(file, this.tid) as RecordRow | undefined
+    if (!row || row.name === null) throw new NotFoundError(`file #${file} does not exist (deleted?)`)
+    return row
+  }
+
+  #checkFree(name: string): void {
+    const row = this.#s.fileByName.get(name, this.tid) as RecordRow | undefined
+    if (row) throw new ExistsError(`a file named ${JSON.stringify(name)} already exists`)
+  }
+
+  #put(file: number, name: string | null, blksize: number, size: number, meta: string): void {
+    this.#s.insertVersion.run(file, this.tid, name, blksize, size, meta)
+    this.#change(file).record = true
+  }
+
+  createFile(spec: NewFile): number {
+    this.#open()
+    try {
+      this.#checkFree(spec.name)
+      const id = (this.#s.getMeta.get('next_file_id') as { value: number }).value
+      this.#s.setMeta.run(id + 1, 'next_file_id')
+      this.#put(id, spec.name, spec.blksize, spec.size, JSON.stringify(spec.meta))
+      return id
+    } catch (e) {
+      throw sqliteError(e, `create file ${JSON.stringify(spec.name)}`)
+    }
+  }
+
+  updateFile(file: number, patch: FilePatch): void {
+    this.#open()
+    try {
+      const cur = this.#current(file)
+      const name = patch.name ?? (cur.name as string)
+      if (name !== cur.name) this.#checkFree(name)
+      const meta = patch.meta === undefined ? cur.meta : JSON.stringify(patch.meta satisfies Meta)
+      this.#put(file, name, cur.blksize, patch.size ?? cur.size, meta)
+    } catch (e) {
+      throw sqliteError(e, `update file #${file}`)
+    }
+  }
+
+  deleteFile(file: number): void {
+    this.#open()
+    try {
+      const cur = this.#current(file)
+      this.#put(file, null, cur.blksize, 0, '{}')
+    } catch (e) {
+      throw sqliteError(e, `delete file #${file}`)
+    }
+  }
+
+  dropBlocks(file: number, fromBlk: number): void {
+    this.#open()
+    try {
+      const rows = this.#s.liveBlocksFrom.all(file, fromBlk) as { blk: number }[]
+      const c = this.#change(file)
+      for (const { blk } of rows) {
+        this.#s.insertBlock.run(file, blk, this.tid, null)
+        c.blocks.add(blk)
+      }
+    } catch (e) {
+      throw sqliteError(e, `drop blocks >= ${fromBlk} of file #${file}`)
+    }
+  }
+
+  writeBlock(file: number, blk: number, data: Uint8Array | null): void {
+    this.#open()
+    if (data !== null) {
+      let bs = this.#blksizes.get(file)
+      if (bs === undefined) this.#blksizes.set(file, (bs = this.#current(file).blksize))
+      if (data.length !== bs) {
+        throw new InvalidArgumentError(
+          `block of ${data.length} bytes written to file #${file} of blksize ${bs}`,
+        )
+      }
+    }
+    try {
+      this.#s.insertBlock.run(file, blk, this.tid, data)
+    } catch (e) {
+      throw sqliteError(e, `write block ${blk} of file #${file}`)
+    }
+    this.#change(file).blocks.add(blk)
+  }
+
+  commit(): void {
+    this.#open()
+    try {
+      this.#s.insertLog.run(this.tid, Date.now() / 1000)
+      for (const [file, c] of this.#changes) {
+        const blocks = [...c.blocks].sort((a, b) => a - b)
+        this.#s.insertLogFile.run(
+          this.tid,
+          file,
+          blocks.length ? encodeBlocks(blocks) : null,
+          c.record ? 1 : 0,
+        )
+      }
+      this.#db.exec('COMMIT')
+    } catch (e) {
+      this.rollback()
+      throw sqliteError(e, `commit of tid ${this.tid}`)
+    }
+    this.#end()
+  }
+
+  rollback(): void {
+    if (this.#done) return
+    try {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK')
+    } catch {
+      // Nothing more to do: SQLite rolls back a failed transaction itself, or at the next open.
+    }
+    this.#end()
+  }
+
+  #end(): void {
+    if (this.#done) return
+    this.#done = true
+    this.#onEnd()
+  }
+
+  #open(): void {
+    if (this.#done) throw new InvalidArgumentError(`transaction ${this.tid} has already ended`)
+  }
+}

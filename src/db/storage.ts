@@ -1,0 +1,127 @@
+/**
+ * The storage contract of the transactional layer: what a Database needs from SQLite, PostgreSQL or
+ * any other backend. Every method is Awaitable, so synchronous backends (node:sqlite) stay on the fast
+ * path and asynchronous ones (PostgreSQL) fit without a second API.
+ *
+ * Decisions, in short (ARCHITECTURE.md has the long form):
+ * - **Tids** are positive integers, strictly increasing, one per commit; 0 is the empty database. A
+ *   snapshot ("at") is a tid: it sees every commit with tid <= at and nothing newer.
+ * - **Blocks are versioned**: a block write stores a new row keyed (file, blk, tid); a read as of `at`
+ *   takes the newest row with tid <= at. A `null` row (tombstone) reads as zeros; so does a block
+ *   never written. Shrinking a file writes tombstones for the blocks it drops.
+ * - **File records are versioned** the same way: (file, tid) → name, blksize, size, meta; a record
+ *   with `name === null` means deleted. File ids are never reused.
+ * - **A commit log** row per (tid, file) lists the blocks written and whether the record changed. It
+ *   drives conflict checks (first committer wins) and invalidation (what changed between two tids).
+ * - **Commit** is a transaction object: `begin(at, touched)` takes the write lock, allocates the tid
+ *   and checks `touched` against the log after `at`, throwing ConflictError; then file operations and
+ *   block writes stream into it (the VM's writeout writes straight into the open transaction, no copy
+ *   held); `commit()` writes the log rows and makes it durable, `rollback()` forgets everything.
+ *   One writer at a time per database (in-process queue plus the backend's lock).
+ * - **Pack** with a cutoff tid C keeps, for every block and record, all versions newer than C and the
+ *   newest version <= C (dropped if it is a tombstone or a deletion), and the log after C. Every
+ *   snapshot at >= C reads exactly what it read before; snapshots older than C are gone
+ *   (StaleSnapshotError on read, `changes()` answers `null`).
+ */
+import type { Awaitable } from '../util/awaitable.ts'
+
+/** A transaction id: 1, 2, 3, ... in commit order; 0 is the empty database. */
+export type Tid = number
+
+/** JSON-serializable metadata of a file (the array layer keeps dtype, shape, order here). */
+export type Meta = { [key: string]: unknown }
+
+/** A file as of some tid. */
+export interface FileRecord {
+  readonly id: number
+  readonly name: string
+  readonly blksize: number
+  /** Size in bytes. Blocks at or beyond it are not guaranteed to keep data (shrinking drops them). */
+  readonly size: number
+  readonly meta: Meta
+  /** The tid of the commit that last changed this record. */
+  readonly tid: Tid
+}
+
+/** What a commit is about to change in one file, for the conflict check at `begin`. */
+export interface Touched {
+  /** File id, or undefined for a file this transaction creates. */
+  readonly file: number | undefined
+  /** Its name (for messages; for a new file: a name nobody else may have taken after `at`). */
+  readonly name: string
+  /** Blocks the commit writes, ascending. */
+  readonly blocks: readonly number[]
+  /** Whether the commit changes the record (size, meta, name, deletion). */
+  readonly record: boolean
+}
+
+/** One commit's effect on one file, as read from the log. */
+export interface Change {
+  readonly tid: Tid
+  readonly file: number
+  /** Blocks written (tombstones included), ascending. */
+  readonly blocks: readonly number[]
+  /** The record changed (size, meta, name or deletion). */
+  readonly record: boolean
+}
+
+export interface NewFile {
+  readonly name: string
+  readonly blksize: number
+  readonly size: number
+  readonly meta: Meta
+}
+
+export interface FilePatch {
+  readonly name?: string
+  readonly size?: number
+  readonly meta?: Meta
+}
+
+/** An open write transaction; obtained from `Storage.begin`. */
+export interface StorageTxn {
+  /** The tid this transaction commits as. */
+  readonly tid: Tid
+  /** Creates a file; ExistsError when a live file has that name. Returns its id. */
+  createFile(spec: NewFile): Awaitable<number>
+  /** Changes a file's record; ExistsError on a rename onto a live name, NotFoundError if deleted. */
+  updateFile(file: number, patch: FilePatch): Awaitable<void>
+  deleteFile(file: number): Awaitable<void>
+  /** Writes tombstones for every stored block >= `fromBlk` that is not already zero. */
+  dropBlocks(file: number, fromBlk: number): Awaitable<void>
+  /** Writes one block (`data.length === blksize`; copied before the call returns), or a tombstone. */
+  writeBlock(file: number, blk: number, data: Uint8Array | null): Awaitable<void>
+  /** Writes the log and makes the transaction durable. */
+  commit(): Awaitable<void>
+  /** Forgets everything written. Never throws. */
+  rollback(): Awaitable<void>
+}
+
+export interface PackResult {
+  /** The cutoff tid: snapshots at >= cutoff still read exactly as before. */
+  readonly cutoff: Tid
+  readonly blocksRemoved: number
+  readonly recordsRemoved: number
+}
+
+export interface Storage {
+  /** The newest committed tid. */
+  head(): Awaitable<Tid>
+  /** Live files as of `at`, by name. */
+  listFiles(at: Tid): Awaitable<FileRecord[]>
+  fileByName(name: string, at: Tid): Awaitable<FileRecord | undefined>
+  /** The file as of `at`; undefined if it did not exist or was deleted. */
+  fileById(id: number, at: Tid): Awaitable<FileRecord | undefined>
+  /** Fills `buf` (exactly blksize bytes) with block `blk` as of `at`; zeros when never written. */
+  loadBlock(file: number, blk: number, at: Tid, buf: Uint8Array): Awaitable<void>
+  /** Log entries with after < tid <= upto, by tid; `null` when pack removed part of that history. */
+  changes(after: Tid, upto: Tid): Awaitable<Change[] | null>
+  /**
+   * Starts the one write transaction: waits for other writers, then checks `touched` against commits
+   * after `at` (ConflictError naming the file and blocks). `at === undefined` skips the check.
+   */
+  begin(at: Tid | undefined, touched: readonly Touched[]): Awaitable<StorageTxn>
+  /** Removes versions no snapshot at >= `cutoff` can read (see the rule above). */
+  pack(cutoff: Tid): Awaitable<PackResult>
+  close(): Awaitable<void>
+}

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { Database, SQLiteStorage, StaleSnapshotError } from '../../src/db/index.ts'
+import { PS, ram, reclaimAll, tmpDir } from './helpers.ts'
+
+test('pack keeps every snapshot at >= cutoff readable and removes the rest', async (t) => {
+  const path = join(tmpDir(t), 'p.bigfile')
+  const db = await Database.open(SQLiteStorage.open(path))
+  const w = db.connect({ ram: ram() })
+  const f = await w.open('f', { create: { blksize: PS } })
+  const v = f.mmap(0, 4)
+  for (let i = 1; i <= 5; i++) {
+    v.setFloat64(0, i)
+    if (i % 2) v.setFloat64(PS, i)
+    await w.commit()
+  }
+  // tid 1..5: block 0 = i, block 1 = 1, 3, 5 at tids 1, 3, 5
+  const r = ram()
+  const old = db.connect({ ram: r })
+  assert.equal(old.at, 5)
+  const res = await db.pack({ keep: 2 }) // cutoff = 3
+  assert.equal(res.cutoff, 3)
+  assert.equal(res.blocksRemoved, 3) // block 0 at tids 1, 2; block 1 at tid 1
+  // a second process at tid 3 still reads its snapshot; one at tid 2 is stale
+  const other = await Database.open(SQLiteStorage.open(path))
+  const probe = (at: number, blk: number) => {
+    const buf = new Uint8Array(PS)
+    other.storage.loadBlock(f.id as number, blk, at, buf)
+    return new DataView(buf.buffer).getFloat64(0, true)
+  }
+  assert.equal(probe(3, 0), 3)
+  assert.equal(probe(3, 1), 3)
+  assert.equal(probe(4, 1), 3)
+  assert.throws(() => probe(2, 0), StaleSnapshotError)
+  assert.equal(other.storage.changes(2, 5), null)
+  await other.close()
+
+  // this process's connections are protected: the cutoff never passes their `at`
+  await db.deleteFile('f')
+  const res2 = await db.pack()
+  assert.equal(res2.cutoff, 5)
+  const rf = await old.open('f')
+  const rv = rf.mmap(0, 2)
+  reclaimAll(r)
+  assert.equal(rv.getFloat64(0), 5)
+  rv.unmap()
+  old.close()
+  v.unmap()
+  w[Symbol.dispose]()
+  const res3 = await db.pack()
+  assert.equal(res3.cutoff, 6)
+  assert.ok(res3.blocksRemoved >= 2, 'a deleted file is removed whole')
+  assert.deepEqual(await db.files(), [])
+  await db.close()
+})
+
+test('a connection whose history was packed away by another process reloads everything at sync', async (t) => {
+  const path = join(tmpDir(t), 'p2.bigfile')
+  const db = await Database.open(SQLiteStorage.open(path))
+  const c = db.connect({ ram: ram() })
+  const f = await c.open('f', { create: { blksize: PS } })
+  const v = f.mmap(0, 1)
+  v.setFloat64(0, 1)
+  await c.commit()
+  const other = await Database.open(SQLiteStorage.open(path))
+  const oc = other.connect({ ram: ram() })
+  const ov = (await oc.open('f')).mmap(0, 1)
+  ov.setFloat64(0, 2)
+  await oc.commit()
+  ov.setFloat64(0, 3)
+  await oc.commit()
+  ov.unmap()
+  oc.close()
+  await other.pack()
+  assert.equal(v.getFloat64(0), 1, 'still resident from its snapshot')
+  await c.sync()
+  assert.equal(v.getFloat64(0), 3)
+  await other.close()
+  await db.close()
+})
