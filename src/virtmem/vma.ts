@@ -29,6 +29,8 @@ export class VMA implements Disposable {
   /** @internal The page table. */
   readonly _pt: Int32Array
   readonly #ps: number
+  readonly #shift: number
+  readonly #mask: number
   readonly #dv: DataView
   readonly #bytes: Uint8Array
   readonly #scratch = new DataView(new ArrayBuffer(8))
@@ -44,6 +46,8 @@ export class VMA implements Disposable {
     this.byteLength = pglen * fileh.pagesize
     this._pt = new Int32Array(pglen).fill(-1)
     this.#ps = fileh.pagesize
+    this.#shift = 31 - Math.clz32(fileh.pagesize)
+    this.#mask = fileh.pagesize - 1
     this.#dv = fileh.ram.dataview
     this.#bytes = fileh.ram.bytes
   }
@@ -74,24 +78,24 @@ export class VMA implements Disposable {
 
   /** Arena address of `size` bytes at `off` for reading, faulting if needed; -1: they are in #scratch. */
   #r(off: number, size: number): number {
-    const ps = this.#ps
-    const pg = Math.floor(off / ps)
-    const e = this._pt[pg]
-    const inpage = off - pg * ps
-    // (inpage | 0) === inpage also turns fractional and NaN offsets to the slow path, which rejects them.
-    if (e >= 0 && inpage + size <= ps && (inpage | 0) === inpage) return (e >> 1) * ps + inpage
+    // Integers in [0, 2^32) only (one test also rejects negatives, fractions and NaN): shift and mask are
+    // exact there. Larger offsets take the slow path, which still hits without faulting.
+    if (off >>> 0 === off) {
+      const e = this._pt[off >>> this.#shift]
+      const inpage = off & this.#mask
+      if (e >= 0 && inpage + size <= this.#ps) return (e >> 1) * this.#ps + inpage
+    }
     return this.#rslow(off, size)
   }
 
   /** Arena address for writing; -1: write into #scratch, then call #wstraddle. */
   #w(off: number, size: number): number {
-    const ps = this.#ps
-    const pg = Math.floor(off / ps)
-    const e = this._pt[pg]
-    const inpage = off - pg * ps
-    // One test for "mapped and writable": -1 and undefined both fail it.
-    if ((e & 0x80000001) === 1 && inpage + size <= ps && (inpage | 0) === inpage)
-      return (e >> 1) * ps + inpage
+    if (off >>> 0 === off) {
+      const e = this._pt[off >>> this.#shift]
+      const inpage = off & this.#mask
+      // One test for "mapped and writable": -1 and undefined both fail it.
+      if ((e & 0x80000001) === 1 && inpage + size <= this.#ps) return (e >> 1) * this.#ps + inpage
+    }
     return this.#wslow(off, size)
   }
 
@@ -101,6 +105,7 @@ export class VMA implements Disposable {
     const pg = Math.floor(off / ps)
     const inpage = off - pg * ps
     if (inpage + size <= ps) {
+      if (this._pt[pg] >= 0) return (this._pt[pg] >> 1) * ps + inpage // a hit beyond 4 GiB
       this.fileh._faultSync(this, this.pgoffset + pg, false)
       return (this._pt[pg] >> 1) * ps + inpage
     }
@@ -114,6 +119,7 @@ export class VMA implements Disposable {
     const pg = Math.floor(off / ps)
     const inpage = off - pg * ps
     if (inpage + size <= ps) {
+      if ((this._pt[pg] & 0x80000001) === 1) return (this._pt[pg] >> 1) * ps + inpage // a hit beyond 4 GiB
       this.fileh._faultSync(this, this.pgoffset + pg, true)
       return (this._pt[pg] >> 1) * ps + inpage
     }

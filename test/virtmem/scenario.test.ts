@@ -198,6 +198,20 @@ describe('page faults', () => {
     assert.deepEqual([...le], [0x00, 0x6c, 0xca, 0x88]) // -2e9 as int32 LE
   })
 
+  test('offsets beyond 4 GiB hit without faulting again', () => {
+    const ram = new RAM({ pagesize: 64 << 10, capacity: 8 << 20 })
+    const fh = new FileH(new RecordingFile(64 << 10), ram)
+    const vma = fh.mmap(0, 70_000) // a 4.6 GB window
+    const off = 2 ** 32 + 24
+    vma.setFloat64(off, 6.5)
+    assert.equal(ram.counters.faults, 1)
+    assert.equal(vma.getFloat64(off), 6.5)
+    vma.setFloat64(off + 8, 7.5)
+    assert.equal(ram.counters.faults, 1)
+    assert.deepEqual(fh.dirtyPages(), [Math.floor(off / (64 << 10))])
+    assert.throws(() => vma.getFloat64(2 ** 32 + 0.5), { code: 'ERANGE' })
+  })
+
   test('accesses outside the VMA are OutOfRangeError', () => {
     const { vma } = setup()
     assert.throws(() => vma.getUint8(8 * PS), { code: 'ERANGE' })

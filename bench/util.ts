@@ -1,0 +1,86 @@
+/** Tiny benchmark helpers: timing with warm-up, medians, formatting. Benchmarks print; they never assert. */
+
+let sink: unknown
+/** Keeps a result alive so the JIT cannot drop the work that produced it. */
+export function consume(v: unknown): void {
+  sink = v
+}
+
+export interface MeasureOptions {
+  /** Untimed runs of each function first. Default 2. */
+  warmup?: number
+  /** Timed runs of each function; the median is reported. Default 7. */
+  rounds?: number
+  /** Called (untimed) before every run of every function. */
+  setup?: () => void
+}
+
+/**
+ * Times each of `fns` (each performs `ops` operations per call) round-robin, so that drift on a busy
+ * machine hits them alike, and returns the median ns per operation of each, in order.
+ */
+export function measure(
+  fns: readonly (() => unknown)[],
+  ops: number,
+  options: MeasureOptions = {},
+): number[] {
+  const { warmup = 2, rounds = 7, setup } = options
+  const times: number[][] = fns.map(() => [])
+  for (let r = 0; r < warmup + rounds; r++) {
+    fns.forEach((fn, i) => {
+      setup?.()
+      const t0 = performance.now()
+      consume(fn())
+      const dt = performance.now() - t0
+      if (r >= warmup) times[i].push((dt * 1e6) / ops)
+    })
+  }
+  return times.map(median)
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+export function fmtNs(ns: number): string {
+  return ns < 10 ? `${ns.toFixed(2)} ns` : ns < 1e4 ? `${ns.toFixed(1)} ns` : `${(ns / 1e3).toFixed(1)} µs`
+}
+
+export function fmtUs(ns: number): string {
+  return `${(ns / 1e3).toFixed(2)} µs`
+}
+
+export function fmtRatio(x: number, base: number): string {
+  return `${(x / base).toFixed(2)}×`
+}
+
+/** Prints rows as an aligned table (first column left-aligned, the others right-aligned). */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): void {
+  const all = [header, ...rows]
+  const w = header.map((_, c) => Math.max(...all.map((r) => (r[c] ?? '').length)))
+  const line = (r: readonly string[]) =>
+    r.map((s, c) => (c === 0 ? s.padEnd(w[c]) : s.padStart(w[c]))).join('  ')
+  console.log(line(header))
+  console.log(w.map((n) => '-'.repeat(n)).join('  '))
+  for (const r of rows) console.log(line(r))
+  console.log()
+}
+
+/** A small seeded PRNG (mulberry32): reproducible streams across runs. Returns floats in [0, 1). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** Used by `consume`; exported so that nothing can prove the sink dead. */
+export function sunk(): unknown {
+  return sink
+}
