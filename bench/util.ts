@@ -68,17 +68,7 @@ export function table(header: readonly string[], rows: readonly (readonly string
   console.log()
 }
 
-/** A small seeded PRNG (mulberry32): reproducible streams across runs. Returns floats in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { rng } from '../test/helpers/rng.ts'
 
 /** Used by `consume`; exported so that nothing can prove the sink dead. */
 export function sunk(): unknown {

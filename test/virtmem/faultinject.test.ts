@@ -17,6 +17,7 @@ import {
   type VMA,
   WriteoutFlags,
 } from '../../src/index.ts'
+import { rng as mulberry32 } from '../helpers/rng.ts'
 
 const PS = 4096
 
@@ -561,17 +562,6 @@ const propConfigArb = fc.record({
   seed: fc.integer(),
 })
 type PropConfig = typeof propConfigArb extends fc.Arbitrary<infer T> ? T : never
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const seen: Record<string, number> = {}
 const saw = (what: string) => {

@@ -32,6 +32,7 @@ import {
   WouldBlockError,
   WriteoutFlags,
 } from '../../src/index.ts'
+import { rng as mulberry32 } from '../helpers/rng.ts'
 
 const PS = 4096
 /** Pages per file: offsets of mmap windows and invalidations fall in [0, NP). */
@@ -43,17 +44,6 @@ const NP = 8
 const seen: Record<string, number> = {}
 function saw(what: string): void {
   seen[what] = (seen[what] ?? 0) + 1
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 /** Lets every queued promise continuation run (microtasks drain fully before the next macrotask). */

@@ -4,6 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
+import { rng } from '../../helpers/rng.ts'
+
+export { rng }
+
 /** A fresh temp directory, removed by the returned dispose. */
 export function tempDir(
   prefix = 'bigfile-raw-',
@@ -13,18 +17,6 @@ export function tempDir(
     dir,
     path: (name) => join(dir, name),
     [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }),
-  }
-}
-
-/** mulberry32: a seeded PRNG of floats in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 }
 
