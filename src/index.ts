@@ -1,3 +1,4 @@
+export * from './array/index.ts'
 export * from './db/index.ts'
 export * from './errors.ts'
 export type { Awaitable } from './util/awaitable.ts'

@@ -27,7 +27,14 @@ function runBlock(section: string, epilogue: string): string {
 }
 
 test('README quick start runs', () => {
-  assert.match(runBlock('Quick start', "console.log('ok', vma.unmapped, fh.closed)"), /ok true true/)
+  assert.match(runBlock('Quick start', ''), /\[ 100001, 64 \] 3200128\.5/)
+})
+
+test('README virtual memory example runs', () => {
+  assert.match(
+    runBlock('The virtual memory layer', "console.log('ok', vma.unmapped, fh.closed)"),
+    /ok true true/,
+  )
 })
 
 test('README database example runs', () => {

@@ -1,0 +1,576 @@
+// BigArray: an n-dimensional array of one dtype over a FileH, read and written through a VMA. Views
+// (at) share the mapping; database arrays resize and append transactionally through their DbFileH.
+import type { Connection } from '../db/connection.ts'
+import type { DbFileH } from '../db/fileh.ts'
+import {
+  CorruptError,
+  ExistsError,
+  FaultRetryError,
+  InvalidArgumentError,
+  NotFoundError,
+  WouldBlockError,
+} from '../errors.ts'
+import { isPromise } from '../util/awaitable.ts'
+import type { FileH } from '../virtmem/fileh.ts'
+import { PagePins, pieces } from './chunks.ts'
+import { copyElements } from './copy.ts'
+import {
+  type DType,
+  type DTypeInfo,
+  dtypeInfo,
+  type Element,
+  type Getter,
+  type Setter,
+  type TypedArrayOf,
+} from './dtype.ts'
+import {
+  checkOrder,
+  checkShape,
+  contiguousStrides,
+  growAxis,
+  type Layout,
+  normIndex,
+  type Order,
+  select,
+  sizeOf,
+} from './layout.ts'
+import { Mapping } from './mapping.ts'
+import { checkAbort, type Progress, report } from './progress.ts'
+import * as reduce from './reduce.ts'
+import type { Index } from './slice.ts'
+
+export interface CreateArrayOptions {
+  dtype: DType
+  shape: readonly number[]
+  /** Default 'C'. */
+  order?: Order
+  /** Default: the connection RAM's pagesize. */
+  blksize?: number
+}
+
+export interface OverOptions {
+  dtype: DType
+  shape: readonly number[]
+  order?: Order
+  /** Byte offset of element 0 in the file; a multiple of the itemsize. Default 0. */
+  offset?: number
+}
+
+export interface ChunkOptions extends Progress {
+  /** Dirty the pages: writes through `data` are kept. */
+  write?: boolean
+}
+
+/** The metadata a database array file carries. */
+export interface ArrayMeta {
+  bigarray: 1
+  dtype: DType
+  shape: number[]
+  order: Order
+}
+
+export class BigArray {
+  readonly #info: DTypeInfo
+  readonly #m: Mapping
+  readonly #order: Order
+  /** The DbFileH when this is a database array itself (not a view): it may resize. */
+  readonly #db: DbFileH | undefined
+  readonly #rd: Getter
+  readonly #wr: Setter
+  #l: Layout
+  #nd = 0
+  #d0 = 0
+  #s0 = 0
+  #d1 = 0
+  #s1 = 0
+  #off = 0
+  #size = 0
+  #bytes = 0
+
+  private constructor(m: Mapping, info: DTypeInfo, l: Layout, order: Order, db: DbFileH | undefined) {
+    this.#m = m
+    this.#info = info
+    this.#order = order
+    this.#db = db
+    this.#rd = info.get
+    this.#wr = info.set
+    this.#l = l
+    this.#setLayout(l)
+  }
+
+  // ---------------------------------------------------------------- construction
+
+  /** Creates file `name` in the connection's transaction with meta { bigarray: 1, dtype, shape, order } (commit to persist). ExistsError if it exists. */
+  static async create(conn: Connection, name: string, options: CreateArrayOptions): Promise<BigArray> {
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError('create needs { dtype, shape, order?, blksize? }')
+    const info = dtypeInfo(options.dtype)
+    const shape = checkShape(options.shape)
+    const order = checkOrder(options.order)
+    if (await exists(conn, name)) throw new ExistsError(`file ${JSON.stringify(name)} already exists`)
+    const meta: ArrayMeta = { bigarray: 1, dtype: info.name, shape, order }
+    const fh = await conn.open(name, {
+      create: {
+        blksize: options.blksize ?? conn.ram.pagesize,
+        size: sizeOf(shape) * info.itemsize,
+        meta: { ...meta },
+      },
+    })
+    return BigArray.#ofDb(fh, meta)
+  }
+
+  /** Opens an existing array file; NotFoundError if absent, CorruptError if its meta is not an array's. */
+  static async open(conn: Connection, name: string): Promise<BigArray> {
+    const fh = await conn.open(name)
+    return BigArray.#ofDb(fh, parseMeta(fh))
+  }
+
+  /** An array over any FileH from byte `offset`. Not persisted by itself; resize/append need a database array. */
+  static over(fileh: FileH, options: OverOptions): BigArray {
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError('over needs { dtype, shape, order?, offset? }')
+    const info = dtypeInfo(options.dtype)
+    const shape = checkShape(options.shape)
+    const order = checkOrder(options.order)
+    const offset = options.offset ?? 0
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset % info.itemsize !== 0)
+      throw new InvalidArgumentError(
+        `offset must be a non-negative multiple of ${info.itemsize}, got ${offset}`,
+      )
+    const ps = fileh.pagesize
+    const pg = Math.floor(offset / ps)
+    const inpage = offset - pg * ps
+    const m = new Mapping(fileh, pg, inpage + sizeOf(shape) * info.itemsize)
+    const l = { shape, strides: contiguousStrides(shape, info.itemsize, order), offset: inpage }
+    return new BigArray(m, info, l, order, undefined)
+  }
+
+  static #ofDb(fh: DbFileH, meta: ArrayMeta): BigArray {
+    const info = dtypeInfo(meta.dtype)
+    const bytes = sizeOf(meta.shape) * info.itemsize
+    const m = new Mapping(fh, 0, bytes)
+    const l = {
+      shape: meta.shape,
+      strides: contiguousStrides(meta.shape, info.itemsize, meta.order),
+      offset: 0,
+    }
+    return new BigArray(m, info, l, meta.order, fh)
+  }
+
+  // ---------------------------------------------------------------- properties
+
+  get dtype(): DType {
+    return this.#info.name
+  }
+  get itemsize(): number {
+    return this.#info.itemsize
+  }
+  get shape(): readonly number[] {
+    this.#refresh()
+    return this.#l.shape
+  }
+  /** In bytes; negative for reversed views. */
+  get strides(): readonly number[] {
+    this.#refresh()
+    return this.#l.strides
+  }
+  /** The order of the base array. */
+  get order(): Order {
+    return this.#order
+  }
+  get ndim(): number {
+    return this.#nd
+  }
+  get size(): number {
+    this.#refresh()
+    return this.#size
+  }
+  /** shape[0], 0 for a 0-d array. */
+  get length(): number {
+    this.#refresh()
+    return this.#nd === 0 ? 0 : this.#d0
+  }
+  get fileh(): FileH {
+    return this.#m.fileh
+  }
+  /** Whether this is a database array itself (resizable), not a view or an array over a plain FileH. */
+  get resizable(): boolean {
+    return this.#db !== undefined
+  }
+
+  /** @internal */
+  get _layout(): Layout {
+    this.#refresh()
+    return this.#l
+  }
+  /** @internal */
+  get _info(): DTypeInfo {
+    return this.#info
+  }
+  /** @internal */
+  get _mapping(): Mapping {
+    return this.#m
+  }
+
+  // ---------------------------------------------------------------- elements
+
+  /**
+   * Element at `index` (negative indexes count from the end). Synchronous and allocation-free on a
+   * resident page; WouldBlockError when the storage loads asynchronously and the page is not resident
+   * (use getAsync), OutOfRangeError (ERANGE) for an index out of bounds.
+   */
+  get(...index: number[]): Element {
+    return this.#rd(this.#m.vma, this.#offsetOf(index, index.length))
+  }
+
+  /** set(i, j, ..., value). */
+  set(...indexThenValue: [...number[], Element]): void {
+    const n = indexThenValue.length - 1
+    this.#wr(this.#m.vma, this.#offsetOf(indexThenValue as number[], n), indexThenValue[n])
+  }
+
+  /** get for a 1-d array, without the rest-argument array. */
+  get1(i: number): Element {
+    if (!(i >= 0 && i < this.#d0 && i === Math.floor(i)) || this.#nd !== 1) i = this.#fix1(i)
+    return this.#rd(this.#m.vma, this.#off + i * this.#s0)
+  }
+
+  set1(i: number, v: Element): void {
+    if (!(i >= 0 && i < this.#d0 && i === Math.floor(i)) || this.#nd !== 1) i = this.#fix1(i)
+    this.#wr(this.#m.vma, this.#off + i * this.#s0, v)
+  }
+
+  /** get for a 2-d array, without the rest-argument array. */
+  get2(i: number, j: number): Element {
+    if (
+      !(i >= 0 && i < this.#d0 && i === Math.floor(i) && j >= 0 && j < this.#d1 && j === Math.floor(j)) ||
+      this.#nd !== 2
+    )
+      return this.get(i, j)
+    return this.#rd(this.#m.vma, this.#off + i * this.#s0 + j * this.#s1)
+  }
+
+  set2(i: number, j: number, v: Element): void {
+    if (
+      !(i >= 0 && i < this.#d0 && i === Math.floor(i) && j >= 0 && j < this.#d1 && j === Math.floor(j)) ||
+      this.#nd !== 2
+    ) {
+      this.set(i, j, v)
+      return
+    }
+    this.#wr(this.#m.vma, this.#off + i * this.#s0 + j * this.#s1, v)
+  }
+
+  /** get for storages that load asynchronously: awaits the page's load. */
+  async getAsync(...index: number[]): Promise<Element> {
+    const off = this.#offsetOf(index, index.length)
+    return this.#retry(off, false, () => this.#rd(this.#m.vma, off))
+  }
+
+  async setAsync(...indexThenValue: [...number[], Element]): Promise<void> {
+    const n = indexThenValue.length - 1
+    const off = this.#offsetOf(indexThenValue as number[], n)
+    const v = indexThenValue[n]
+    await this.#retry(off, true, () => this.#wr(this.#m.vma, off, v))
+  }
+
+  async #retry<T>(off: number, write: boolean, fn: () => T): Promise<T> {
+    for (let tries = 0; ; tries++) {
+      try {
+        return fn()
+      } catch (e) {
+        if (!(e instanceof WouldBlockError)) throw e
+        if (tries >= this.fileh.maxRetries) throw new FaultRetryError(e.pgoffset, tries)
+      }
+      const r = this.#m.vma.fault(off, this.#info.itemsize, { write })
+      if (isPromise(r)) await r
+    }
+  }
+
+  #offsetOf(index: readonly number[], n: number): number {
+    this.#refresh()
+    const l = this.#l
+    if (n !== l.shape.length)
+      throw new InvalidArgumentError(`${n} index(es) for an array of ${l.shape.length} dimension(s)`)
+    let off = l.offset
+    for (let k = 0; k < n; k++) off += normIndex(index[k], l.shape[k], k) * l.strides[k]
+    return off
+  }
+
+  /** The slow path of get1/set1: negative, fractional or out-of-range index, or a stale shape. */
+  #fix1(i: number): number {
+    this.#refresh()
+    if (this.#nd !== 1) throw new InvalidArgumentError(`1 index for an array of ${this.#nd} dimension(s)`)
+    return normIndex(i, this.#d0, 0)
+  }
+
+  // ---------------------------------------------------------------- views
+
+  /**
+   * Basic indexing → a view of the same storage: an integer drops an axis, a Slice keeps it, newaxis
+   * adds a length-1 axis; missing trailing indexes are `all`. OutOfRangeError for an integer out of
+   * bounds; a slice out of bounds is empty.
+   */
+  at(...sel: Index[]): BigArray {
+    return new BigArray(this.#m, this.#info, select(this._layout, sel), this.#order, undefined)
+  }
+
+  // ---------------------------------------------------------------- shape changes
+
+  /**
+   * O(1): the new shape may differ only on the growable axis (the first for C order, the last for F).
+   * Growth reads zeros, shrinking drops data; views keep their shape. Committed with the transaction;
+   * a concurrent change of the array's metadata makes one of the commits fail with ConflictError.
+   */
+  async resize(shape: readonly number[]): Promise<void> {
+    const db = this.#resizable()
+    const next = checkShape(shape)
+    const cur = this.#l.shape
+    const ax = growAxis(cur.length, this.#order)
+    if (next.length !== cur.length || next.some((d, k) => k !== ax && d !== cur[k]))
+      throw new InvalidArgumentError(
+        `resize ${JSON.stringify(cur)} → ${JSON.stringify(next)}: only axis ${ax} may change (${this.#order} order)`,
+      )
+    await this.#resizeTo(db, next)
+  }
+
+  async #resizeTo(db: DbFileH, shape: number[]): Promise<void> {
+    const old = this.#l.shape
+    const bytes = sizeOf(shape) * this.#info.itemsize
+    await db.resize(bytes)
+    try {
+      db.setMeta({ ...db.meta, shape })
+    } catch (e) {
+      await db.resize(sizeOf(old) * this.#info.itemsize)
+      throw e
+    }
+    this.#m.ensure(bytes)
+    this.#setLayout({ shape, strides: this.#l.strides, offset: 0 })
+  }
+
+  /**
+   * Appends along the growable axis in O(δ). `values` is a BigArray whose shape equals this one's except
+   * on that axis, or a flat ArrayLike in C order holding whole rows. On any error (a bad value, an abort,
+   * ENOMEM) the array goes back to its old shape.
+   */
+  async append(values: ArrayLike<Element> | BigArray, progress?: Progress): Promise<void> {
+    const db = this.#resizable()
+    const cur = [...this.#l.shape]
+    const ax = growAxis(cur.length, this.#order)
+    if (cur.length === 0) throw new InvalidArgumentError('cannot append to a 0-d array')
+    let k: number
+    if (values instanceof BigArray) {
+      const vs = values.shape
+      if (vs.length !== cur.length || vs.some((d, i) => i !== ax && d !== cur[i]))
+        throw new InvalidArgumentError(
+          `append: shape ${JSON.stringify(vs)} does not match ${JSON.stringify(cur)} off axis ${ax}`,
+        )
+      k = vs[ax]
+    } else {
+      if (values === null || typeof values !== 'object' || typeof values.length !== 'number')
+        throw new InvalidArgumentError('append needs an array-like or a BigArray')
+      const row = sizeOf(cur) / (cur[ax] || 1) || sizeOf(cur.filter((_, i) => i !== ax))
+      if (row === 0 ? values.length !== 0 : values.length % row !== 0)
+        throw new InvalidArgumentError(
+          `append: ${values.length} values are not whole rows of ${row} element(s) (shape ${JSON.stringify(cur)})`,
+        )
+      k = row === 0 ? 0 : values.length / row
+    }
+    if (k === 0) return
+    const next = [...cur]
+    next[ax] += k
+    await this.#resizeTo(db, next)
+    try {
+      const sel: Index[] = cur.map(() => ({ start: null, stop: null, step: null }))
+      sel[ax] = { start: cur[ax], stop: null, step: null }
+      await this.at(...sel).copyFrom(values, progress)
+    } catch (e) {
+      await this.#resizeTo(db, cur)
+      throw e
+    }
+  }
+
+  #resizable(): DbFileH {
+    if (!this.#db)
+      throw new InvalidArgumentError('only a database array (not a view, not over a FileH) can resize')
+    this.#refresh()
+    return this.#db
+  }
+
+  // ---------------------------------------------------------------- chunks
+
+  /**
+   * Zero-copy typed-array views of the contiguous runs of this array, in C element order: `data` is
+   * valid (pinned) only until the next step; `start` is the flat C-order index of data[0]. Each run lies
+   * in one page; non-contiguous views give runs of their longest contiguous inner extent (maybe 1).
+   * With an async storage the next pages load while the caller works. Progress counts elements.
+   */
+  async *chunks(
+    options: ChunkOptions = {},
+  ): AsyncGenerator<{ data: TypedArrayOf<DType>; start: number }, void, undefined> {
+    const l = this._layout
+    const size = this.#size
+    if (size === 0) return
+    const { itemsize, ctor } = this.#info
+    const vma = this.#m.vma
+    const pins = new PagePins(vma, options.write ?? false, l, itemsize)
+    try {
+      for (const p of pieces(l, itemsize, vma.pagesize)) {
+        checkAbort(options)
+        const { off, n, start } = p
+        const r = pins.enter(off)
+        if (r) await r
+        yield { data: pins.view(ctor, off, n), start }
+        report(options, start + n, size)
+      }
+    } finally {
+      pins.release()
+    }
+  }
+
+  /** chunks() with a callback; awaits only when a page has to load asynchronously. */
+  async forEachChunk(
+    fn: (data: TypedArrayOf<DType>, start: number) => void,
+    options: ChunkOptions = {},
+  ): Promise<void> {
+    await this._walk(0, this.size, options.write ?? false, fn, options)
+  }
+
+  /** @internal Calls fn on the pieces of flat range [from, to). */
+  async _walk(
+    from: number,
+    to: number,
+    write: boolean,
+    fn: (data: TypedArrayOf<DType>, start: number) => void,
+    progress?: Progress,
+  ): Promise<void> {
+    const l = this._layout
+    const { itemsize, ctor } = this.#info
+    const vma = this.#m.vma
+    const pins = new PagePins(vma, write, l, itemsize)
+    try {
+      for (const p of pieces(l, itemsize, vma.pagesize, from, to)) {
+        checkAbort(progress)
+        const r = pins.enter(p.off)
+        if (r) await r
+        fn(pins.view(ctor, p.off, p.n), p.start)
+        report(progress, p.start + p.n - from, to - from)
+      }
+    } finally {
+      pins.release()
+    }
+  }
+
+  // ---------------------------------------------------------------- bulk
+
+  fill(value: Element, progress?: Progress): Promise<void> {
+    return reduce.fill(this, value, progress)
+  }
+  /** From a BigArray of the same shape, or a flat C-order ArrayLike of `size` elements. */
+  async copyFrom(src: ArrayLike<Element> | BigArray, progress?: Progress): Promise<void> {
+    if (src instanceof BigArray) {
+      const a = src.shape
+      const b = this.shape
+      if (a.length !== b.length || a.some((d, k) => d !== b[k]))
+        throw new InvalidArgumentError(
+          `copyFrom: shape ${JSON.stringify(a)} does not match ${JSON.stringify(b)}`,
+        )
+      const total = this.#size
+      for await (const { data, start } of src.chunks()) {
+        checkAbort(progress)
+        let at = 0
+        await this._walk(start, start + data.length, true, (dst) => {
+          copyElements(dst, 0, data, at, dst.length)
+          at += dst.length
+        })
+        report(progress, start + data.length, total)
+      }
+      return
+    }
+    if (src === null || typeof src !== 'object' || src.length !== this.size)
+      throw new InvalidArgumentError(`copyFrom needs ${this.size} elements, got ${src?.length}`)
+    await this._walk(
+      0,
+      this.#size,
+      true,
+      (dst, start) => copyElements(dst, 0, src, start, dst.length),
+      progress,
+    )
+  }
+  /** Into a typed array (or any indexable) of at least `size` elements, in C order. */
+  copyTo(dst: { length: number; [i: number]: Element }, progress?: Progress): Promise<void> {
+    return reduce.copyTo(this, dst, progress)
+  }
+  sum(progress?: Progress): Promise<number | bigint> {
+    return reduce.sum(this, progress)
+  }
+  min(progress?: Progress): Promise<number | bigint> {
+    return reduce.extreme(this, -1, progress)
+  }
+  max(progress?: Progress): Promise<number | bigint> {
+    return reduce.extreme(this, 1, progress)
+  }
+  mean(progress?: Progress): Promise<number> {
+    return reduce.mean(this, progress)
+  }
+
+  /** Unmaps the array's window (shared with its views). */
+  close(): void {
+    this.#m.unmap()
+  }
+  [Symbol.dispose](): void {
+    this.close()
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  #setLayout(l: Layout): void {
+    this.#l = l
+    this.#nd = l.shape.length
+    this.#d0 = l.shape[0] ?? 0
+    this.#s0 = l.strides[0] ?? 0
+    this.#d1 = l.shape[1] ?? 0
+    this.#s1 = l.strides[1] ?? 0
+    this.#off = l.offset
+    this.#size = sizeOf(l.shape)
+    this.#bytes = this.#size * this.#info.itemsize
+  }
+
+  /** A database array follows the file's shape when another commit, an abort or a sync changed it. */
+  #refresh(): void {
+    const db = this.#db
+    if (db === undefined || db.size === this.#bytes || db.gone || db.closed) return
+    const meta = parseMeta(db)
+    this.#m.ensure(sizeOf(meta.shape) * this.#info.itemsize)
+    this.#setLayout({ shape: meta.shape, strides: this.#l.strides, offset: 0 })
+  }
+}
+
+async function exists(conn: Connection, name: string): Promise<boolean> {
+  try {
+    await conn.open(name)
+    return true
+  } catch (e) {
+    if (e instanceof NotFoundError) return false
+    throw e
+  }
+}
+
+function parseMeta(fh: DbFileH): ArrayMeta {
+  const m = fh.meta as Record<string, unknown>
+  const bad = (why: string) => new CorruptError(`file ${JSON.stringify(fh.name)} is not a BigArray: ${why}`)
+  if (m.bigarray !== 1) throw bad('its meta has no bigarray: 1')
+  let shape: number[]
+  let order: Order
+  let info: DTypeInfo
+  try {
+    info = dtypeInfo(m.dtype)
+    shape = checkShape(m.shape)
+    order = checkOrder(m.order)
+  } catch (e) {
+    throw bad((e as Error).message)
+  }
+  if (fh.size !== sizeOf(shape) * info.itemsize)
+    throw bad(`size ${fh.size} does not hold shape ${JSON.stringify(shape)} of ${info.name}`)
+  return { bigarray: 1, dtype: info.name, shape, order }
+}

@@ -1,0 +1,199 @@
+// The dtype table: item size, typed-array constructor and the VMA accessors, chosen once per array so
+// element access never switches on a dtype string.
+import { InvalidArgumentError } from '../errors.ts'
+import type { VMA } from '../virtmem/vma.ts'
+
+export type DType =
+  | 'int8'
+  | 'uint8'
+  | 'int16'
+  | 'uint16'
+  | 'int32'
+  | 'uint32'
+  | 'int64'
+  | 'uint64'
+  | 'float16'
+  | 'float32'
+  | 'float64'
+
+export type Element = number | bigint
+
+/**
+ * The typed array over elements of `D`. float16 chunks are `Float16Array`s at runtime; they are typed as
+ * Float32Array (same members) because the TypeScript lib this project targets has no Float16Array yet.
+ */
+export type TypedArrayOf<D extends DType> = D extends 'int8'
+  ? Int8Array
+  : D extends 'uint8'
+    ? Uint8Array
+    : D extends 'int16'
+      ? Int16Array
+      : D extends 'uint16'
+        ? Uint16Array
+        : D extends 'int32'
+          ? Int32Array
+          : D extends 'uint32'
+            ? Uint32Array
+            : D extends 'int64'
+              ? BigInt64Array
+              : D extends 'uint64'
+                ? BigUint64Array
+                : D extends 'float32' | 'float16'
+                  ? Float32Array
+                  : Float64Array
+
+export type AnyTypedArray = TypedArrayOf<DType>
+
+export interface TypedArrayCtor {
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): AnyTypedArray
+  new (length: number): AnyTypedArray
+  readonly BYTES_PER_ELEMENT: number
+}
+
+export type Getter = (vma: VMA, off: number) => Element
+export type Setter = (vma: VMA, off: number, v: Element) => void
+
+export interface DTypeInfo {
+  readonly name: DType
+  readonly itemsize: number
+  readonly bigint: boolean
+  readonly float: boolean
+  readonly ctor: TypedArrayCtor
+  readonly get: Getter
+  readonly set: Setter
+  /** .npy type code without byte order: f8, i4, u1, ... */
+  readonly npy: string
+}
+
+const F16 = (globalThis as unknown as { Float16Array?: TypedArrayCtor }).Float16Array
+// Reinterpreting through a shared pair avoids allocation; VMA has no getFloat16.
+const f16 = F16 ? (new F16(1) as unknown as Float32Array) : new Float32Array(1)
+const f16bits = new Uint16Array(f16.buffer, 0, 1)
+
+/** Number elements are coerced with Number(), bigint ones with BigInt(): a mismatch is converted, not stored raw. */
+const big = (v: Element): bigint => (typeof v === 'bigint' ? v : BigInt(v))
+
+function info(
+  name: DType,
+  itemsize: number,
+  ctor: TypedArrayCtor,
+  get: Getter,
+  set: Setter,
+  npy: string,
+): DTypeInfo {
+  const bigint = name === 'int64' || name === 'uint64'
+  return { name, itemsize, bigint, float: npy[0] === 'f', ctor, get, set, npy }
+}
+
+const TABLE: Record<DType, DTypeInfo | undefined> = {
+  int8: info(
+    'int8',
+    1,
+    Int8Array,
+    (m, o) => m.getInt8(o),
+    (m, o, v) => m.setInt8(o, Number(v)),
+    'i1',
+  ),
+  uint8: info(
+    'uint8',
+    1,
+    Uint8Array,
+    (m, o) => m.getUint8(o),
+    (m, o, v) => m.setUint8(o, Number(v)),
+    'u1',
+  ),
+  int16: info(
+    'int16',
+    2,
+    Int16Array,
+    (m, o) => m.getInt16(o),
+    (m, o, v) => m.setInt16(o, Number(v)),
+    'i2',
+  ),
+  uint16: info(
+    'uint16',
+    2,
+    Uint16Array,
+    (m, o) => m.getUint16(o),
+    (m, o, v) => m.setUint16(o, Number(v)),
+    'u2',
+  ),
+  int32: info(
+    'int32',
+    4,
+    Int32Array,
+    (m, o) => m.getInt32(o),
+    (m, o, v) => m.setInt32(o, Number(v)),
+    'i4',
+  ),
+  uint32: info(
+    'uint32',
+    4,
+    Uint32Array,
+    (m, o) => m.getUint32(o),
+    (m, o, v) => m.setUint32(o, Number(v)),
+    'u4',
+  ),
+  int64: info(
+    'int64',
+    8,
+    BigInt64Array as unknown as TypedArrayCtor,
+    (m, o) => m.getBigInt64(o),
+    (m, o, v) => m.setBigInt64(o, big(v)),
+    'i8',
+  ),
+  uint64: info(
+    'uint64',
+    8,
+    BigUint64Array as unknown as TypedArrayCtor,
+    (m, o) => m.getBigUint64(o),
+    (m, o, v) => m.setBigUint64(o, big(v)),
+    'u8',
+  ),
+  float16: F16
+    ? info(
+        'float16',
+        2,
+        F16,
+        (m, o) => {
+          f16bits[0] = m.getUint16(o)
+          return f16[0]
+        },
+        (m, o, v) => {
+          f16[0] = Number(v)
+          m.setUint16(o, f16bits[0])
+        },
+        'f2',
+      )
+    : undefined,
+  float32: info(
+    'float32',
+    4,
+    Float32Array,
+    (m, o) => m.getFloat32(o),
+    (m, o, v) => m.setFloat32(o, Number(v)),
+    'f4',
+  ),
+  float64: info(
+    'float64',
+    8,
+    Float64Array,
+    (m, o) => m.getFloat64(o),
+    (m, o, v) => m.setFloat64(o, Number(v)),
+    'f8',
+  ),
+}
+
+/** The table entry of `name`; InvalidArgumentError for an unknown dtype or float16 without Float16Array. */
+export function dtypeInfo(name: unknown): DTypeInfo {
+  const d = typeof name === 'string' && Object.hasOwn(TABLE, name) ? TABLE[name as DType] : undefined
+  if (d) return d
+  if (name === 'float16') throw new InvalidArgumentError('float16 needs a runtime with Float16Array')
+  throw new InvalidArgumentError(`unknown dtype ${JSON.stringify(name)}`)
+}
+
+/** The dtype of an .npy type code without byte order ('f8', 'i4', ...), or undefined. */
+export function dtypeOfNpy(code: string): DType | undefined {
+  for (const d of Object.values(TABLE)) if (d && d.npy === code) return d.name
+  return undefined
+}

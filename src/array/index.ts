@@ -1,0 +1,15 @@
+export {
+  type ArrayMeta,
+  BigArray,
+  type ChunkOptions,
+  type CreateArrayOptions,
+  type OverOptions,
+} from './bigarray.ts'
+export type { AnyTypedArray, DType, Element, TypedArrayOf } from './dtype.ts'
+export { AbortError } from './errors.ts'
+export type { Order } from './layout.ts'
+export { exportNpy, importNpy, type NpyHeader, npyHeader, parseNpyHeader } from './npy.ts'
+export type { Progress } from './progress.ts'
+export { exportRaw, importRaw } from './raw.ts'
+export { all, type Index, newaxis, type Slice, slice } from './slice.ts'
+export type { ImportOptions } from './stream.ts'

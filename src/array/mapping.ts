@@ -1,0 +1,34 @@
+// The VMA an array and all its views read through. Shared, so that a database array that grows can map a
+// larger window once and every view follows; it grows by doubling, keeping resize O(1) amortised.
+import type { FileH } from '../virtmem/fileh.ts'
+import type { VMA } from '../virtmem/vma.ts'
+
+export class Mapping {
+  readonly fileh: FileH
+  /** First file page of the window; offsets in layouts are relative to it. */
+  readonly pgoffset: number
+  vma: VMA
+
+  constructor(fileh: FileH, pgoffset: number, bytes: number) {
+    this.fileh = fileh
+    this.pgoffset = pgoffset
+    this.vma = fileh.mmap(pgoffset, pagesFor(bytes, fileh.pagesize))
+  }
+
+  /** Makes the window cover at least `bytes` bytes from its start. */
+  ensure(bytes: number): void {
+    if (bytes <= this.vma.byteLength) return
+    const pages = Math.max(pagesFor(bytes, this.fileh.pagesize), this.vma.pglen * 2)
+    const old = this.vma
+    this.vma = this.fileh.mmap(this.pgoffset, pages)
+    old.unmap()
+  }
+
+  unmap(): void {
+    this.vma.unmap()
+  }
+}
+
+function pagesFor(bytes: number, pagesize: number): number {
+  return Math.max(1, Math.ceil(bytes / pagesize))
+}

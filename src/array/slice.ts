@@ -1,0 +1,61 @@
+// Python/NumPy slices and their normalisation against an axis length (PySlice_AdjustIndices).
+import { InvalidArgumentError } from '../errors.ts'
+
+/** slice(start, stop, step) like Python/NumPy: null = default; negative indexes count from the end. */
+export interface Slice {
+  readonly start: number | null
+  readonly stop: number | null
+  readonly step: number | null
+}
+
+export const newaxis: unique symbol = Symbol('newaxis')
+export type Index = number | Slice | typeof newaxis
+
+export function slice(start?: number | null, stop?: number | null, step?: number | null): Slice {
+  for (const [what, v] of [
+    ['start', start],
+    ['stop', stop],
+    ['step', step],
+  ] as const) {
+    if (v != null && !Number.isInteger(v))
+      throw new InvalidArgumentError(`slice ${what} must be an integer or null, got ${v}`)
+  }
+  if (step === 0) throw new InvalidArgumentError('slice step cannot be zero')
+  return Object.freeze({ start: start ?? null, stop: stop ?? null, step: step ?? null })
+}
+
+/** The whole axis: slice(). */
+export const all: Slice = slice()
+
+export function isSlice(x: unknown): x is Slice {
+  return typeof x === 'object' && x !== null && 'start' in x && 'stop' in x && 'step' in x
+}
+
+/** A slice resolved against an axis of `len`: the first index, the step and the number of elements. */
+export interface Adjusted {
+  start: number
+  step: number
+  length: number
+}
+
+export function adjust(s: Slice, len: number): Adjusted {
+  const step = s.step ?? 1
+  if (step === 0 || !Number.isInteger(step))
+    throw new InvalidArgumentError('slice step must be a non-zero integer')
+  const start = clamp(s.start, len, step, step < 0 ? len - 1 : 0)
+  const stop = clamp(s.stop, len, step, step < 0 ? -1 : len)
+  let length = 0
+  if (step < 0) {
+    if (stop < start) length = Math.floor((start - stop - 1) / -step) + 1
+  } else if (start < stop) length = Math.floor((stop - start - 1) / step) + 1
+  return { start, step, length }
+}
+
+function clamp(v: number | null, len: number, step: number, dflt: number): number {
+  if (v === null) return dflt
+  if (v < 0) {
+    v += len
+    if (v < 0) v = step < 0 ? -1 : 0
+  } else if (v >= len) v = step < 0 ? len - 1 : len
+  return v
+}
