@@ -122,12 +122,13 @@ export class SQLiteStorage implements Storage {
 
   loadBlock(file: number, blk: number, at: Tid, buf: Uint8Array): void {
     this.#check()
-    let row: { packed: number; data: Uint8Array | null }
+    let row: { packed: number; data: Uint8Array | null } | undefined
     try {
       row = this.#s.load.get(file, blk, at) as typeof row
     } catch (e) {
       throw sqliteError(e, `read block ${blk} of file #${file}`)
     }
+    if (row === undefined) throw new CorruptError(`${this.path}: the meta row 'packed' is missing`)
     if (at < row.packed) throw new StaleSnapshotError(at, row.packed)
     const data = row.data
     if (data === null || data.length === 0) buf.fill(0)
