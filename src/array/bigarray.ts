@@ -35,7 +35,7 @@ import {
   sizeOf,
 } from './layout.ts'
 import { Mapping } from './mapping.ts'
-import { checkAbort, type Progress, report } from './progress.ts'
+import { checkAbort, type Progress, report, yielder } from './progress.ts'
 import * as reduce from './reduce.ts'
 import type { Index } from './slice.ts'
 
@@ -414,6 +414,7 @@ export class BigArray {
     const { itemsize, ctor } = this.#info
     const vma = this.#m.vma
     const pins = new PagePins(vma, options.write ?? false, l, itemsize)
+    const turn = yielder(options)
     try {
       for (const p of pieces(l, itemsize, vma.pagesize)) {
         checkAbort(options)
@@ -422,6 +423,8 @@ export class BigArray {
         if (r) await r
         yield { data: pins.view(ctor, off, n), start }
         report(options, start + n, size)
+        const y = turn?.(n * itemsize)
+        if (y) await y
       }
     } finally {
       pins.release()
@@ -448,6 +451,7 @@ export class BigArray {
     const { itemsize, ctor } = this.#info
     const vma = this.#m.vma
     const pins = new PagePins(vma, write, l, itemsize)
+    const turn = yielder(progress)
     try {
       for (const p of pieces(l, itemsize, vma.pagesize, from, to)) {
         checkAbort(progress)
@@ -455,6 +459,8 @@ export class BigArray {
         if (r) await r
         fn(pins.view(ctor, p.off, p.n), p.start)
         report(progress, p.start + p.n - from, to - from)
+        const y = turn?.(p.n * itemsize)
+        if (y) await y
       }
     } finally {
       pins.release()

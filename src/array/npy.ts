@@ -74,7 +74,7 @@ export function npyHeader(dtype: DType, shape: readonly number[]): Uint8Array {
     const dv = new DataView(out.buffer)
     if (major === 1) dv.setUint16(8, hlen, true)
     else dv.setUint32(8, hlen, true)
-    const text = dict.padEnd(hlen - 1, ' ') + '\n'
+    const text = `${dict.padEnd(hlen - 1, ' ')}\n`
     for (let i = 0; i < text.length; i++) out[pre + i] = text.charCodeAt(i)
     return out
   }

@@ -15,3 +15,20 @@ export function checkAbort(p: Progress | undefined): void {
 export function report(p: Progress | undefined, done: number, total: number): void {
   p?.onProgress?.(done, total)
 }
+
+const YIELD_BYTES = 8 << 20
+
+/**
+ * With a signal, returns a counter that hands the event loop a turn every 8 MiB walked: over a synchronous
+ * storage a walk runs in microtasks only, and an abort wired to SIGINT could otherwise never land.
+ */
+export function yielder(p: Progress | undefined): ((bytes: number) => Promise<void> | undefined) | undefined {
+  if (!p?.signal) return undefined
+  let since = 0
+  return (bytes) => {
+    since += bytes
+    if (since < YIELD_BYTES) return undefined
+    since = 0
+    return new Promise((resolve) => setImmediate(resolve))
+  }
+}
