@@ -30,7 +30,7 @@ const gbps = (bytes: number, ms: number) => bytes / ms / 1e6
 interface Side {
   /** Makes round r's pages dirty (untimed). */
   dirty(r: number): void
-  commit(r: number): Promise<unknown> | void
+  commit(r: number): Promise<unknown> | undefined
   /** Drops the cached pages (untimed). */
   drop(): void
   reload(r: number): void

@@ -1,0 +1,30 @@
+// The top-level help: commands and the exit codes scripts can rely on.
+import type { Command } from './command.ts'
+
+export const EXIT_CODES_HELP = `Exit codes:
+  0    ok
+  1    runtime or storage error; failed verification (demo)
+  2    usage error: unknown command or option, malformed or missing argument
+  3    not found: database, array or input file
+  4    conflict: the name exists, another commit won, the database is locked or busy
+  5    out of memory: the --ram budget is exhausted by pages that cannot be dropped
+  130  interrupted (Ctrl-C / SIGTERM): the transaction was aborted, nothing half-written`
+
+export function mainHelp(commands: Readonly<Record<string, Command>>): string {
+  const w = Math.max(...Object.keys(commands).map((n) => n.length))
+  const list = Object.entries(commands)
+    .map(([name, c]) => `  ${name.padEnd(w)}  ${c.summary}`)
+    .join('\n')
+  return `Usage: bigfile <command> [options]
+
+bigfile keeps n-dimensional arrays far bigger than RAM in a transactional database (an SQLite file),
+and works on them through a fixed RAM budget (--ram).
+
+Commands:
+${list}
+
+Run \`bigfile <command> --help\` for a command's arguments and options.
+Errors are reported as one line on stderr (\`bigfile: <message>\`); BIGFILE_DEBUG=1 adds the stack.
+
+${EXIT_CODES_HELP}`
+}

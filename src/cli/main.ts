@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+import { parseCommand } from './args.ts'
+// The `bigfile` command: dispatches to a subcommand and turns whatever it throws into one line on
+// stderr and a documented exit code (help.ts).
+import type { Command } from './command.ts'
+import { bench } from './commands/bench.ts'
+import { create } from './commands/create.ts'
+import { demo } from './commands/demo.ts'
+import { exportCmd } from './commands/export.ts'
+import { importCmd } from './commands/import.ts'
+import { info } from './commands/info.ts'
+import { ls } from './commands/ls.ts'
+import { pack } from './commands/pack.ts'
+import { rm } from './commands/rm.ts'
+import { stats } from './commands/stats.ts'
+import { Exit, exitCodeOf, reportError, UsageError } from './exit.ts'
+import { mainHelp } from './help.ts'
+
+export const COMMANDS: Readonly<Record<string, Command>> = {
+  create,
+  info,
+  ls,
+  rm,
+  import: importCmd,
+  export: exportCmd,
+  stats,
+  pack,
+  bench,
+  demo,
+}
+
+/** Runs the command line `argv` (without node and the script); resolves to the exit code. */
+export async function run(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv
+  try {
+    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+      // Without a command it is a usage error: the help goes to stderr.
+      if (name === undefined) console.error(mainHelp(COMMANDS))
+      else console.log(mainHelp(COMMANDS))
+      return name === undefined ? Exit.USAGE : Exit.OK
+    }
+    const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined
+    if (!cmd) throw new UsageError(`unknown command ${JSON.stringify(name)} (see bigfile --help)`)
+    const parsed = parseCommand(cmd.spec, rest)
+    if (!parsed) {
+      console.log(cmd.help)
+      return Exit.OK
+    }
+    return (await cmd.run(parsed)) ?? Exit.OK
+  } catch (e) {
+    const code = exitCodeOf(e)
+    // The command aborted its transaction before it rethrew: say so rather than "aborted: ...".
+    if (code === Exit.INTERRUPTED) console.error('bigfile: interrupted; the transaction was aborted')
+    else console.error(reportError(e))
+    return code
+  }
+}
+
+if (import.meta.main) process.exitCode = await run(process.argv.slice(2))

@@ -1,0 +1,59 @@
+// Ctrl-C: SIGINT to a long import or demo exits 130 with the transaction aborted, nothing half-written.
+import assert from 'node:assert/strict'
+import type { ChildProcess } from 'node:child_process'
+import { closeSync, ftruncateSync, openSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { bigfile, spawnBigfile, tempDir } from './helpers.ts'
+
+/** Sends SIGINT once `pattern` shows on stderr; resolves to the exit code and the output. */
+function interruptWhen(
+  c: ChildProcess,
+  pattern: RegExp,
+): Promise<{ code: number | null; stderr: string; sent: boolean }> {
+  return new Promise((resolve) => {
+    let stderr = ''
+    let sent = false
+    c.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d
+      if (!sent && pattern.test(stderr)) {
+        sent = true
+        c.kill('SIGINT')
+      }
+    })
+    c.stdout?.resume()
+    c.on('close', (code) => resolve({ code, stderr, sent }))
+  })
+}
+
+test('Ctrl-C during a long import: exit 130, no array under the name, no staging leftover', async () => {
+  using t = tempDir()
+  const db = join(t.dir, 'a.bigfile')
+  const src = join(t.dir, 'big.raw')
+  const fd = openSync(src, 'w')
+  ftruncateSync(fd, 512 << 20) // sparse: cheap to make, 512 MiB to import
+  closeSync(fd)
+  assert.equal(bigfile(['create', db, 'other', '--dtype', 'uint8', '--shape', '10', '-q']).code, 0)
+  // A small RAM: the import commits every 2 MiB, so some chunks are committed before the interrupt.
+  const c = spawnBigfile(['import', db, 'big', src, '--dtype', 'float64', '--ram', '4MiB'])
+  const r = await interruptWhen(c, /^import big: 10%/m)
+  assert.ok(r.sent, `the import ended before it could be interrupted: ${r.stderr}`)
+  assert.equal(r.code, 130, r.stderr)
+  assert.match(r.stderr, /^bigfile: interrupted/m)
+  const names = JSON.parse(bigfile(['ls', db, '--json']).stdout).map((f: { name: string }) => f.name)
+  assert.deepEqual(names, ['other'])
+  // Chunks were committed under the staging name before the interrupt, and deleted after it.
+  const st = JSON.parse(bigfile(['stats', db, '--json']).stdout)
+  assert.ok(st.head > 3, `head ${st.head}`)
+  assert.equal(st.bytes, 10)
+})
+
+test('Ctrl-C during the demo: exit 130, temporary database removed', async () => {
+  using t = tempDir()
+  const c = spawnBigfile(['demo', '--data', '1GiB', '--ram', '64MiB'], { TMPDIR: t.dir })
+  const r = await interruptWhen(c, /^fill: 10%/m)
+  assert.ok(r.sent, r.stderr)
+  assert.equal(r.code, 130, r.stderr)
+  assert.match(r.stderr, /^bigfile: interrupted/m)
+  assert.deepEqual(readdirSync(t.dir), [])
+})
