@@ -30,6 +30,7 @@ const gbps = (bytes: number, ms: number) => bytes / ms / 1e6
 interface Side {
   /** Makes round r's pages dirty (untimed). */
   dirty(r: number): void
+  /** Awaited when it answers with a Promise (the bigfile side); the raw side is synchronous. */
   commit(r: number): Promise<unknown> | undefined
   /** Drops the cached pages (untimed). */
   drop(): void
@@ -90,6 +91,7 @@ function raw(dir: string, ps: number): Side {
       db.exec('BEGIN')
       for (let pg = 0; pg < n; pg++) ins.run(r * n + pg, src.subarray(pg * ps, pg * ps + ps))
       db.exec('COMMIT')
+      return undefined
     },
     drop() {},
     reload(r) {
