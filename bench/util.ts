@@ -68,7 +68,7 @@ export function table(header: readonly string[], rows: readonly (readonly string
   console.log()
 }
 
-export { rng } from '../test/helpers/rng.ts'
+export { rng } from '../src/util/rng.ts'
 
 /** Used by `consume`; exported so that nothing can prove the sink dead. */
 export function sunk(): unknown {

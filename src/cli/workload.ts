@@ -3,6 +3,7 @@
 // leave RAM before they are committed), scan it, read and change random elements.
 import { type BigArray, slice } from '../array/index.ts'
 import type { Connection } from '../db/connection.ts'
+import { rng } from '../util/rng.ts'
 import { checkAborted } from './interrupt.ts'
 
 export interface Steps {
@@ -84,17 +85,7 @@ export async function scanSum(a: BigArray, steps: Steps = {}, chunkBytes = 32 <<
   return sum
 }
 
-/** A small seeded PRNG (mulberry32), so runs are reproducible. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { rng }
 
 /**
  * `count` random single-element reads of a 1-d array; returns how many differ from value(i) (pass
