@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import { parseCommand } from './args.ts'
 // The `bigfile` command: dispatches to a subcommand and turns whatever it throws into one line on
 // stderr and a documented exit code (help.ts).
+import { parseCommand } from './args.ts'
 import type { Command } from './command.ts'
 import { bench } from './commands/bench.ts'
 import { create } from './commands/create.ts'
