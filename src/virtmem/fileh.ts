@@ -79,6 +79,7 @@ export class FileH implements VolatileSource {
   readonly #vol: VolatileState
   #closed = false
   #writing = false
+  #frozen = false
 
   /** A scratch file over `ram`: pages read as zeros until written, and have no storage to go to. */
   static scratch(ram: RAM, options: FileHOptions = {}): FileH {
@@ -234,6 +235,9 @@ export class FileH implements VolatileSource {
 
   #install(vma: VMA, page: Page, write: boolean): void {
     const pg = page.pgoffset
+    if (write && this.#frozen) {
+      throw new BusyError(`page ${pg}: a commit of this file is in progress; write after it ends`)
+    }
     let isVolatile = this.#vol.ranges.size > 0 && this.#vol.ranges.contains(pg)
     if (write && isVolatile) {
       if (this.#vol.strict) throw new VolatileWriteError(pg)
@@ -319,7 +323,14 @@ export class FileH implements VolatileSource {
   #drop(page: Page, reason: InvalidateReason | null): void {
     const notify = reason !== null && this.#notifiers.size > 0
     const range = notify ? { fileh: this, pgstart: page.pgoffset, pgend: page.pgoffset + 1, reason } : null
-    if (range) this.#notifiers.start(range)
+    if (range) {
+      this.#notifiers.start(range)
+      // A notifier may have called back into the VM and dropped this page already.
+      if (this.#pagemap.get(page.pgoffset) !== page) {
+        this.#notifiers.end(range)
+        return
+      }
+    }
     this._unmapFromAll(page)
     if (page.state === PageState.DIRTY) this.#dirty.delete(page)
     this.#pagemap.delete(page.pgoffset)
@@ -353,13 +364,15 @@ export class FileH implements VolatileSource {
   }
 
   /** @internal Pins `page`: its frame is not reused until the matching unpin. */
-  _pin(page: Page): void {
+  _pin(page: Page, write = false): void {
     page.pincount++
+    if (write) page.wpincount++
   }
 
   /** @internal */
-  _unpin(page: Page): void {
+  _unpin(page: Page, write = false): void {
     if (page.pincount <= 0) return
+    if (write && page.wpincount > 0) page.wpincount--
     if (--page.pincount === 0 && page.detached) {
       page.detached = false
       this.ram.freeFrame(page.frame)
@@ -492,10 +505,33 @@ export class FileH implements VolatileSource {
     }
   }
 
+  /**
+   * @internal Refuses writes (BusyError) until `_thawWrites`: every dirty page is write-protected, so the
+   * next write to any page faults and is refused. A transaction freezes its files for the length of a
+   * commit, so the blocks it checked for conflicts are exactly those it stores, and no write lands between
+   * STORE and MARKSTORED. Refused while a write pin is live: its views write without faulting.
+   */
+  _freezeWrites(): void {
+    this.#checkOpen()
+    for (const page of this.#dirty) {
+      if (page.wpincount > 0) {
+        throw new BusyError(`page ${page.pgoffset} is pinned for writing: release the pin before committing`)
+      }
+    }
+    this.#frozen = true
+    for (const page of this.#dirty) this.#writeProtect(page)
+  }
+
+  /** @internal */
+  _thawWrites(): void {
+    this.#frozen = false
+  }
+
   /** Drops every dirty page: their next access reloads the stored data. Always succeeds. */
   discard(): void {
     this.#checkOpen()
     for (const page of [...this.#dirty]) {
+      if (page.state !== PageState.DIRTY) continue // dropped meanwhile by a re-entrant notifier
       this.#drop(page, 'discard')
       this.#countDrop()
     }
@@ -609,6 +645,7 @@ export class FileH implements VolatileSource {
     for (const page of pages) {
       if (perPage && freed >= want) break
       if (page.pincount > 0 || (page.state !== PageState.LOADED && page.state !== PageState.DIRTY)) continue
+      if (this.#pagemap.get(page.pgoffset) !== page) continue // dropped meanwhile by a re-entrant notifier
       const dirty = page.state === PageState.DIRTY
       this.#drop(page, 'purge')
       this.counters.purges++

@@ -28,6 +28,8 @@ export class Page {
   mapcount = 0
   /** Number of live pins (zero-copy views, in-flight storeblk): a pinned frame is never reused. */
   pincount = 0
+  /** Pins taken for writing: their views write without faults, so a write freeze must wait for them. */
+  wpincount = 0
   /** Dropped from its FileH while pinned: the frame goes back to RAM at the last unpin. */
   detached = false
   /** Completion of the load in progress, shared by every waiter. */

@@ -47,10 +47,10 @@ export class Pin implements Disposable {
     try {
       for (const pg of pageIndexes(vma, off, length)) {
         ensure(pg, write)
-        pages.push(pinPage(vma, pg))
+        pages.push(pinPage(vma, pg, write))
       }
     } catch (e) {
-      for (const p of pages) vma.fileh._unpin(p)
+      for (const p of pages) vma.fileh._unpin(p, write)
       throw e
     }
     return new Pin(vma, off, length, write, pages)
@@ -62,10 +62,10 @@ export class Pin implements Disposable {
     try {
       for (const pg of pageIndexes(vma, off, length)) {
         await vma._ensure(pg, write)
-        pages.push(pinPage(vma, pg))
+        pages.push(pinPage(vma, pg, write))
       }
     } catch (e) {
-      for (const p of pages) vma.fileh._unpin(p)
+      for (const p of pages) vma.fileh._unpin(p, write)
       throw e
     }
     return new Pin(vma, off, length, write, pages)
@@ -120,7 +120,7 @@ export class Pin implements Disposable {
   release(): void {
     if (this.#released) return
     this.#released = true
-    for (const p of this.#pages) p.fileh._unpin(p)
+    for (const p of this.#pages) p.fileh._unpin(p, this.write)
   }
 
   [Symbol.dispose](): void {
@@ -139,10 +139,10 @@ function* pageIndexes(vma: VMA, off: number, length: number): Generator<number> 
   for (let pg = first; pg <= last; pg++) yield pg
 }
 
-function pinPage(vma: VMA, pg: number): Page {
+function pinPage(vma: VMA, pg: number, write: boolean): Page {
   const page = vma.fileh._page(vma.pgoffset + pg)
   // ensure() has just mapped it, with no await in between.
   if (!page) throw new ClosedError(`page ${vma.pgoffset + pg} vanished while pinning`)
-  vma.fileh._pin(page)
+  vma.fileh._pin(page, write)
   return page
 }

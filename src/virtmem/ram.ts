@@ -142,6 +142,9 @@ export class RAM {
   }
 
   freeFrame(frame: number): void {
+    // Cheap insurance: a second free would hand one frame to two pages.
+    if (this.pageOf[frame] === undefined)
+      throw new Error(`bigfile internal error: frame ${frame} freed twice`)
     this.pageOf[frame] = undefined
     this.ref[frame] = 0
     this.#freeStack[this.#nfree++] = frame
@@ -165,7 +168,21 @@ export class RAM {
     return purged > 0 ? purged : this.#clock(batch)
   }
 
+  #reclaiming = false
+
   #clock(batch: number): number {
+    // A notifier that faults during reclaim must not start a second hand over the same pages: its
+    // allocation sees only the free frames (or fails with OutOfMemoryError).
+    if (this.#reclaiming) return 0
+    this.#reclaiming = true
+    try {
+      return this.#sweep(batch)
+    } finally {
+      this.#reclaiming = false
+    }
+  }
+
+  #sweep(batch: number): number {
     let freed = 0
     const n = this.frames
     // Two turns of the hand: the first may only clear reference bits.
@@ -187,7 +204,16 @@ export class RAM {
   }
 
   #purgeVolatile(want: number): number {
-    if (this.#volatile.size === 0) return 0
+    if (this.#volatile.size === 0 || this.#reclaiming) return 0
+    this.#reclaiming = true
+    try {
+      return this.#purge(want)
+    } finally {
+      this.#reclaiming = false
+    }
+  }
+
+  #purge(want: number): number {
     const all: { src: VolatileSource; range: Interval }[] = []
     for (const src of this.#volatile) for (const range of src._volatileRanges()) all.push({ src, range })
     all.sort((a, b) => a.range.value - b.range.value)

@@ -132,6 +132,9 @@ export class VMA implements Disposable {
 
   #checkAccess(off: number, size: number): void {
     if (this.#unmapped) throw new ClosedError('VMA is unmapped')
+    if (!Number.isSafeInteger(size) || size < 0) {
+      throw new OutOfRangeError(`length must be a non-negative integer, got ${size}`)
+    }
     if (!Number.isSafeInteger(off) || off < 0 || off + size > this.byteLength) {
       throw new OutOfRangeError(
         `access of ${size} byte(s) at ${off} is outside the VMA's ${this.byteLength} bytes`,

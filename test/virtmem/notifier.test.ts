@@ -132,4 +132,46 @@ describe('notifiers', () => {
     assert.deepEqual(fh.dirtyPages(), [])
     assert.equal(ram.stats().used, 0)
   })
+
+  test('a notifier that re-enters the FileH and drops pages itself frees no frame twice', () => {
+    const { ram, fh, vma } = setup(4)
+    vma.setFloat64(0, 1)
+    vma.setFloat64(PS, 2)
+    fh.registerNotifier({
+      invalidateRangeStart(r) {
+        if (r.reason === 'discard') fh.invalidateRange(0, 8) // "drop my whole mirror"
+      },
+    })
+    fh.discard()
+    assert.equal(ram.freeFrames, ram.frames)
+    for (let pg = 0; pg < 4; pg++) vma.setFloat64(pg * PS, 100 + pg)
+    const frames = [0, 1, 2, 3].map((pg) => fh.pageInfo(pg).frame)
+    assert.equal(new Set(frames).size, 4, `distinct frames: ${frames}`)
+    assert.deepEqual(
+      [0, 1, 2, 3].map((pg) => vma.getFloat64(pg * PS)),
+      [100, 101, 102, 103],
+    )
+  })
+
+  test('a notifier that faults during reclaim does not start a second sweep', () => {
+    const { ram, fh, vma } = setup(2)
+    vma.getUint8(0)
+    vma.getUint8(PS)
+    let inner: unknown
+    fh.registerNotifier({
+      invalidateRangeStart(r) {
+        if (r.reason !== 'reclaim') return
+        try {
+          vma.getUint8(5 * PS) // needs a frame while the hand is moving
+        } catch (e) {
+          inner = e
+        }
+      },
+    })
+    vma.getUint8(2 * PS)
+    assert.ok(ram.stats().used <= ram.stats().frames)
+    if (inner !== undefined) assert.equal((inner as { code?: string }).code, 'ENOMEM')
+    const frames = fh.residentPages().map((pg) => fh.pageInfo(pg).frame)
+    assert.equal(new Set(frames).size, frames.length)
+  })
 })

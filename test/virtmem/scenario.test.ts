@@ -221,6 +221,15 @@ describe('page faults', () => {
     assert.throws(() => vma.readBytes(8 * PS - 1, new Uint8Array(2)), { code: 'ERANGE' })
   })
 
+  test('lengths that are negative, fractional or NaN are OutOfRangeError everywhere', async () => {
+    const { vma } = setup()
+    for (const n of [-1, 1.5, Number.NaN, -100]) {
+      assert.throws(() => vma.pin(0, n), { code: 'ERANGE' }, `pin ${n}`)
+      assert.throws(() => vma.fault(0, n), { code: 'ERANGE' }, `fault ${n}`)
+      await assert.rejects(vma.read(0, n), { code: 'ERANGE' }, `read ${n}`)
+    }
+  })
+
   test('bulk readBytes / writeBytes across pages', () => {
     const { fh, vma } = setup()
     const data = new Uint8Array(3 * PS).map((_, i) => i * 7)
