@@ -125,11 +125,18 @@ export class Connection implements ConnectionCore {
    */
   async commit(): Promise<Tid> {
     this.#enter()
+    const frozen: DbFileH[] = []
     try {
       const files = [...this.#files].filter((f) => f._hasChanges())
       if (files.length === 0) {
-        await this.#moveTo(await this.storage.head(), undefined)
+        ;(await this.#readMove(await this.storage.head(), undefined))()
         return this.#at
+      }
+      // Writes are refused until the commit ends: the blocks checked for conflicts are then exactly the
+      // blocks stored, and nothing written after STORE can be marked stored unstored.
+      for (const f of files) {
+        f._freezeWrites()
+        frozen.push(f)
       }
       const txn = await this.storage.begin(
         this.#at,
@@ -147,17 +154,24 @@ export class Connection implements ConnectionCore {
         throw e
       }
       this.#txn = undefined
+      // Read what the move needs before anything changes, then apply it all with no await in between:
+      // a page marked stored and reloaded in a gap would read the old snapshot and stay stale.
+      let move: (() => void) | undefined
+      let refreshError: unknown
+      try {
+        move = await this.#readMove(txn.tid, txn.tid)
+      } catch (e) {
+        refreshError = e
+      }
       for (const f of files) {
         if (f.isDirty()) f._writeout(MARKSTORED)
         f._commitDone()
       }
-      try {
-        await this.#moveTo(txn.tid, txn.tid)
-      } catch (e) {
-        throw new CommitRefreshError(txn.tid, e)
-      }
+      if (!move) throw new CommitRefreshError(txn.tid, refreshError)
+      move()
       return this.#at
     } finally {
+      for (const f of frozen) f._thawWrites()
       this.#busy = false
     }
   }
@@ -167,7 +181,7 @@ export class Connection implements ConnectionCore {
     this.#enter()
     try {
       for (const f of this.#files) f._abort()
-      await this.#moveTo(await this.storage.head(), undefined)
+      ;(await this.#readMove(await this.storage.head(), undefined))()
     } finally {
       this.#busy = false
     }
@@ -179,7 +193,7 @@ export class Connection implements ConnectionCore {
     try {
       if (this.hasChanges())
         throw new BusyError('the connection has uncommitted changes: commit() or abort() first')
-      await this.#moveTo(await this.storage.head(), undefined)
+      ;(await this.#readMove(await this.storage.head(), undefined))()
     } finally {
       this.#busy = false
     }
@@ -214,12 +228,13 @@ export class Connection implements ConnectionCore {
   }
 
   /**
-   * Moves `at` to `tid`: invalidates the pages and records others changed (not those of `own`). All
-   * reads come first, so a failure leaves the connection where it was.
+   * Reads what moving `at` to `tid` needs and returns the move itself, which invalidates the pages and
+   * records others changed (not those of `own`). The move is synchronous, so a caller can apply it
+   * together with other state changes; a failing read leaves the connection where it was.
    */
-  async #moveTo(tid: Tid, own: Tid | undefined): Promise<void> {
+  async #readMove(tid: Tid, own: Tid | undefined): Promise<() => void> {
     const from = this.#at
-    if (tid === from) return
+    if (tid === from) return () => {}
     const changes = await this.storage.changes(from, tid)
     const byId = new Map<number, DbFileH>()
     for (const f of this.#files) if (f.id !== undefined && !f.gone && !f.closed) byId.set(f.id, f)
@@ -233,13 +248,15 @@ export class Connection implements ConnectionCore {
           ]
     const records = new Map<number, FileRecord | undefined>()
     for (const id of ids) records.set(id, await this.storage.fileById(id, tid))
-    this.#at = tid
-    this.#db._seen(tid)
-    if (changes === null) for (const f of byId.values()) f._invalidateAll()
-    else {
-      for (const c of changes) if (c.tid !== own) byId.get(c.file)?._invalidateBlocks(c.blocks)
+    return () => {
+      this.#at = tid
+      this.#db._seen(tid)
+      if (changes === null) for (const f of byId.values()) f._invalidateAll()
+      else {
+        for (const c of changes) if (c.tid !== own) byId.get(c.file)?._invalidateBlocks(c.blocks)
+      }
+      for (const [id, rec] of records) byId.get(id)?._refresh(rec)
     }
-    for (const [id, rec] of records) byId.get(id)?._refresh(rec)
   }
 
   #find(name: string): DbFileH | undefined {

@@ -94,6 +94,8 @@ export class DbFileH extends FileH {
   #edit(): RecordState {
     if (this.#gone) throw new NotFoundError(`file ${JSON.stringify(this.name)} no longer exists`)
     if (this.closed) throw new ClosedError('FileH is closed')
+    if (this._writesFrozen)
+      throw new BusyError('a commit of this file is in progress; change it after it ends')
     if (!this.#pending) this.#pending = { ...(this.#committed as RecordState) }
     return this.#pending
   }

@@ -527,6 +527,11 @@ export class FileH implements VolatileSource {
     this.#frozen = false
   }
 
+  /** @internal Whether writes are frozen (a commit is running). */
+  get _writesFrozen(): boolean {
+    return this.#frozen
+  }
+
   /** Drops every dirty page: their next access reloads the stored data. Always succeeds. */
   discard(): void {
     this.#checkOpen()

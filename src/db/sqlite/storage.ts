@@ -145,6 +145,8 @@ export class SQLiteStorage implements Storage {
     try {
       if (after < this.#packed()) return null
       const rows = this.#s.changes.all(after, upto) as unknown as LogRow[]
+      // A pack by another process between the two reads may have removed rows we needed: look again.
+      if (after < this.#packed()) return null
       return rows.map((r) => ({
         tid: r.tid,
         file: r.file,
@@ -163,8 +165,18 @@ export class SQLiteStorage implements Storage {
     return new Promise<void>((resolve) => this.#waiters.push(resolve)).then(() => this.#begin(at, touched))
   }
 
+  /** A woken waiter that cannot go on (the storage closed) passes the turn to the next one. */
+  #checkTurn(): void {
+    try {
+      this.#check()
+    } catch (e) {
+      this.#waiters.shift()?.()
+      throw e
+    }
+  }
+
   #begin(at: Tid | undefined, touched: readonly Touched[]): StorageTxn {
-    this.#check()
+    this.#checkTurn()
     this.#writing = true
     try {
       this.#db.exec('BEGIN IMMEDIATE')
@@ -199,8 +211,10 @@ export class SQLiteStorage implements Storage {
       }
       const hit = new Set<number>()
       let record = false
+      let theirRecord = false
       for (const r of this.#s.logAfter.all(at, t.file) as unknown as LogRow[]) {
         for (const b of intersect(decodeBlocks(r.blocks), t.blocks)) hit.add(b)
+        if (r.record) theirRecord = true
         if (t.record && r.record) record = true
       }
       if (hit.size > 0 || record)
@@ -208,12 +222,25 @@ export class SQLiteStorage implements Storage {
           t.name,
           [...hit].sort((a, b) => a - b),
         )
-      if (!this.fileById(t.file, Number.MAX_SAFE_INTEGER)) {
+      const now = this.fileById(t.file, Number.MAX_SAFE_INTEGER)
+      if (!now) {
         throw new ConflictError(
           t.name,
           t.blocks,
           `conflict on file ${JSON.stringify(t.name)}: another commit deleted it`,
         )
+      }
+      if (theirRecord) {
+        // Another commit resized the file: blocks written past its new end would come back to life
+        // when it grows again, which no serial order allows.
+        const past = t.blocks.filter((b) => b * now.blksize >= now.size)
+        if (past.length > 0) {
+          throw new ConflictError(
+            t.name,
+            past,
+            `conflict on file ${JSON.stringify(t.name)}: another commit shrank it below blocks ${past.join(', ')}`,
+          )
+        }
       }
     }
   }
@@ -225,6 +252,7 @@ export class SQLiteStorage implements Storage {
   }
 
   #pack(cutoff: Tid): PackResult {
+    this.#checkTurn()
     this.#writing = true
     const db = this.#db
     try {
@@ -281,6 +309,8 @@ export class SQLiteStorage implements Storage {
   close(): void {
     if (this.#closed) return
     this.#closed = true
+    // Writers queued behind a transaction wake to a ClosedError instead of waiting forever.
+    for (const wake of this.#waiters.splice(0)) wake()
     this.#rollbackQuietly()
     try {
       this.#db.close()
