@@ -75,6 +75,9 @@ export class BigArray {
   readonly #order: Order
   /** The DbFileH when this is a database array itself (not a view): it may resize. */
   readonly #db: DbFileH | undefined
+  /** The file's record epoch (a constant box for arrays over plain FileHs) and the value our shape is of. */
+  readonly #epochBox: { readonly v: number }
+  #epoch = 0
   readonly #rd: Getter
   readonly #wr: Setter
   #l: Layout
@@ -92,6 +95,8 @@ export class BigArray {
     this.#info = info
     this.#order = order
     this.#db = db
+    this.#epochBox = db?._epoch ?? NO_EPOCH
+    this.#epoch = this.#epochBox.v
     this.#rd = info.get
     this.#wr = info.set
     this.#l = l
@@ -231,12 +236,22 @@ export class BigArray {
 
   /** get for a 1-d array, without the rest-argument array. */
   get1(i: number): Element {
-    if (!(i >= 0 && i < this.#d0 && i === Math.floor(i)) || this.#nd !== 1) i = this.#fix1(i)
+    if (
+      !(i >= 0 && i < this.#d0 && i === Math.floor(i)) ||
+      this.#nd !== 1 ||
+      this.#epochBox.v !== this.#epoch
+    )
+      i = this.#fix1(i)
     return this.#rd(this.#m.vma, this.#off + i * this.#s0)
   }
 
   set1(i: number, v: Element): void {
-    if (!(i >= 0 && i < this.#d0 && i === Math.floor(i)) || this.#nd !== 1) i = this.#fix1(i)
+    if (
+      !(i >= 0 && i < this.#d0 && i === Math.floor(i)) ||
+      this.#nd !== 1 ||
+      this.#epochBox.v !== this.#epoch
+    )
+      i = this.#fix1(i)
     this.#wr(this.#m.vma, this.#off + i * this.#s0, v)
   }
 
@@ -244,7 +259,8 @@ export class BigArray {
   get2(i: number, j: number): Element {
     if (
       !(i >= 0 && i < this.#d0 && i === Math.floor(i) && j >= 0 && j < this.#d1 && j === Math.floor(j)) ||
-      this.#nd !== 2
+      this.#nd !== 2 ||
+      this.#epochBox.v !== this.#epoch
     )
       return this.get(i, j)
     return this.#rd(this.#m.vma, this.#off + i * this.#s0 + j * this.#s1)
@@ -253,7 +269,8 @@ export class BigArray {
   set2(i: number, j: number, v: Element): void {
     if (
       !(i >= 0 && i < this.#d0 && i === Math.floor(i) && j >= 0 && j < this.#d1 && j === Math.floor(j)) ||
-      this.#nd !== 2
+      this.#nd !== 2 ||
+      this.#epochBox.v !== this.#epoch
     ) {
       this.set(i, j, v)
       return
@@ -355,6 +372,8 @@ export class BigArray {
    */
   async append(values: ArrayLike<Element> | BigArray, progress?: Progress): Promise<void> {
     const db = this.#resizable()
+    // Appending an array to itself copies what it held before the append.
+    if (values === this) values = this.at()
     const cur = [...this.#l.shape]
     const ax = growAxis(cur.length, this.#order)
     if (cur.length === 0) throw new InvalidArgumentError('cannot append to a 0-d array')
@@ -379,14 +398,22 @@ export class BigArray {
     if (k === 0) return
     const next = [...cur]
     next[ax] += k
-    await this.#resizeTo(db, next)
+    // The rollback (a shrink) zeroes the tail of the old last page: hold that page pinned from the start,
+    // so that the rollback needs no frame even when the append failed for want of one.
+    const oldEnd = sizeOf(cur) * this.#info.itemsize
+    const tail = oldEnd % this.#m.vma.pagesize !== 0 ? await this.#m.vma.pinAsync(oldEnd - 1, 1) : undefined
     try {
-      const sel: Index[] = cur.map(() => ({ start: null, stop: null, step: null }))
-      sel[ax] = { start: cur[ax], stop: null, step: null }
-      await this.at(...sel).copyFrom(values, progress)
-    } catch (e) {
-      await this.#resizeTo(db, cur)
-      throw e
+      await this.#resizeTo(db, next)
+      try {
+        const sel: Index[] = cur.map(() => ({ start: null, stop: null, step: null }))
+        sel[ax] = { start: cur[ax], stop: null, step: null }
+        await this.at(...sel).copyFrom(values, progress)
+      } catch (e) {
+        await this.#resizeTo(db, cur)
+        throw e
+      }
+    } finally {
+      tail?.release()
     }
   }
 
@@ -545,12 +572,17 @@ export class BigArray {
   /** A database array follows the file's shape when another commit, an abort or a sync changed it. */
   #refresh(): void {
     const db = this.#db
-    if (db === undefined || db.size === this.#bytes || db.gone || db.closed) return
+    if (db === undefined || this.#epochBox.v === this.#epoch) return
+    this.#epoch = this.#epochBox.v
+    if (db.size === this.#bytes || db.gone || db.closed) return
     const meta = parseMeta(db)
     this.#m.ensure(sizeOf(meta.shape) * this.#info.itemsize)
     this.#setLayout({ shape: meta.shape, strides: this.#l.strides, offset: 0 })
   }
 }
+
+/** Arrays over plain FileHs never see their record change. */
+const NO_EPOCH = { v: 0 } as const
 
 async function exists(conn: Connection, name: string): Promise<boolean> {
   try {

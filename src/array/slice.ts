@@ -42,6 +42,14 @@ export function adjust(s: Slice, len: number): Adjusted {
   const step = s.step ?? 1
   if (step === 0 || !Number.isInteger(step))
     throw new InvalidArgumentError('slice step must be a non-zero integer')
+  // Slice is an interface: plain objects get here without the slice() factory's checks.
+  for (const [what, v] of [
+    ['start', s.start],
+    ['stop', s.stop],
+  ] as const) {
+    if (v != null && !Number.isInteger(v))
+      throw new InvalidArgumentError(`slice ${what} must be an integer or null, got ${v}`)
+  }
   const start = clamp(s.start, len, step, step < 0 ? len - 1 : 0)
   const stop = clamp(s.stop, len, step, step < 0 ? -1 : len)
   let length = 0

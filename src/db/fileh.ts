@@ -91,7 +91,14 @@ export class DbFileH extends FileH {
     return (this.#pending ?? this.#committed) as RecordState
   }
 
+  /**
+   * @internal Bumped whenever the record (size, meta) may have changed — an edit, an abort, a refresh from
+   * another commit — so that views of it (BigArray) can test for staleness with one load and compare.
+   */
+  readonly _epoch = { v: 0 }
+
   #edit(): RecordState {
+    this._epoch.v++
     if (this.#gone) throw new NotFoundError(`file ${JSON.stringify(this.name)} no longer exists`)
     if (this.closed) throw new ClosedError('FileH is closed')
     if (this._writesFrozen)
@@ -239,6 +246,7 @@ export class DbFileH extends FileH {
 
   /** @internal The commit failed: a file created by it has no id again. */
   _commitFailed(): void {
+    this._epoch.v++
     if (this.#committed === undefined) this.#id = undefined
   }
 
@@ -251,6 +259,7 @@ export class DbFileH extends FileH {
 
   /** @internal abort(): drop dirty pages and the pending record. */
   _abort(): void {
+    this._epoch.v++
     if (this.closed) return
     this.discard()
     if (this.#dropFrom !== undefined) this._invalidateAll()
@@ -286,6 +295,7 @@ export class DbFileH extends FileH {
 
   /** @internal Another commit changed the record; undefined: the file was deleted. */
   _refresh(rec: FileRecord | undefined): void {
+    this._epoch.v++
     if (!rec) {
       this.#gone = true
       this._invalidateAll()
