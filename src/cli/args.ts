@@ -64,20 +64,18 @@ export function str(p: Parsed, name: string): string | undefined {
 
 /** Parses `argv` (after the command name) strictly; `undefined` when --help was asked for. */
 export function parseCommand(spec: CommandSpec, argv: readonly string[]): Parsed | undefined {
-  if (argv.includes('--help') || argv.includes('-h')) return undefined
+  const options = { ...spec.options, ...COMMON_OPTIONS }
   let parsed: Parsed
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      options: { ...spec.options, ...COMMON_OPTIONS },
-      allowPositionals: true,
-      strict: true,
-    }) as typeof parsed
+    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true }) as typeof parsed
   } catch (e) {
+    // A mistake next to -h/--help still shows the help (as parsed: `-qh` asks, `-- --help` does not).
+    if (asksHelp(options, argv)) return undefined
     // parseArgs messages carry advice about '--' that does not fit here; keep their first sentence.
     const msg = (e as Error).message.split('. ')[0].replace(/\.$/, '')
     throw new UsageError(`${spec.name}: ${msg} (see bigfile ${spec.name} --help)`)
   }
+  if (parsed.values.help === true) return undefined
   const want = spec.positionals
   if (parsed.positionals.length < want.length) {
     const missing = want.slice(parsed.positionals.length).join(' ')
@@ -90,15 +88,36 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[]): Parsed
   return parsed
 }
 
-/** `1000,64` → [1000, 64]; `''` → [] (a 0-d array). */
+/** Whether the arguments, parsed leniently, contain the help option (not after `--`, not as a value). */
+function asksHelp(options: ParseArgsOptionsConfig, argv: readonly string[]): boolean {
+  try {
+    const { tokens } = parseArgs({
+      args: [...argv],
+      options,
+      allowPositionals: true,
+      strict: false,
+      tokens: true,
+    })
+    return tokens.some((t) => t.kind === 'option' && t.name === 'help')
+  } catch {
+    return false
+  }
+}
+
+/** `1000,64` → [1000, 64]; `(3,)` or `3,` → [3] (NumPy's 1-d tuple); `''` or `()` → [] (a 0-d array). */
 export function parseShape(text: string): number[] {
-  const t = text.trim().replace(/^\(|\)$/g, '')
+  const t = text
+    .trim()
+    .replace(/^\(|\)$/g, '')
+    .trim()
   if (t === '') return []
-  return t.split(/[,x]/).map((s) => {
+  const bad = () => new UsageError(`--shape: ${JSON.stringify(text)} is not a list of sizes like 1000,64`)
+  // One trailing comma is allowed, as in NumPy's `(3,)`; `,` alone or `3,,` is not.
+  const body = t.replace(/,\s*$/, '')
+  if (body === '') throw bad()
+  return body.split(/[,x]/).map((s) => {
     const v = s.trim()
-    if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) {
-      throw new UsageError(`--shape: ${JSON.stringify(text)} is not a list of sizes like 1000,64`)
-    }
+    if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw bad()
     return Number(v)
   })
 }

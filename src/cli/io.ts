@@ -1,6 +1,8 @@
 // What import and export share: the file format (by --format or the file's extension) and the checks
 // made before any work starts, so that a mistake is a usage or not-found error, not a half-done job.
+import { createHash } from 'node:crypto'
 import { statSync } from 'node:fs'
+import { MAX_NAME_LENGTH } from '../db/check.ts'
 import { NotFoundError } from '../errors.ts'
 import { UsageError } from './exit.ts'
 
@@ -31,7 +33,15 @@ export function inputSize(file: string): number {
 /**
  * The name an import writes to until it is complete. Imports commit as they go (dirty pages cannot
  * leave RAM before commit), so the target name only appears, by rename, once everything is in.
+ * It is `.importing.<pid>.<time>.<NAME>`, with NAME shortened (and a hash of it added) where the whole
+ * would exceed the database's name limit: any NAME that `create` accepts can be imported.
  */
 export function stagingName(name: string): string {
-  return `.importing.${process.pid}.${Date.now().toString(36)}.${name}`
+  const prefix = `.importing.${process.pid}.${Date.now().toString(36)}.`
+  if (prefix.length + name.length <= MAX_NAME_LENGTH) return prefix + name
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 12)
+  let head = name.slice(0, MAX_NAME_LENGTH - prefix.length - hash.length - 1)
+  // Never end on half a surrogate pair: the name must stay well-formed Unicode.
+  if (/[\uD800-\uDBFF]$/.test(head)) head = head.slice(0, -1)
+  return `${prefix}${head}~${hash}`
 }

@@ -15,6 +15,7 @@ import { rm } from './commands/rm.ts'
 import { stats } from './commands/stats.ts'
 import { Exit, exitCodeOf, reportError, UsageError } from './exit.ts'
 import { mainHelp } from './help.ts'
+import { holdInterrupts } from './interrupt.ts'
 
 export const COMMANDS: Readonly<Record<string, Command>> = {
   create,
@@ -32,15 +33,21 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
 /** Runs the command line `argv` (without node and the script); resolves to the exit code. */
 export async function run(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv
+  // Once a long operation listens for Ctrl-C, the handler stays until the command is done.
+  using _interrupts = holdInterrupts()
   try {
-    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    if (name === undefined) {
       // Without a command it is a usage error: the help goes to stderr.
-      if (name === undefined) console.error(mainHelp(COMMANDS))
-      else console.log(mainHelp(COMMANDS))
-      return name === undefined ? Exit.USAGE : Exit.OK
+      console.error(mainHelp(COMMANDS))
+      return Exit.USAGE
     }
-    const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined
-    if (!cmd) throw new UsageError(`unknown command ${JSON.stringify(name)} (see bigfile --help)`)
+    if (name === 'help' || name === '--help' || name === '-h') {
+      // `bigfile help CMD`: that command's help.
+      if (rest.length > 1) throw new UsageError(`help: unexpected argument ${JSON.stringify(rest[1])}`)
+      console.log(rest.length === 0 ? mainHelp(COMMANDS) : commandNamed(rest[0]).help)
+      return Exit.OK
+    }
+    const cmd = commandNamed(name)
     const parsed = parseCommand(cmd.spec, rest)
     if (!parsed) {
       console.log(cmd.help)
@@ -56,4 +63,17 @@ export async function run(argv: readonly string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) process.exitCode = await run(process.argv.slice(2))
+function commandNamed(name: string): Command {
+  const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined
+  if (!cmd) throw new UsageError(`unknown command ${JSON.stringify(name)} (see bigfile --help)`)
+  return cmd
+}
+
+if (import.meta.main) {
+  process.exitCode = await run(process.argv.slice(2))
+  // The command is done: a late Ctrl-C ends the process with the command's own exit code rather than
+  // Node's default kill by the signal.
+  const exit = () => process.exit()
+  process.on('SIGINT', exit)
+  process.on('SIGTERM', exit)
+}

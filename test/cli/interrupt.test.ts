@@ -57,3 +57,40 @@ test('Ctrl-C during the demo: exit 130, temporary database removed', async () =>
   assert.match(r.stderr, /^bigfile: interrupted/m)
   assert.deepEqual(readdirSync(t.dir), [])
 })
+
+test('a second Ctrl-C during an export exits 130 at once: no partial file left, one line on stderr', async () => {
+  using t = tempDir()
+  const db = join(t.dir, 'a.bigfile')
+  // Never written: the array reads as zeros, so it is cheap to make and 512 MiB to export.
+  assert.equal(
+    bigfile(['create', db, 'big', '--dtype', 'float64', '--shape', String(64 << 20), '-q']).code,
+    0,
+  )
+  const out = join(t.dir, 'big.raw')
+  const c = spawnBigfile(['export', db, 'big', out, '--ram', '64MiB'])
+  let stderr = ''
+  let sent = false
+  const code = await new Promise<number | null>((resolve) => {
+    c.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d
+      if (!sent && /^export big: 10%/m.test(stderr)) {
+        sent = true
+        // Two signals at once (SIGTERM is handled as SIGINT; two SIGINTs could merge into one): the
+        // second arrives while the first is still aborting, and exits without waiting for it.
+        c.kill('SIGINT')
+        c.kill('SIGTERM')
+      }
+    })
+    c.stdout?.resume()
+    c.on('close', resolve)
+  })
+  assert.ok(sent, `the export ended before it could be interrupted: ${stderr}`)
+  assert.equal(code, 130, stderr)
+  assert.match(stderr, /^bigfile: interrupted/m)
+  assert.equal(stderr.split('\n').filter((l) => l.startsWith('bigfile: ')).length, 1, stderr)
+  // The immediate exit ran the export's cleanup (the database's -wal/-shm files may stay: it was not closed).
+  assert.deepEqual(
+    readdirSync(t.dir).filter((f) => !f.startsWith('a.bigfile')),
+    [],
+  )
+})

@@ -100,3 +100,47 @@ test('import checks before it starts: shape against the file size, options for n
   // Nothing was left behind by the failed imports.
   assert.deepEqual(JSON.parse(bigfile(['ls', db, '--json']).stdout), [])
 })
+
+test('import takes any NAME create takes: the staging name stays within the name limit', () => {
+  using t = tempDir()
+  const db = join(t.dir, 'a.bigfile')
+  const src = join(t.dir, 'in.raw')
+  writeFileSync(src, new Uint8Array([1, 2, 3]))
+  const long = 'n'.repeat(1024) // the database's limit
+  ok(['create', db, long, '--dtype', 'uint8', '--shape', '3', '-q'])
+  ok(['rm', db, long, '-q'])
+  ok(['import', db, long, src, '--dtype', 'uint8', '-q'])
+  // Non-BMP characters where the staging name is cut (either parity): it must stay well-formed.
+  const emoji = [`${'e'.repeat(950)}${'😀'.repeat(37)}`, `${'e'.repeat(951)}${'😀'.repeat(36)}`]
+  for (const name of emoji) ok(['import', db, name, src, '--dtype', 'uint8', '-q'])
+  const names = JSON.parse(bigfile(['ls', db, '--json']).stdout).map((f: { name: string }) => f.name)
+  assert.deepEqual(names.sort(), [long, ...emoji].sort())
+  const out = join(t.dir, 'out.raw')
+  ok(['export', db, long, out, '-q'])
+  assert.ok(readFileSync(out).equals(readFileSync(src)))
+  // A NAME over the limit is refused before any work, as create refuses it.
+  const r = bigfile(['import', db, `${long}x`, src, '--dtype', 'uint8'])
+  assert.equal(r.code, 2)
+  assert.match(oneErrorLine(r), /1025 characters long; the limit is 1024/)
+})
+
+test('export into a missing directory: exit 3 naming FILE and the directory, nothing created', () => {
+  using t = tempDir()
+  const db = join(t.dir, 'a.bigfile')
+  ok(['create', db, 'a', '--dtype', 'uint8', '--shape', '4', '-q'])
+  const missing = join(t.dir, 'no', 'such')
+  let r = bigfile(['export', db, 'a', join(missing, 'out.npy')])
+  assert.equal(r.code, 3)
+  const line = oneErrorLine(r)
+  assert.ok(
+    line.includes(join(missing, 'out.npy')) && line.includes(`directory ${missing} does not exist`),
+    line,
+  )
+  assert.doesNotMatch(line, /partial/)
+  // A file where the directory should be: a usage error, still about FILE.
+  const file = join(t.dir, 'plain')
+  writeFileSync(file, '')
+  r = bigfile(['export', db, 'a', join(file, 'out.npy')])
+  assert.equal(r.code, 2)
+  assert.match(oneErrorLine(r), /plain is not a directory/)
+})

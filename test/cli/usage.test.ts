@@ -97,3 +97,58 @@ test('BIGFILE_DEBUG=1 adds the stack', () => {
   assert.match(r.stderr, /^bigfile: .*\n.*Error/)
   assert.match(r.stderr, /\n\s+at /)
 })
+
+test('help as parsed: -qh asks for it, `help CMD` shows that command, after -- it is a positional', async () => {
+  using t = tempDir()
+  const db = join(t.dir, 'x.db')
+  const runs = await Promise.all([
+    bigfileAsync(['info', db, 'a', '-qh']),
+    bigfileAsync(['ls', db, '--bogus', '--help']),
+    bigfileAsync(['help', 'create']),
+    bigfileAsync(['help']),
+  ])
+  for (const r of runs) assert.equal(r.code, 0, r.stderr)
+  assert.match(runs[0].stdout, /^Usage: bigfile info /)
+  assert.match(runs[1].stdout, /^Usage: bigfile ls /)
+  assert.match(runs[2].stdout, /^Usage: bigfile create /)
+  assert.match(runs[3].stdout, /^Usage: bigfile <command>/)
+  let r = bigfile(['help', 'frobnicate'])
+  assert.equal(r.code, 2)
+  assert.match(oneErrorLine(r), /unknown command "frobnicate"/)
+  // An array named --help: `--` ends the options, what follows is positional.
+  r = bigfile(['create', db, '--dtype', 'uint8', '--shape', '4', '-q', '--', '--help'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(r.stdout, '')
+  assert.deepEqual(
+    JSON.parse(bigfile(['ls', db, '--json']).stdout).map((f: { name: string }) => f.name),
+    ['--help'],
+  )
+  r = bigfile(['rm', db, '--', '--help'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(r.stdout, 'removed --help\n')
+  assert.deepEqual(JSON.parse(bigfile(['ls', db, '--json']).stdout), [])
+})
+
+test('--shape takes NumPy tuple forms: (3,) and 3, are 1-d, () is 0-d', async () => {
+  using t = tempDir()
+  const cases: [string, string][] = [
+    ['(3,)', '3'],
+    ['3,', '3'],
+    ['(2, 5)', '2,5'],
+    ['()', ''],
+  ]
+  for (const [k, [shape, want]] of cases.entries()) {
+    const db = join(t.dir, `s${k}.db`)
+    const r = bigfile(['create', db, 'a', '--dtype', 'uint8', '--shape', shape, '-q'])
+    assert.equal(r.code, 0, `${shape}: ${r.stderr}`)
+    assert.deepEqual(
+      JSON.parse(bigfile(['info', db, 'a', '--json']).stdout).meta.shape,
+      want === '' ? [] : want.split(',').map(Number),
+    )
+  }
+  for (const bad of [',', '3,,', '(,)', '3,,4']) {
+    const r = bigfile(['create', join(t.dir, 'bad.db'), 'a', '--dtype', 'uint8', '--shape', bad])
+    assert.equal(r.code, 2, bad)
+    assert.match(oneErrorLine(r), /--shape/)
+  }
+})

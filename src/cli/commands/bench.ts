@@ -59,7 +59,8 @@ ${COMMON_HELP.replace('(default 256MiB)', '(default 128MiB)')}`,
       `bigfile bench: ${formatBytes(data)} of float64 in ${formatBytes(blksize)} blocks, RAM ${formatBytes(ram.capacity)}`,
     )
     const dir = mkdtempSync(join(tmpdir(), 'bigfile-bench-'))
-    using interrupt = onInterrupt()
+    // A second Ctrl-C exits at once: the temporary directory goes too.
+    using interrupt = onInterrupt({ cleanup: () => rmSync(dir, { recursive: true, force: true }) })
     const { signal } = interrupt
     const db = await openDatabase(join(dir, 'bench.bigfile'))
     const conn = db.connect({ ram })

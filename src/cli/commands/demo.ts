@@ -92,7 +92,8 @@ async function runDemo(o: DemoOptions): Promise<number> {
   const { ram, quiet } = o
   const path = join(o.dir, 'demo.bigfile')
   const t0 = performance.now()
-  using interrupt = onInterrupt()
+  // A second Ctrl-C exits at once: the temporary directory goes too.
+  using interrupt = onInterrupt({ cleanup: () => rmSync(o.dir, { recursive: true, force: true }) })
   const { signal } = interrupt
   using mem = new MemorySampler()
   const row = (label: string, ms: number, note = '') =>

@@ -1,5 +1,6 @@
 // bigfile import DB NAME FILE: a .npy or raw binary file into a new array, all or nothing under NAME.
 import { type BigArray, importNpy, importRaw } from '../../array/index.ts'
+import { checkName } from '../../db/check.ts'
 import type { Connection } from '../../db/connection.ts'
 import type { Database } from '../../db/database.ts'
 import { ExistsError, NotFoundError } from '../../errors.ts'
@@ -37,8 +38,9 @@ defaults to one dimension of the file's length).
 
 The import commits as it goes (dirty pages cannot leave RAM before commit), into a staging name that
 is renamed to NAME only when everything is in: NAME never holds a partial array. On Ctrl-C or an error
-the staging file is deleted (should the process be killed outright, \`bigfile ls\` shows a leftover
-".importing.<pid>...." name: remove it with \`bigfile rm\`). Exit 4 when NAME exists.
+the staging file is deleted (should the process be killed outright, or a second Ctrl-C exit at once,
+\`bigfile ls\` shows a leftover ".importing.<pid>...." name: remove it with \`bigfile rm\`). Exit 4
+when NAME exists.
 
 Options:
   --format npy|raw      override the choice made by the file's extension
@@ -51,6 +53,7 @@ Options:
 ${COMMON_HELP}`,
   async run(p) {
     const [path, name, file] = p.positionals
+    checkName(name) // as create does: a name it refuses is a usage error before any work
     const format = formatOf(file, str(p, 'format'))
     const bytes = inputSize(file)
     const blksize = parseBlksize(str(p, 'blksize') ?? '64KiB')
