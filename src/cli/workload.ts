@@ -44,7 +44,6 @@ export async function fillChunked(
   const per = Math.max(1, Math.floor(chunkBytes / a.itemsize))
   let commits = 0
   for (let i0 = 0; i0 < n; i0 += per) {
-    await yieldToEventLoop()
     checkAborted(steps.signal)
     const i1 = Math.min(n, i0 + per)
     await a.at(slice(i0, i1)).forEachChunk(
@@ -70,19 +69,10 @@ export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve))
 }
 
-/** The sum of all elements of a 1-d array, as a number, `chunkBytes` at a time (interruptible). */
-export async function scanSum(a: BigArray, steps: Steps = {}, chunkBytes = 32 << 20): Promise<number> {
-  const n = a.size
-  const per = Math.max(1, Math.floor(chunkBytes / a.itemsize))
-  let sum = 0
-  for (let i0 = 0; i0 < n; i0 += per) {
-    await yieldToEventLoop()
-    checkAborted(steps.signal)
-    const i1 = Math.min(n, i0 + per)
-    sum += Number(await a.at(slice(i0, i1)).sum({ signal: steps.signal }))
-    steps.onProgress?.(i1, n)
-  }
-  return sum
+/** The sum of all elements of a 1-d array, as a number; the array layer yields to the event loop when
+ * given a signal, so Ctrl-C lands mid-scan. */
+export async function scanSum(a: BigArray, steps: Steps = {}): Promise<number> {
+  return Number(await a.sum({ signal: steps.signal, onProgress: steps.onProgress }))
 }
 
 export { rng }
