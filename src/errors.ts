@@ -1,5 +1,30 @@
-// Typed errors shared by every layer: one base class with a stable string `code`
-// so callers can branch without instanceof across package copies.
+/**
+ * Every error bigfile throws, for every layer (virtmem, db, rawfile, array, cli), in one module. Each is a
+ * `BigFileError` subclass with a stable string `code`; the SQLite driver's errors are mapped onto these by
+ * `db/sqlite/errors.ts`. A failure caused by something else (a storage's own error) keeps it in `cause`.
+ *
+ * Branch on `code`, not on `instanceof`: codes survive two copies of the package in one process and
+ * serialisation across processes, and they are the stable part of the API (messages are not).
+ *
+ * ```ts
+ * try {
+ *   await conn.commit()
+ * } catch (e) {
+ *   if (!(e instanceof Error) || !('code' in e)) throw e
+ *   switch (e.code) {
+ *     case 'ECONFLICT': // someone else committed first: abort() and redo the transaction
+ *     case 'EBUSY': // a pin for writing is still held: release it and retry
+ *       break
+ *     default:
+ *       throw e
+ *   }
+ * }
+ * ```
+ *
+ * Codes: EINVAL, ERANGE, ENOMEM, EWOULDBLOCK, EDEADLK, ELOAD, ESTORE, ERETRY, ECLOSED, EBUSY, ECONFLICT,
+ * ECORRUPT, ENOENT, EEXIST, ELOCKED, ESTORAGE (and its subclass CommitRefreshError), ESTALE, EPURGED,
+ * EVOLATILE, EROFS, EABORT. Fields named `pgoffset` are file page numbers; `blk` is a block number.
+ */
 
 export class BigFileError extends Error {
   readonly code: string
@@ -47,11 +72,15 @@ export class DeadlockError extends BigFileError {
   }
 }
 
-/** `loadblk` threw or rejected; `cause` holds the storage's error. */
+/** `loadblk` threw or rejected while filling page `pgoffset`; `cause` holds the storage's error. */
 export class LoadError extends BigFileError {
+  /** The file page being loaded. */
+  readonly pgoffset: number
+  /** The block whose loadblk failed. */
   readonly blk: number
-  constructor(blk: number, cause: unknown) {
-    super('ELOAD', `loadblk(${blk}) failed: ${describe(cause)}`, { cause })
+  constructor(pgoffset: number, blk: number, cause: unknown) {
+    super('ELOAD', `loading page ${pgoffset}: loadblk(${blk}) failed: ${describe(cause)}`, { cause })
+    this.pgoffset = pgoffset
     this.blk = blk
   }
 }
@@ -65,11 +94,17 @@ export class StoreError extends BigFileError {
   }
 }
 
-/** A fault kept losing its load to invalidations and gave up after the retry bound. */
+/**
+ * An access kept losing its page before it could use it — the load invalidated mid-way, or the page
+ * invalidated, reclaimed or dropped between its fault and the access — and gave up after `maxRetries`.
+ */
 export class FaultRetryError extends BigFileError {
   readonly pgoffset: number
   constructor(pgoffset: number, retries: number) {
-    super('ERETRY', `fault on page ${pgoffset} was invalidated ${retries} times in a row; giving up`)
+    super(
+      'ERETRY',
+      `page ${pgoffset} was dropped (invalidated or reclaimed) before the access could use it, ${retries} time(s) in a row; giving up (FileH maxRetries)`,
+    )
     this.pgoffset = pgoffset
   }
 }
@@ -166,5 +201,43 @@ export class VolatileWriteError extends BigFileError {
 export class ReadOnlyError extends BigFileError {
   constructor(message: string) {
     super('EROFS', message)
+  }
+}
+
+/** A snapshot older than the last pack: versions it needs may be gone. Reconnect or sync(). */
+export class StaleSnapshotError extends BigFileError {
+  readonly at: number
+  readonly packed: number
+  constructor(at: number, packed: number) {
+    super(
+      'ESTALE',
+      `snapshot at tid ${at} is older than the pack cutoff ${packed}: its data may be gone; sync() or abort() to move on`,
+    )
+    this.at = at
+    this.packed = packed
+  }
+}
+
+/**
+ * The commit is durable as `tid`, but reading what others changed meanwhile failed, so the connection
+ * stays at its old snapshot: `abort()` or `sync()` moves it on (nothing is lost; do not commit again).
+ */
+export class CommitRefreshError extends StorageError {
+  readonly tid: number
+  constructor(tid: number, cause: unknown) {
+    super(
+      `committed as tid ${tid}, but moving the connection to it failed (${describe(cause)}): call abort() or sync()`,
+      {
+        cause,
+      },
+    )
+    this.tid = tid
+  }
+}
+
+/** A long operation was stopped by its AbortSignal; `cause` is the signal's reason. */
+export class AbortError extends BigFileError {
+  constructor(reason: unknown) {
+    super('EABORT', `aborted${reason instanceof Error ? `: ${reason.message}` : ''}`, { cause: reason })
   }
 }

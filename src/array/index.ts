@@ -6,7 +6,6 @@ export {
   type OverOptions,
 } from './bigarray.ts'
 export type { AnyTypedArray, DType, Element, TypedArrayOf } from './dtype.ts'
-export { AbortError } from './errors.ts'
 export type { Order } from './layout.ts'
 export { exportNpy, importNpy, type NpyHeader, npyHeader, parseNpyHeader } from './npy.ts'
 export type { Progress } from './progress.ts'

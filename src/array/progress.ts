@@ -1,5 +1,5 @@
 // AbortSignal and progress reporting shared by the long array operations.
-import { AbortError } from './errors.ts'
+import { AbortError } from '../errors.ts'
 
 /** `done`/`total` count elements for array operations and bytes for file import/export (each says which). */
 export interface Progress {

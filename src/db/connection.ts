@@ -1,10 +1,9 @@
 // A Connection: one snapshot (`at`) of a database, the FileHs opened through it, and the transaction
 // boundaries (commit, abort, sync) where other writers' changes reach it.
-import { BusyError, ClosedError, InvalidArgumentError, NotFoundError } from '../errors.ts'
+import { BusyError, ClosedError, CommitRefreshError, InvalidArgumentError, NotFoundError } from '../errors.ts'
 import type { FileHOptions } from '../virtmem/fileh.ts'
 import type { RAM } from '../virtmem/ram.ts'
 import { checkBlksize, checkMeta, checkName, checkSize } from './check.ts'
-import { CommitRefreshError } from './errors.ts'
 import { type ConnectionCore, DbFileH, MARKSTORED, STORE } from './fileh.ts'
 import type { FileRecord, Meta, Storage, StorageTxn, Tid } from './storage.ts'
 

@@ -6,7 +6,6 @@ export {
   openDatabase,
   type PackOptions,
 } from './database.ts'
-export { CommitRefreshError, StaleSnapshotError } from './errors.ts'
 export { DbFileH } from './fileh.ts'
 export { type SQLiteOptions, SQLiteStorage } from './sqlite/storage.ts'
 export type {

@@ -227,7 +227,7 @@ export class FileH implements VolatileSource {
       this.#pagemap.delete(page.pgoffset)
       page.state = PageState.EMPTY
       this.ram.freeFrame(page.frame)
-      return e instanceof BigFileError ? e : new LoadError(page.pgoffset, e)
+      return e instanceof BigFileError ? e : new LoadError(page.pgoffset, this.#blkOf(page.pgoffset), e)
     }
     page.state = PageState.LOADED
     return undefined
@@ -263,7 +263,9 @@ export class FileH implements VolatileSource {
     if (this.#ppb === 1) {
       const base = page.frame * ps
       const blk0 = page.pgoffset * this.#bpp
-      return runSeq(this.#bpp, (k) => this.#loadblk(blk0 + k, new Uint8Array(ram.arena, base + k * bs, bs)))
+      return runSeq(this.#bpp, (k) =>
+        this.#loadblk(page.pgoffset, blk0 + k, new Uint8Array(ram.arena, base + k * bs, bs)),
+      )
     }
     // The block spans several pages: stage it whole in the bounce buffer, keep this page's slice.
     const blk = Math.floor(page.pgoffset / this.#ppb)
@@ -272,7 +274,7 @@ export class FileH implements VolatileSource {
       settle(
         () => {
           const copy = () => ram.bytes.set(b.subarray(at, at + ps), page.frame * ps)
-          const r = this.#loadblk(blk, b)
+          const r = this.#loadblk(page.pgoffset, blk, b)
           return isPromise(r) ? r.then(copy) : copy()
         },
         () => ram._releaseBounce(),
@@ -281,7 +283,12 @@ export class FileH implements VolatileSource {
     return b ? into(b) : ram._bounce(bs).then(into)
   }
 
-  #loadblk(blk: number, buf: Uint8Array): Awaitable<void> {
+  /** The (first) block holding file page `pgoffset`. */
+  #blkOf(pgoffset: number): number {
+    return this.#ppb === 1 ? pgoffset * this.#bpp : Math.floor(pgoffset / this.#ppb)
+  }
+
+  #loadblk(pgoffset: number, blk: number, buf: Uint8Array): Awaitable<void> {
     this.counters.loads++
     this.ram.counters.loads++
     this.counters.bytesLoaded += buf.length
@@ -290,11 +297,11 @@ export class FileH implements VolatileSource {
     try {
       r = this.file.loadblk(blk, buf)
     } catch (e) {
-      throw new LoadError(blk, e)
+      throw new LoadError(pgoffset, blk, e)
     }
     if (isPromise(r)) {
       return r.catch((e: unknown) => {
-        throw new LoadError(blk, e)
+        throw new LoadError(pgoffset, blk, e)
       })
     }
   }
@@ -468,7 +475,7 @@ export class FileH implements VolatileSource {
             }
             // Pages of the block that are not resident come from the storage as it is.
             if (!this.#blockResident(blk)) {
-              const r = this.#loadblk(blk, b)
+              const r = this.#loadblk(blk * ppb, blk, b)
               if (isPromise(r)) return r.then(assemble)
             }
             return assemble()

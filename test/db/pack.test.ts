@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { Database, SQLiteStorage, StaleSnapshotError } from '../../src/db/index.ts'
+import { Database, SQLiteStorage } from '../../src/db/index.ts'
+import { StaleSnapshotError } from '../../src/errors.ts'
 import { PS, ram, reclaimAll, tmpDir } from './helpers.ts'
 
 test('pack keeps every snapshot at >= cutoff readable and removes the rest', async (t) => {

@@ -7,8 +7,8 @@ import {
   CorruptError,
   InvalidArgumentError,
   NotFoundError,
+  StaleSnapshotError,
 } from '../../errors.ts'
-import { StaleSnapshotError } from '../errors.ts'
 import type { Change, FileRecord, Meta, PackResult, Storage, StorageTxn, Tid, Touched } from '../storage.ts'
 import { decodeBlocks, intersect } from './blocklist.ts'
 import { sqliteError } from './errors.ts'
