@@ -134,7 +134,7 @@ export class Connection implements ConnectionCore {
       // Writes are refused until the commit ends: the blocks checked for conflicts are then exactly the
       // blocks stored, and nothing written after STORE can be marked stored unstored.
       for (const f of files) {
-        f._freezeWrites()
+        f.freezeForWriteout()
         frozen.push(f)
       }
       const txn = await this.storage.begin(
@@ -170,7 +170,7 @@ export class Connection implements ConnectionCore {
       move()
       return this.#at
     } finally {
-      for (const f of frozen) f._thawWrites()
+      for (const f of frozen) f.thawAfterWriteout()
       this.#busy = false
     }
   }

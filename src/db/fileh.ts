@@ -101,7 +101,7 @@ export class DbFileH extends FileH {
     this._epoch.v++
     if (this.#gone) throw new NotFoundError(`file ${JSON.stringify(this.name)} no longer exists`)
     if (this.closed) throw new ClosedError('FileH is closed')
-    if (this._writesFrozen)
+    if (this.frozenForWriteout)
       throw new BusyError('a commit of this file is in progress; change it after it ends')
     if (!this.#pending) this.#pending = { ...(this.#committed as RecordState) }
     return this.#pending

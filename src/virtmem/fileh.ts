@@ -13,7 +13,7 @@ import {
 } from '../errors.ts'
 import { type Awaitable, isPromise } from '../util/awaitable.ts'
 import { type BigFile, ScratchFile } from './bigfile.ts'
-import { Counters } from './counters.ts'
+import { Counters, type CountersSnapshot } from './counters.ts'
 import type { Interval } from './intervals.ts'
 import {
   type FileHNotifier,
@@ -67,8 +67,8 @@ export class FileH implements VolatileSource {
   readonly blksize: number
   readonly maxRetries: number
   readonly counters = new Counters()
-  /** A scratch file: anonymous memory, no storage behind it. */
-  readonly scratch: boolean
+  /** Whether this is a scratch file (anonymous memory, no storage behind it; see `FileH.scratch`). */
+  readonly isScratch: boolean
   /** Blocks per page (when blksize ≤ pagesize) and pages per block (when blksize > pagesize). */
   readonly #bpp: number
   readonly #ppb: number
@@ -78,7 +78,9 @@ export class FileH implements VolatileSource {
   readonly #notifiers = new NotifierList()
   readonly #vol: VolatileState
   #closed = false
-  #writing = false
+  /** A writeout's STORE step is running (its pages are pinned; `storeblk` may still be reading them). */
+  #storing = false
+  /** Stable pages under writeout: write faults are refused (see `freezeForWriteout`). */
   #frozen = false
 
   /** A scratch file over `ram`: pages read as zeros until written, and have no storage to go to. */
@@ -112,7 +114,7 @@ export class FileH implements VolatileSource {
     this.maxRetries = maxRetries
     this.#bpp = bs <= ps ? ps / bs : 1
     this.#ppb = bs > ps ? bs / ps : 1
-    this.scratch = file instanceof ScratchFile
+    this.isScratch = file instanceof ScratchFile
     const unit = options.purgeUnit ?? 'range'
     if (unit !== 'range' && unit !== 'page') {
       throw new InvalidArgumentError(`purgeUnit must be 'range' or 'page', got ${String(unit)}`)
@@ -134,10 +136,14 @@ export class FileH implements VolatileSource {
   }
 
   // ---------------------------------------------------------------- faults
+  //
+  // The walk of one fault, numbered as in ARCHITECTURE.md. (1) is in vma.ts: the slow path validates the
+  // access and turns its VMA page index i into the file page pgoffset = vma.pgoffset + i.
 
   /** @internal Fault for a synchronous access: WouldBlockError when the page needs an async load. */
   _faultSync(vma: VMA, pgoffset: number, write: boolean): void {
-    this.#countFault()
+    // (2) count the fault
+    this.#count('faults')
     if (this.#step(vma, pgoffset, write) !== null) {
       throw new WouldBlockError(
         pgoffset,
@@ -148,26 +154,23 @@ export class FileH implements VolatileSource {
 
   /** @internal Fault that may wait for loads; resolves once the page is mapped in `vma`. */
   _fault(vma: VMA, pgoffset: number, write: boolean): Awaitable<void> {
-    this.#countFault()
+    // (2) count the fault
+    this.#count('faults')
     const wait = this.#step(vma, pgoffset, write)
     if (wait === null) return
     return this.#waitAndRetry(vma, pgoffset, write, wait)
   }
 
-  async #waitAndRetry(vma: VMA, pg: number, write: boolean, wait: Promise<LoadOutcome>): Promise<void> {
+  /** (9) An asynchronous load ended: take its error, or go round the fault again (VM_RETRY), bounded. */
+  async #waitAndRetry(vma: VMA, pgoffset: number, write: boolean, wait: Promise<LoadOutcome>): Promise<void> {
     for (let retries = 1; ; retries++) {
       const err = await wait
       if (err) throw err
-      if (retries > this.maxRetries) throw new FaultRetryError(pg, retries - 1)
-      const next = this.#step(vma, pg, write)
+      if (retries > this.maxRetries) throw new FaultRetryError(pgoffset, retries - 1)
+      const next = this.#step(vma, pgoffset, write)
       if (next === null) return
       wait = next
     }
-  }
-
-  #countFault(): void {
-    this.counters.faults++
-    this.ram.counters.faults++
   }
 
   /**
@@ -175,26 +178,34 @@ export class FileH implements VolatileSource {
    * completion to wait for. A load that finishes synchronously is retried at once, so a loadblk that
    * invalidated its own page (re-entrancy) just costs another turn, bounded by maxRetries.
    */
-  #step(vma: VMA, pg: number, write: boolean): Promise<LoadOutcome> | null {
+  #step(vma: VMA, pgoffset: number, write: boolean): Promise<LoadOutcome> | null {
     for (let tries = 0; ; tries++) {
+      // (3) the FileH and the VMA must still be there (a retry may find them closed or unmapped)
       if (this.#closed) throw new ClosedError('FileH is closed')
       if (vma.unmapped) throw new ClosedError('VMA is unmapped')
-      const page = this.#pagemap.get(pg)
+      // (4) fileh, pgoffset -> page, via the page map
+      const page = this.#pagemap.get(pgoffset)
       if (page !== undefined) {
         if (page.state === PageState.LOADING) {
+          // (5) another fault is loading it: share that load's completion (see Page.loading)
           if (page.loading === undefined) {
-            throw new DeadlockError(`page ${pg} is being loaded by a synchronous loadblk up this call stack`)
+            throw new DeadlockError(
+              `page ${pgoffset} is being loaded by a synchronous loadblk up this call stack`,
+            )
           }
           return page.loading
         }
+        // (6) resident: install it in the VMA's page table (a minor fault)
         this.#install(vma, page, write)
         return null
       }
-      if (tries > this.maxRetries) throw new FaultRetryError(pg, tries - 1)
-      if (this.#vol.strict && this.#vol.purged.contains(pg)) throw new PurgedError(pg)
-      const fresh = new Page(this, pg, this.ram.allocFrame())
+      // (7) absent: allocate a frame from RAM (reclaim may run) for a new LOADING page in the page map
+      if (tries > this.maxRetries) throw new FaultRetryError(pgoffset, tries - 1)
+      if (this.#vol.strict && this.#vol.purged.contains(pgoffset)) throw new PurgedError(pgoffset)
+      const fresh = new Page(this, pgoffset, this.ram.allocFrame())
       this.ram.bind(fresh.frame, fresh)
-      this.#pagemap.set(pg, fresh)
+      this.#pagemap.set(pgoffset, fresh)
+      // (8) load it, with no VM state held: loadblk may re-enter the VM
       let r: Awaitable<void>
       try {
         r = this.#load(fresh)
@@ -210,11 +221,12 @@ export class FileH implements VolatileSource {
         )
         return fresh.loading
       }
+      // (9) loaded synchronously: re-validate, then go round again to (3), which installs it at (6)
       this.#finishLoad(fresh, undefined, false)
     }
   }
 
-  /** Re-validates a page whose load ended: keep it (LOADED), or drop it when invalidated or failed. */
+  /** (9) Re-validates a page whose load ended: keep it (LOADED), or drop it when invalidated or failed. */
   #finishLoad(page: Page, e: unknown, failed: boolean): LoadOutcome {
     page.loading = undefined
     if (page.state === PageState.LOADING_INVALIDATED) {
@@ -233,16 +245,19 @@ export class FileH implements VolatileSource {
     return undefined
   }
 
+  /** (6) Maps a resident page into `vma`: stable-page and volatile checks, dirtying, the entry, the ref bit. */
   #install(vma: VMA, page: Page, write: boolean): void {
-    const pg = page.pgoffset
+    const pgoffset = page.pgoffset
     if (write && this.#frozen) {
-      throw new BusyError(`page ${pg}: a commit of this file is in progress; write after it ends`)
+      throw new BusyError(
+        `page ${pgoffset} of this file is under writeout (stable pages): writes are refused until the writeout ends`,
+      )
     }
-    let isVolatile = this.#vol.ranges.size > 0 && this.#vol.ranges.contains(pg)
+    let isVolatile = this.#vol.ranges.size > 0 && this.#vol.ranges.contains(pgoffset)
     if (write && isVolatile) {
-      if (this.#vol.strict) throw new VolatileWriteError(pg)
+      if (this.#vol.strict) throw new VolatileWriteError(pgoffset)
       // Lenient: writing means the page is wanted again (like a write to MADV_FREE memory).
-      this.#vol.ranges.remove(pg, pg + 1)
+      this.#vol.ranges.remove(pgoffset, pgoffset + 1)
       isVolatile = false
     }
     if (write && page.state === PageState.LOADED) {
@@ -250,7 +265,7 @@ export class FileH implements VolatileSource {
       this.#dirty.add(page)
     }
     const pt = vma._pt
-    const i = pg - vma.pgoffset
+    const i = pgoffset - vma.pgoffset
     if (pt[i] < 0) page.mapcount++
     // A dirty page is mapped writable even on a read fault (it cannot get dirtier), unless it is volatile:
     // then writes must fault so that they can be refused or cancel the volatility.
@@ -258,13 +273,14 @@ export class FileH implements VolatileSource {
     this.ram.ref[page.frame] = 1
   }
 
+  /** (8) Fills a LOADING page from its block(s): one loadblk per block, or a bigger block via the bounce buffer. */
   #load(page: Page): Awaitable<void> {
     const { ram, blksize: bs, pagesize: ps } = this
     if (this.#ppb === 1) {
       const base = page.frame * ps
       const blk0 = page.pgoffset * this.#bpp
       return runSeq(this.#bpp, (k) =>
-        this.#loadblk(page.pgoffset, blk0 + k, new Uint8Array(ram.arena, base + k * bs, bs)),
+        this.#blockIO('load', page.pgoffset, blk0 + k, new Uint8Array(ram.arena, base + k * bs, bs)),
       )
     }
     // The block spans several pages: stage it whole in the bounce buffer, keep this page's slice.
@@ -274,7 +290,7 @@ export class FileH implements VolatileSource {
       settle(
         () => {
           const copy = () => ram.bytes.set(b.subarray(at, at + ps), page.frame * ps)
-          const r = this.#loadblk(page.pgoffset, blk, b)
+          const r = this.#blockIO('load', page.pgoffset, blk, b)
           return isPromise(r) ? r.then(copy) : copy()
         },
         () => ram._releaseBounce(),
@@ -288,40 +304,31 @@ export class FileH implements VolatileSource {
     return this.#ppb === 1 ? pgoffset * this.#bpp : Math.floor(pgoffset / this.#ppb)
   }
 
-  #loadblk(pgoffset: number, blk: number, buf: Uint8Array): Awaitable<void> {
-    this.counters.loads++
-    this.ram.counters.loads++
-    this.counters.bytesLoaded += buf.length
-    this.ram.counters.bytesLoaded += buf.length
+  /**
+   * Calls the storage's loadblk or storeblk for one block, counted, and turns its failure — thrown or
+   * rejected — into LoadError or StoreError. `pgoffset` is the page the block is for (for errors).
+   */
+  #blockIO(op: 'load' | 'store', pgoffset: number, blk: number, buf: Uint8Array): Awaitable<void> {
+    const store = op === 'store'
+    this.#count(store ? 'stores' : 'loads')
+    this.#count(store ? 'bytesStored' : 'bytesLoaded', buf.length)
     let r: Awaitable<void>
     try {
-      r = this.file.loadblk(blk, buf)
+      r = store ? this.file.storeblk(blk, buf) : this.file.loadblk(blk, buf)
     } catch (e) {
-      throw new LoadError(pgoffset, blk, e)
+      throw blockError(op, pgoffset, blk, e)
     }
     if (isPromise(r)) {
       return r.catch((e: unknown) => {
-        throw new LoadError(pgoffset, blk, e)
+        throw blockError(op, pgoffset, blk, e)
       })
     }
   }
 
-  #storeblk(blk: number, buf: Uint8Array): Awaitable<void> {
-    this.counters.stores++
-    this.ram.counters.stores++
-    this.counters.bytesStored += buf.length
-    this.ram.counters.bytesStored += buf.length
-    let r: Awaitable<void>
-    try {
-      r = this.file.storeblk(blk, buf)
-    } catch (e) {
-      throw new StoreError(blk, e)
-    }
-    if (isPromise(r)) {
-      return r.catch((e: unknown) => {
-        throw new StoreError(blk, e)
-      })
-    }
+  /** Counts an event on this FileH and on its RAM (which sums every file). */
+  #count(event: keyof CountersSnapshot, n = 1): void {
+    this.counters[event] += n
+    this.ram.counters[event] += n
   }
 
   // ---------------------------------------------------------------- dropping pages
@@ -350,13 +357,7 @@ export class FileH implements VolatileSource {
   /** @internal Called by RAM reclaim for a clean, unpinned page. */
   _reclaimPage(page: Page): void {
     this.#drop(page, 'reclaim')
-    this.counters.reclaims++
-    this.ram.counters.reclaims++
-  }
-
-  #countDrop(): void {
-    this.counters.drops++
-    this.ram.counters.drops++
+    this.#count('reclaims')
   }
 
   /** @internal Clears every page table entry that maps `page`. */
@@ -424,18 +425,18 @@ export class FileH implements VolatileSource {
       throw new InvalidArgumentError(`writeout flags must be STORE, MARKSTORED or both, got ${flags}`)
     }
     this.#checkOpen()
-    if (this.scratch)
+    if (this.isScratch)
       throw new InvalidArgumentError('a scratch file has no storage: it cannot be written out')
-    if (this.#writing) throw new BusyError('a writeout of this FileH is already in progress')
+    if (this.#storing) throw new BusyError('a writeout of this FileH is already in progress')
     if (!(flags & WriteoutFlags.STORE)) {
       this.#markStored()
       return
     }
     const pages = [...this.#dirty].sort((a, b) => a.pgoffset - b.pgoffset)
     for (const p of pages) this._pin(p)
-    this.#writing = true
+    this.#storing = true
     const done = () => {
-      this.#writing = false
+      this.#storing = false
       for (const p of pages) this._unpin(p)
     }
     const mark = flags & WriteoutFlags.MARKSTORED ? () => this.#markStored() : () => {}
@@ -451,7 +452,9 @@ export class FileH implements VolatileSource {
       return runSeq(pages.length * bpp, (i) => {
         const page = pages[Math.floor(i / bpp)]
         const k = i % bpp
-        return this.#storeblk(
+        return this.#blockIO(
+          'store',
+          page.pgoffset,
           page.pgoffset * bpp + k,
           new Uint8Array(ram.arena, page.frame * ps + k * bs, bs),
         )
@@ -471,11 +474,11 @@ export class FileH implements VolatileSource {
                   b.set(ram.bytes.subarray(page.frame * ps, page.frame * ps + ps), j * ps)
                 }
               }
-              return this.#storeblk(blk, b)
+              return this.#blockIO('store', blk * ppb, blk, b)
             }
             // Pages of the block that are not resident come from the storage as it is.
             if (!this.#blockResident(blk)) {
-              const r = this.#loadblk(blk * ppb, blk, b)
+              const r = this.#blockIO('load', blk * ppb, blk, b)
               if (isPromise(r)) return r.then(assemble)
             }
             return assemble()
@@ -513,29 +516,34 @@ export class FileH implements VolatileSource {
   }
 
   /**
-   * @internal Refuses writes (BusyError) until `_thawWrites`: every dirty page is write-protected, so the
-   * next write to any page faults and is refused. A transaction freezes its files for the length of a
-   * commit, so the blocks it checked for conflicts are exactly those it stores, and no write lands between
-   * STORE and MARKSTORED. Refused while a write pin is live: its views write without faulting.
+   * Stable pages under writeout (Linux's `clear_page_dirty_for_io` and stable page writes): until
+   * `thawAfterWriteout()`, no page of this file may change, so the bytes a writeout stores are the bytes it
+   * later marks stored. Every dirty page is write-protected, so the next write to any page faults, and a
+   * write fault is refused with BusyError (EBUSY) instead of dirtying the page. A commit protocol calls it
+   * before it decides what to store (a transaction: before its conflict check, so the blocks it checked are
+   * exactly the blocks it stores) and thaws when the writeout ends, stored or not. Refused (BusyError) while a
+   * write pin is live: its views write without faulting.
    */
-  _freezeWrites(): void {
+  freezeForWriteout(): void {
     this.#checkOpen()
     for (const page of this.#dirty) {
       if (page.wpincount > 0) {
-        throw new BusyError(`page ${page.pgoffset} is pinned for writing: release the pin before committing`)
+        throw new BusyError(
+          `page ${page.pgoffset} is pinned for writing: release the pin before a writeout can freeze it`,
+        )
       }
     }
     this.#frozen = true
     for (const page of this.#dirty) this.#writeProtect(page)
   }
 
-  /** @internal */
-  _thawWrites(): void {
+  /** Ends `freezeForWriteout()`: writes fault and dirty pages as usual again. */
+  thawAfterWriteout(): void {
     this.#frozen = false
   }
 
-  /** @internal Whether writes are frozen (a commit is running). */
-  get _writesFrozen(): boolean {
+  /** Whether the pages are frozen for a writeout (`freezeForWriteout()`), so writes are refused. */
+  get frozenForWriteout(): boolean {
     return this.#frozen
   }
 
@@ -545,7 +553,7 @@ export class FileH implements VolatileSource {
     for (const page of [...this.#dirty]) {
       if (page.state !== PageState.DIRTY) continue // dropped meanwhile by a re-entrant notifier
       this.#drop(page, 'discard')
-      this.#countDrop()
+      this.#count('drops')
     }
   }
 
@@ -574,7 +582,7 @@ export class FileH implements VolatileSource {
         this.#pagemap.delete(page.pgoffset)
       } else if (page.state === PageState.LOADED || page.state === PageState.DIRTY) {
         this.#drop(page, null)
-        this.#countDrop()
+        this.#count('drops')
       }
     }
     if (range) this.#notifiers.end(range)
@@ -608,7 +616,7 @@ export class FileH implements VolatileSource {
     this.#checkOpen()
     const [start, end] = this.#pageSpan(offset, length, false)
     if (start >= end) return
-    if (!this.scratch) {
+    if (!this.isScratch) {
       const dirty = this.#residentIn(start, end).filter((p) => p.state === PageState.DIRTY)
       if (dirty.length > 0) {
         throw new BusyError(
@@ -660,8 +668,7 @@ export class FileH implements VolatileSource {
       if (this.#pagemap.get(page.pgoffset) !== page) continue // dropped meanwhile by a re-entrant notifier
       const dirty = page.state === PageState.DIRTY
       this.#drop(page, 'purge')
-      this.counters.purges++
-      this.ram.counters.purges++
+      this.#count('purges')
       freed++
       if (dirty && perPage) this.#vol.purged.add(page.pgoffset, page.pgoffset + 1, 0)
       lost ||= dirty
@@ -695,14 +702,14 @@ export class FileH implements VolatileSource {
     if (this.#vmas.size > 0) {
       throw new BusyError(`FileH still has ${this.#vmas.size} mapping(s): unmap them before close()`)
     }
-    if (this.#writing) throw new BusyError('a writeout of this FileH is in progress')
+    if (this.#storing) throw new BusyError('a writeout of this FileH is in progress')
     this.#closed = true
     for (const page of this.#pagemap.values()) {
       if (page.state === PageState.LOADING) {
         page.state = PageState.LOADING_INVALIDATED
       } else {
         this.#drop(page, null)
-        this.#countDrop()
+        this.#count('drops')
       }
     }
     this.#pagemap.clear()
@@ -776,4 +783,8 @@ function checkPageRange(pgoffset: number, pglen: number, pagesize: number): void
   if (!Number.isSafeInteger((pgoffset + pglen) * pagesize)) {
     throw new InvalidArgumentError(`pages [${pgoffset}, ${pgoffset + pglen}) lie beyond 2^53 bytes`)
   }
+}
+
+function blockError(op: 'load' | 'store', pgoffset: number, blk: number, cause: unknown): BigFileError {
+  return op === 'store' ? new StoreError(blk, cause) : new LoadError(pgoffset, blk, cause)
 }

@@ -5,5 +5,5 @@ export type { FileHNotifier, InvalidateRange, InvalidateReason, NotifierRegistra
 export { PageState } from './page.ts'
 export { Pin, type PinOptions } from './pin.ts'
 export { RAM, type RAMOptions, type RAMStats } from './ram.ts'
-export { type FaultOptions, type Mapping, VMA } from './vma.ts'
+export { type FaultOptions, type PageProtection, VMA } from './vma.ts'
 export type { PurgeUnit } from './volatile.ts'

@@ -32,7 +32,12 @@ export class Page {
   wpincount = 0
   /** Dropped from its FileH while pinned: the frame goes back to RAM at the last unpin. */
   detached = false
-  /** Completion of the load in progress, shared by every waiter. */
+  /**
+   * Completion of the load in progress, shared by every waiter. While the page is LOADING, `undefined`
+   * means the load is a synchronous loadblk that has not returned: it is up this very call stack (a
+   * re-entrant fault of the page from inside its own loadblk), so waiting would never end — the fault
+   * throws DeadlockError instead.
+   */
   loading: Promise<LoadOutcome> | undefined = undefined
 
   constructor(fileh: FileH, pgoffset: number, frame: number) {

@@ -41,13 +41,13 @@ export class Pin implements Disposable {
     off: number,
     length: number,
     write: boolean,
-    ensure: (pg: number, write: boolean) => void,
+    ensure: (i: number, write: boolean) => void,
   ): Pin {
     const pages: Page[] = []
     try {
-      for (const pg of pageIndexes(vma, off, length)) {
-        ensure(pg, write)
-        pages.push(pinPage(vma, pg, write))
+      for (const i of pageIndexes(vma, off, length)) {
+        ensure(i, write)
+        pages.push(pinPage(vma, i, write))
       }
     } catch (e) {
       for (const p of pages) vma.fileh._unpin(p, write)
@@ -60,9 +60,9 @@ export class Pin implements Disposable {
   static async _makeAsync(vma: VMA, off: number, length: number, write: boolean): Promise<Pin> {
     const pages: Page[] = []
     try {
-      for (const pg of pageIndexes(vma, off, length)) {
-        await vma._ensure(pg, write)
-        pages.push(pinPage(vma, pg, write))
+      for (const i of pageIndexes(vma, off, length)) {
+        await vma._ensure(i, write)
+        pages.push(pinPage(vma, i, write))
       }
     } catch (e) {
       for (const p of pages) vma.fileh._unpin(p, write)
@@ -87,11 +87,11 @@ export class Pin implements Disposable {
     const { vma } = this
     const ps = vma.pagesize
     const arena = vma.fileh.ram.arena
-    for (let at = 0, i = 0; at < this.length; i++) {
+    for (let at = 0, k = 0; at < this.length; k++) {
       const pos = this.offset + at
       const inpage = pos % ps
       const n = Math.min(ps - inpage, this.length - at)
-      fn(new Uint8Array(arena, this.#pages[i].frame * ps + inpage, n), at)
+      fn(new Uint8Array(arena, this.#pages[k].frame * ps + inpage, n), at)
       at += n
     }
   }
@@ -136,13 +136,13 @@ function* pageIndexes(vma: VMA, off: number, length: number): Generator<number> 
   const ps = vma.pagesize
   const first = Math.floor(off / ps)
   const last = Math.floor((off + length - 1) / ps) // first - 1 when length is 0: nothing to pin
-  for (let pg = first; pg <= last; pg++) yield pg
+  for (let i = first; i <= last; i++) yield i
 }
 
-function pinPage(vma: VMA, pg: number, write: boolean): Page {
-  const page = vma.fileh._page(vma.pgoffset + pg)
+function pinPage(vma: VMA, i: number, write: boolean): Page {
+  const page = vma.fileh._page(vma.pgoffset + i)
   // ensure() has just mapped it, with no await in between.
-  if (!page) throw new ClosedError(`page ${vma.pgoffset + pg} vanished while pinning`)
+  if (!page) throw new ClosedError(`page ${vma.pgoffset + i} vanished while pinning`)
   vma.fileh._pin(page, write)
   return page
 }

@@ -122,7 +122,7 @@ export class RAM {
     this.#nfree = this.frames
   }
 
-  /** A frame for `page`: a free one, or one freed by reclaim. Throws OutOfMemoryError when neither. */
+  /** A frame for a new page (`bind` links them): a free one, or one freed by reclaim; OutOfMemoryError when neither. */
   allocFrame(): number {
     if (this.#closed) throw new ClosedError('RAM is closed')
     // Volatile memory is given up only as far as this one frame needs; clean pages go in batches.

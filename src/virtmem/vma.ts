@@ -3,8 +3,8 @@ import { type Awaitable, isPromise } from '../util/awaitable.ts'
 import type { FileH } from './fileh.ts'
 import { Pin, type PinOptions } from './pin.ts'
 
-/** How a VMA maps one page: not at all, read-only, or writable. */
-export type Mapping = 'none' | 'r' | 'rw'
+/** How a VMA maps one page (its protection): not at all, read-only, or writable. */
+export type PageProtection = 'none' | 'r' | 'rw'
 
 export interface FaultOptions {
   /** Fault for writing: the pages become dirty. */
@@ -33,8 +33,9 @@ export class VMA implements Disposable {
   readonly #mask: number
   readonly #dv: DataView
   readonly #bytes: Uint8Array
-  readonly #scratch = new DataView(new ArrayBuffer(8))
-  readonly #scratchBytes = new Uint8Array(this.#scratch.buffer)
+  /** Staging for a number that straddles two pages: read into it, or written into it then copied out. */
+  readonly #straddle = new DataView(new ArrayBuffer(8))
+  readonly #straddleBytes = new Uint8Array(this.#straddle.buffer)
   #unmapped = false
 
   /** Use `fileh.mmap()`. */
@@ -68,7 +69,7 @@ export class VMA implements Disposable {
   }
 
   /** How file page `pgoffset` is mapped in this VMA. */
-  mappedAs(pgoffset: number): Mapping {
+  mappedAs(pgoffset: number): PageProtection {
     const e = this._pt[pgoffset - this.pgoffset]
     if (!(e >= 0)) return 'none'
     return (e & 1) === 1 ? 'rw' : 'r'
@@ -76,7 +77,7 @@ export class VMA implements Disposable {
 
   // ---------------------------------------------------------------- hit path
 
-  /** Arena address of `size` bytes at `off` for reading, faulting if needed; -1: they are in #scratch. */
+  /** Arena address of `size` bytes at `off` for reading, faulting if needed; -1: they are in #straddle. */
   #r(off: number, size: number): number {
     // Integers in [0, 2^32) only (one test also rejects negatives, fractions and NaN): shift and mask are
     // exact there. Larger offsets take the slow path, which still hits without faulting.
@@ -88,7 +89,7 @@ export class VMA implements Disposable {
     return this.#rslow(off, size)
   }
 
-  /** Arena address for writing; -1: write into #scratch, then call #wstraddle. */
+  /** Arena address for writing; -1: write into #straddle, then call #wstraddle. */
   #w(off: number, size: number): number {
     if (off >>> 0 === off) {
       const e = this._pt[off >>> this.#shift]
@@ -100,34 +101,36 @@ export class VMA implements Disposable {
   }
 
   #rslow(off: number, size: number): number {
+    // (1) of the fault walk (fileh.ts has the rest): validate, VMA page index i -> file page pgoffset + i
     this.#checkAccess(off, size)
     const ps = this.#ps
-    const pg = Math.floor(off / ps)
-    const inpage = off - pg * ps
+    const i = Math.floor(off / ps)
+    const inpage = off - i * ps
     if (inpage + size <= ps) {
-      if (this._pt[pg] >= 0) return (this._pt[pg] >> 1) * ps + inpage // a hit beyond 4 GiB
-      this.fileh._faultSync(this, this.pgoffset + pg, false)
-      return (this._pt[pg] >> 1) * ps + inpage
+      if (this._pt[i] >= 0) return (this._pt[i] >> 1) * ps + inpage // a hit beyond 4 GiB
+      this.fileh._faultSync(this, this.pgoffset + i, false)
+      return (this._pt[i] >> 1) * ps + inpage
     }
-    this.readBytes(off, this.#scratchBytes.subarray(0, size))
+    this.readBytes(off, this.#straddleBytes.subarray(0, size))
     return -1
   }
 
   #wslow(off: number, size: number): number {
+    // (1) of the fault walk, for a write
     this.#checkAccess(off, size)
     const ps = this.#ps
-    const pg = Math.floor(off / ps)
-    const inpage = off - pg * ps
+    const i = Math.floor(off / ps)
+    const inpage = off - i * ps
     if (inpage + size <= ps) {
-      if ((this._pt[pg] & 0x80000001) === 1) return (this._pt[pg] >> 1) * ps + inpage // a hit beyond 4 GiB
-      this.fileh._faultSync(this, this.pgoffset + pg, true)
-      return (this._pt[pg] >> 1) * ps + inpage
+      if ((this._pt[i] & 0x80000001) === 1) return (this._pt[i] >> 1) * ps + inpage // a hit beyond 4 GiB
+      this.fileh._faultSync(this, this.pgoffset + i, true)
+      return (this._pt[i] >> 1) * ps + inpage
     }
     return -1
   }
 
   #wstraddle(off: number, size: number): void {
-    this.writeBytes(off, this.#scratchBytes.subarray(0, size))
+    this.writeBytes(off, this.#straddleBytes.subarray(0, size))
   }
 
   #checkAccess(off: number, size: number): void {
@@ -156,97 +159,97 @@ export class VMA implements Disposable {
   }
   getUint16(off: number): number {
     const a = this.#r(off, 2)
-    return a >= 0 ? this.#dv.getUint16(a, true) : this.#scratch.getUint16(0, true)
+    return a >= 0 ? this.#dv.getUint16(a, true) : this.#straddle.getUint16(0, true)
   }
   setUint16(off: number, v: number): void {
     const a = this.#w(off, 2)
     if (a >= 0) this.#dv.setUint16(a, v, true)
     else {
-      this.#scratch.setUint16(0, v, true)
+      this.#straddle.setUint16(0, v, true)
       this.#wstraddle(off, 2)
     }
   }
   getInt16(off: number): number {
     const a = this.#r(off, 2)
-    return a >= 0 ? this.#dv.getInt16(a, true) : this.#scratch.getInt16(0, true)
+    return a >= 0 ? this.#dv.getInt16(a, true) : this.#straddle.getInt16(0, true)
   }
   setInt16(off: number, v: number): void {
     const a = this.#w(off, 2)
     if (a >= 0) this.#dv.setInt16(a, v, true)
     else {
-      this.#scratch.setInt16(0, v, true)
+      this.#straddle.setInt16(0, v, true)
       this.#wstraddle(off, 2)
     }
   }
   getUint32(off: number): number {
     const a = this.#r(off, 4)
-    return a >= 0 ? this.#dv.getUint32(a, true) : this.#scratch.getUint32(0, true)
+    return a >= 0 ? this.#dv.getUint32(a, true) : this.#straddle.getUint32(0, true)
   }
   setUint32(off: number, v: number): void {
     const a = this.#w(off, 4)
     if (a >= 0) this.#dv.setUint32(a, v, true)
     else {
-      this.#scratch.setUint32(0, v, true)
+      this.#straddle.setUint32(0, v, true)
       this.#wstraddle(off, 4)
     }
   }
   getInt32(off: number): number {
     const a = this.#r(off, 4)
-    return a >= 0 ? this.#dv.getInt32(a, true) : this.#scratch.getInt32(0, true)
+    return a >= 0 ? this.#dv.getInt32(a, true) : this.#straddle.getInt32(0, true)
   }
   setInt32(off: number, v: number): void {
     const a = this.#w(off, 4)
     if (a >= 0) this.#dv.setInt32(a, v, true)
     else {
-      this.#scratch.setInt32(0, v, true)
+      this.#straddle.setInt32(0, v, true)
       this.#wstraddle(off, 4)
     }
   }
   getFloat32(off: number): number {
     const a = this.#r(off, 4)
-    return a >= 0 ? this.#dv.getFloat32(a, true) : this.#scratch.getFloat32(0, true)
+    return a >= 0 ? this.#dv.getFloat32(a, true) : this.#straddle.getFloat32(0, true)
   }
   setFloat32(off: number, v: number): void {
     const a = this.#w(off, 4)
     if (a >= 0) this.#dv.setFloat32(a, v, true)
     else {
-      this.#scratch.setFloat32(0, v, true)
+      this.#straddle.setFloat32(0, v, true)
       this.#wstraddle(off, 4)
     }
   }
   getFloat64(off: number): number {
     const a = this.#r(off, 8)
-    return a >= 0 ? this.#dv.getFloat64(a, true) : this.#scratch.getFloat64(0, true)
+    return a >= 0 ? this.#dv.getFloat64(a, true) : this.#straddle.getFloat64(0, true)
   }
   setFloat64(off: number, v: number): void {
     const a = this.#w(off, 8)
     if (a >= 0) this.#dv.setFloat64(a, v, true)
     else {
-      this.#scratch.setFloat64(0, v, true)
+      this.#straddle.setFloat64(0, v, true)
       this.#wstraddle(off, 8)
     }
   }
   getBigInt64(off: number): bigint {
     const a = this.#r(off, 8)
-    return a >= 0 ? this.#dv.getBigInt64(a, true) : this.#scratch.getBigInt64(0, true)
+    return a >= 0 ? this.#dv.getBigInt64(a, true) : this.#straddle.getBigInt64(0, true)
   }
   setBigInt64(off: number, v: bigint): void {
     const a = this.#w(off, 8)
     if (a >= 0) this.#dv.setBigInt64(a, v, true)
     else {
-      this.#scratch.setBigInt64(0, v, true)
+      this.#straddle.setBigInt64(0, v, true)
       this.#wstraddle(off, 8)
     }
   }
   getBigUint64(off: number): bigint {
     const a = this.#r(off, 8)
-    return a >= 0 ? this.#dv.getBigUint64(a, true) : this.#scratch.getBigUint64(0, true)
+    return a >= 0 ? this.#dv.getBigUint64(a, true) : this.#straddle.getBigUint64(0, true)
   }
   setBigUint64(off: number, v: bigint): void {
     const a = this.#w(off, 8)
     if (a >= 0) this.#dv.setBigUint64(a, v, true)
     else {
-      this.#scratch.setBigUint64(0, v, true)
+      this.#straddle.setBigUint64(0, v, true)
       this.#wstraddle(off, 8)
     }
   }
@@ -256,9 +259,9 @@ export class VMA implements Disposable {
   /** Copies `dst.length` bytes at `off` into `dst` (faulting synchronously) and returns it. */
   readBytes(off: number, dst: Uint8Array): Uint8Array {
     this.#checkAccess(off, dst.length)
-    this.#eachPiece(off, dst.length, (pg, src, at, n) => {
-      if (!(this._pt[pg] >= 0)) this.fileh._faultSync(this, this.pgoffset + pg, false)
-      const base = (this._pt[pg] >> 1) * this.#ps
+    this.#eachPiece(off, dst.length, (i, src, at, n) => {
+      if (!(this._pt[i] >= 0)) this.fileh._faultSync(this, this.pgoffset + i, false)
+      const base = (this._pt[i] >> 1) * this.#ps
       dst.set(this.#bytes.subarray(base + src, base + src + n), at)
     })
     return dst
@@ -290,27 +293,23 @@ export class VMA implements Disposable {
    * first byte moves (a resident page's write fault never allocates, but a strict volatile page refuses).
    */
   #copyIn(off: number, src: Uint8Array): void {
-    this.#eachPiece(off, src.length, (pg) => {
-      if ((this._pt[pg] & 0x80000001) !== 1) this.fileh._faultSync(this, this.pgoffset + pg, true)
+    this.#eachPiece(off, src.length, (i) => {
+      if ((this._pt[i] & 0x80000001) !== 1) this.fileh._faultSync(this, this.pgoffset + i, true)
     })
-    this.#eachPiece(off, src.length, (pg, dst, at, n) => {
-      this.#bytes.set(src.subarray(at, at + n), (this._pt[pg] >> 1) * this.#ps + dst)
+    this.#eachPiece(off, src.length, (i, dst, at, n) => {
+      this.#bytes.set(src.subarray(at, at + n), (this._pt[i] >> 1) * this.#ps + dst)
     })
   }
 
   /** Splits [off, off+len) into per-page pieces: (page index in VMA, offset in page, offset in range, length). */
-  #eachPiece(
-    off: number,
-    len: number,
-    fn: (pg: number, inpage: number, at: number, n: number) => void,
-  ): void {
+  #eachPiece(off: number, len: number, fn: (i: number, inpage: number, at: number, n: number) => void): void {
     const ps = this.#ps
     for (let at = 0; at < len; ) {
       const pos = off + at
-      const pg = Math.floor(pos / ps)
-      const inpage = pos - pg * ps
+      const i = Math.floor(pos / ps)
+      const inpage = pos - i * ps
       const n = Math.min(ps - inpage, len - at)
-      fn(pg, inpage, at, n)
+      fn(i, inpage, at, n)
       at += n
     }
   }
@@ -330,9 +329,9 @@ export class VMA implements Disposable {
     const first = Math.floor(off / ps)
     const last = length === 0 ? first - 1 : Math.floor((off + length - 1) / ps)
     try {
-      for (let pg = first; pg <= last; pg++) {
-        if (this.#has(pg, write)) continue
-        const r = this.fileh._fault(this, this.pgoffset + pg, write)
+      for (let i = first; i <= last; i++) {
+        if (this.#has(i, write)) continue
+        const r = this.fileh._fault(this, this.pgoffset + i, write)
         if (isPromise(r)) waits.push(r)
       }
     } catch (e) {
@@ -350,12 +349,12 @@ export class VMA implements Disposable {
     const ps = this.#ps
     for (let at = 0; at < length; ) {
       const pos = off + at
-      const pg = Math.floor(pos / ps)
-      const inpage = pos - pg * ps
+      const i = Math.floor(pos / ps)
+      const inpage = pos - i * ps
       const n = Math.min(ps - inpage, length - at)
-      await this._ensure(pg, false)
+      await this._ensure(i, false)
       // No await between the check in _ensure and this copy: the page is mapped right now.
-      const base = (this._pt[pg] >> 1) * ps + inpage
+      const base = (this._pt[i] >> 1) * ps + inpage
       out.set(this.#bytes.subarray(base, base + n), at)
       at += n
     }
@@ -378,28 +377,28 @@ export class VMA implements Disposable {
     }
   }
 
-  /** @internal Makes VMA page `pg` mapped (writable if asked) at the moment the returned value settles. */
-  _ensure(pg: number, write: boolean): Awaitable<void> {
-    if (this.#has(pg, write)) return
-    const r = this.fileh._fault(this, this.pgoffset + pg, write)
+  /** @internal Makes VMA page `i` mapped (writable if asked) at the moment the returned value settles. */
+  _ensure(i: number, write: boolean): Awaitable<void> {
+    if (this.#has(i, write)) return
+    const r = this.fileh._fault(this, this.pgoffset + i, write)
     if (!isPromise(r)) return
-    return this.#ensureAsync(pg, write, r)
+    return this.#ensureAsync(i, write, r)
   }
 
-  async #ensureAsync(pg: number, write: boolean, r: Promise<void>): Promise<void> {
+  async #ensureAsync(i: number, write: boolean, r: Promise<void>): Promise<void> {
     for (let tries = 0; ; tries++) {
       await r
-      if (this.#has(pg, write)) return
+      if (this.#has(i, write)) return
       // Reclaimed or invalidated between the load and this continuation: fault again, within a bound.
-      if (tries >= this.fileh.maxRetries) throw new FaultRetryError(this.pgoffset + pg, tries)
-      const next = this.fileh._fault(this, this.pgoffset + pg, write)
+      if (tries >= this.fileh.maxRetries) throw new FaultRetryError(this.pgoffset + i, tries)
+      const next = this.fileh._fault(this, this.pgoffset + i, write)
       if (!isPromise(next)) return
       r = next
     }
   }
 
-  #has(pg: number, write: boolean): boolean {
-    const e = this._pt[pg]
+  #has(i: number, write: boolean): boolean {
+    const e = this._pt[i]
     return write ? (e & 0x80000001) === 1 : e >= 0
   }
 
@@ -411,8 +410,8 @@ export class VMA implements Disposable {
    */
   pin(off: number, length: number, options: PinOptions = {}): Pin {
     this.#checkAccess(off, length)
-    return Pin._make(this, off, length, options.write ?? false, (pg, write) => {
-      if (!this.#has(pg, write)) this.fileh._faultSync(this, this.pgoffset + pg, write)
+    return Pin._make(this, off, length, options.write ?? false, (i, write) => {
+      if (!this.#has(i, write)) this.fileh._faultSync(this, this.pgoffset + i, write)
     })
   }
 

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { FileH, MemoryBigFile, PageState, RAM, WriteoutFlags } from '../../src/index.ts'
+import {
+  FileH,
+  LoadError,
+  MemoryBigFile,
+  PageState,
+  RAM,
+  StoreError,
+  WriteoutFlags,
+} from '../../src/index.ts'
 import { RecordingFile } from '../helpers/files.ts'
 
 const PS = 4096
@@ -96,5 +104,65 @@ describe('blksize larger than pagesize (a block spans pages)', () => {
       got.map((g) => g[0]),
       [1, 2, 3, 4],
     )
+  })
+})
+
+describe('LoadError and StoreError name the page and the block for what they are', () => {
+  /** A RecordingFile whose loads and stores of block `bad` throw `boom`. */
+  class FailingFile extends RecordingFile {
+    bad: number
+    readonly boom = new Error('disk on fire')
+    constructor(blksize: number, bad: number) {
+      super(blksize)
+      this.bad = bad
+    }
+    override loadblk(blk: number, buf: Uint8Array): void {
+      if (blk === this.bad) throw this.boom
+      super.loadblk(blk, buf)
+    }
+    override storeblk(blk: number, buf: Uint8Array): void {
+      if (blk === this.bad) throw this.boom
+      super.storeblk(blk, buf)
+    }
+  }
+  function failing(blksize: number, bad: number) {
+    const file = new FailingFile(blksize, bad)
+    return { file, boom: file.boom }
+  }
+
+  test('blocks smaller than a page: pgoffset is the page faulted, blk the block that failed', () => {
+    const { file, boom } = failing(1024, 4 * 3 + 2) // page 3, its third block
+    const fh = new FileH(file, new RAM({ pagesize: PS, capacity: 8 * PS }))
+    const vma = fh.mmap(0, 8)
+    assert.throws(
+      () => vma.getUint8(3 * PS),
+      (e: unknown) =>
+        e instanceof LoadError && e.code === 'ELOAD' && e.pgoffset === 3 && e.blk === 14 && e.cause === boom,
+    )
+    assert.equal(fh.pageState(3), PageState.EMPTY)
+  })
+
+  test('blocks larger than a page: a fault on page 6 of 4-page blocks fails in block 1', () => {
+    const { file } = failing(4 * PS, 1)
+    const fh = new FileH(file, new RAM({ pagesize: PS, capacity: 12 * PS, reserve: 4 }))
+    const vma = fh.mmap(0, 12)
+    assert.throws(
+      () => vma.getUint8(6 * PS),
+      (e: unknown) =>
+        e instanceof LoadError && e.pgoffset === 6 && e.blk === 1 && /page 6.*loadblk\(1\)/.test(e.message),
+    )
+  })
+
+  test('a failed storeblk names its block', () => {
+    const { file, boom } = failing(1024, -1)
+    const fh = new FileH(file, new RAM({ pagesize: PS, capacity: 8 * PS }))
+    const vma = fh.mmap(0, 8)
+    vma.setUint8(2 * PS + 1024 + 1, 7) // page 2 = blocks 8..11
+    file.bad = 9
+    assert.throws(
+      () => fh.writeout(STORE | MARKSTORED),
+      (e: unknown) => e instanceof StoreError && e.code === 'ESTORE' && e.blk === 9 && e.cause === boom,
+    )
+    assert.deepEqual(fh.dirtyPages(), [2])
   })
 })

@@ -291,6 +291,34 @@ describe('writeout', () => {
     assert.equal(vma.getUint8(PS), 11)
   })
 
+  test('freezeForWriteout keeps pages stable: writes are refused (EBUSY) until thawAfterWriteout', () => {
+    const { file, fh, vma } = dirty3()
+    fh.freezeForWriteout()
+    assert.equal(fh.frozenForWriteout, true)
+    // the dirty pages were write-protected, so even a write to one of them faults and is refused
+    assert.equal(vma.mappedAs(3), 'r')
+    assert.throws(() => vma.setUint8(3 * PS, 1), { code: 'EBUSY', message: /page 3 .*under writeout/ })
+    assert.throws(() => vma.setUint8(6 * PS, 1), { code: 'EBUSY', message: /page 6 .*under writeout/ })
+    assert.deepEqual(fh.dirtyPages(), [1, 3, 5])
+    assert.equal(vma.getUint8(3 * PS), 33, 'reads go on')
+    fh.writeout(STORE | MARKSTORED)
+    assert.deepEqual(file.stores, [1, 3, 5])
+    fh.thawAfterWriteout()
+    assert.equal(fh.frozenForWriteout, false)
+    vma.setUint8(6 * PS, 1)
+    assert.deepEqual(fh.dirtyPages(), [6])
+  })
+
+  test('freezeForWriteout is refused while a write pin is live (its views write without faulting)', () => {
+    const { fh, vma } = setup()
+    const pin = vma.pin(2 * PS, 8, { write: true })
+    assert.throws(() => fh.freezeForWriteout(), { code: 'EBUSY', message: /page 2 is pinned for writing/ })
+    assert.equal(fh.frozenForWriteout, false)
+    pin.release()
+    fh.freezeForWriteout()
+    assert.equal(fh.frozenForWriteout, true)
+  })
+
   test('bad flags are InvalidArgumentError', () => {
     const { fh } = setup()
     for (const f of [0, 4, 7, -1, 1.5]) assert.throws(() => fh.writeout(f), { code: 'EINVAL' })
