@@ -592,8 +592,8 @@ export class FileH implements VolatileSource {
   #residentIn(start: number, end: number): Page[] {
     const hit: Page[] = []
     if (end - start <= this.#pagemap.size) {
-      for (let pg = start; pg < end; pg++) {
-        const page = this.#pagemap.get(pg)
+      for (let pgoffset = start; pgoffset < end; pgoffset++) {
+        const page = this.#pagemap.get(pgoffset)
         if (page) hit.push(page)
       }
     } else {

@@ -10,54 +10,46 @@ function set(...spans: [number, number, number][]): IntervalSet {
   return s
 }
 
-const triples = (s: IntervalSet) => s.toArray().map((i) => [i.start, i.end, i.value])
+/** The set as text, `[start,end)=value` per interval, in order. */
+const show = (s: IntervalSet) =>
+  s
+    .toArray()
+    .map((i) => `[${i.start},${i.end})=${i.value}`)
+    .join(' ')
 
 describe('IntervalSet.add', () => {
   test('an empty or inverted interval adds nothing', () => {
     const s = set([5, 5, 1], [7, 3, 1])
     assert.equal(s.size, 0)
-    assert.deepEqual(triples(s), [])
+    assert.equal(show(s), '')
   })
 
   test('disjoint intervals stay apart, sorted by start whatever the order added', () => {
     const s = set([10, 12, 1], [0, 2, 2], [5, 7, 3])
-    assert.deepEqual(triples(s), [
-      [0, 2, 2],
-      [5, 7, 3],
-      [10, 12, 1],
-    ])
+    assert.equal(show(s), '[0,2)=2 [5,7)=3 [10,12)=1')
   })
 
   test('an interval adjacent on the right or on the left merges (half-open ends touch)', () => {
-    assert.deepEqual(triples(set([0, 4, 1], [4, 6, 2])), [[0, 6, 2]])
-    assert.deepEqual(triples(set([4, 6, 2], [0, 4, 1])), [[0, 6, 2]])
+    assert.equal(show(set([0, 4, 1], [4, 6, 2])), '[0,6)=2')
+    assert.equal(show(set([4, 6, 2], [0, 4, 1])), '[0,6)=2')
   })
 
   test('a one-page gap keeps them apart', () => {
-    assert.deepEqual(triples(set([0, 4, 1], [5, 6, 2])), [
-      [0, 4, 1],
-      [5, 6, 2],
-    ])
+    assert.equal(show(set([0, 4, 1], [5, 6, 2])), '[0,4)=1 [5,6)=2')
   })
 
   test('filling the gap between two intervals merges all three into one, with the largest value', () => {
     const s = set([0, 4, 7], [6, 9, 3])
     s.add(4, 6, 5)
-    assert.deepEqual(triples(s), [[0, 9, 7]])
+    assert.equal(show(s), '[0,9)=7')
   })
 
   test('an interval covering several swallows them; one inside another changes only the value', () => {
     const s = set([2, 3, 1], [5, 6, 2], [8, 9, 3], [20, 21, 4])
     s.add(1, 10, 0)
-    assert.deepEqual(triples(s), [
-      [1, 10, 3],
-      [20, 21, 4],
-    ])
+    assert.equal(show(s), '[1,10)=3 [20,21)=4')
     s.add(4, 5, 9)
-    assert.deepEqual(triples(s), [
-      [1, 10, 9],
-      [20, 21, 4],
-    ])
+    assert.equal(show(s), '[1,10)=9 [20,21)=4')
   })
 
   test('toArray is a copy: changing it does not change the set', () => {
@@ -65,7 +57,7 @@ describe('IntervalSet.add', () => {
     const a = s.toArray()
     a[0].end = 100
     a.pop()
-    assert.deepEqual(triples(s), [[0, 4, 1]])
+    assert.equal(show(s), '[0,4)=1')
   })
 })
 
@@ -73,34 +65,22 @@ describe('IntervalSet.remove', () => {
   test('removing the middle splits one interval in two, both keeping its value', () => {
     const s = set([0, 10, 4])
     s.remove(3, 5)
-    assert.deepEqual(triples(s), [
-      [0, 3, 4],
-      [5, 10, 4],
-    ])
+    assert.equal(show(s), '[0,3)=4 [5,10)=4')
   })
 
   test('removing exactly at the boundaries leaves the neighbours whole', () => {
     const s = set([0, 4, 1], [6, 9, 2])
     s.remove(4, 6) // the gap itself
-    assert.deepEqual(triples(s), [
-      [0, 4, 1],
-      [6, 9, 2],
-    ])
+    assert.equal(show(s), '[0,4)=1 [6,9)=2')
     s.remove(0, 1) // the first page
     s.remove(8, 9) // the last page
-    assert.deepEqual(triples(s), [
-      [1, 4, 1],
-      [6, 8, 2],
-    ])
+    assert.equal(show(s), '[1,4)=1 [6,8)=2')
   })
 
   test('a removal spanning several trims the outer ones and drops the inner ones', () => {
     const s = set([0, 3, 1], [5, 6, 2], [8, 12, 3])
     s.remove(2, 10)
-    assert.deepEqual(triples(s), [
-      [0, 2, 1],
-      [10, 12, 3],
-    ])
+    assert.equal(show(s), '[0,2)=1 [10,12)=3')
   })
 
   test('removing a whole interval, an empty range or nothing present changes nothing else', () => {
@@ -108,7 +88,7 @@ describe('IntervalSet.remove', () => {
     s.remove(5, 6)
     s.remove(2, 2)
     s.remove(40, 50)
-    assert.deepEqual(triples(s), [[0, 3, 1]])
+    assert.equal(show(s), '[0,3)=1')
     s.clear()
     assert.equal(s.size, 0)
   })
