@@ -2,7 +2,8 @@ import { InvalidArgumentError } from '../errors.ts'
 import type { Awaitable } from '../util/awaitable.ts'
 
 /**
- * The storage contract the VM layer knows: a sequence of `blksize`-byte blocks.
+ * BigFile, what the VM layer needs from whatever holds a file's data: a sequence of `blksize`-byte blocks.
+ * (The db layer's own contract with a database backend is `Storage`, in db/storage.ts.)
  *
  * `loadblk` fills `buf` (exactly `blksize` bytes) with block `blk`; `storeblk` persists it.
  * Either may answer synchronously or with a Promise. They are called with no VM state held,
