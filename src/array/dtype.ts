@@ -50,8 +50,10 @@ export interface TypedArrayCtor {
   readonly BYTES_PER_ELEMENT: number
 }
 
-export type Getter = (vma: VMA, off: number) => Element
-export type Setter = (vma: VMA, off: number, v: Element) => void
+/** Reads the element at byte `off` of the VMA. */
+export type ReadElement = (vma: VMA, off: number) => Element
+/** Writes `v` as the element at byte `off` of the VMA. */
+export type WriteElement = (vma: VMA, off: number, v: Element) => void
 
 export interface DTypeInfo {
   readonly name: DType
@@ -59,8 +61,8 @@ export interface DTypeInfo {
   readonly bigint: boolean
   readonly float: boolean
   readonly ctor: TypedArrayCtor
-  readonly get: Getter
-  readonly set: Setter
+  readonly get: ReadElement
+  readonly set: WriteElement
   /** .npy type code without byte order: f8, i4, u1, ... */
   readonly npy: string
 }
@@ -77,8 +79,8 @@ function info(
   name: DType,
   itemsize: number,
   ctor: TypedArrayCtor,
-  get: Getter,
-  set: Setter,
+  get: ReadElement,
+  set: WriteElement,
   npy: string,
 ): DTypeInfo {
   const bigint = name === 'int64' || name === 'uint64'

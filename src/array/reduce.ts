@@ -1,27 +1,11 @@
-// Bulk operations built on the chunked path: fill, copyTo and full-scan reductions.
+// Full-scan reductions on the chunk walk: sum, min/max, mean.
 import { InvalidArgumentError } from '../errors.ts'
 import type { BigArray } from './bigarray.ts'
-import { copyElements } from './copy.ts'
-import type { AnyTypedArray, Element } from './dtype.ts'
+import type { AnyTypedArray } from './dtype.ts'
 import type { Progress } from './progress.ts'
 
 type NumArray = Exclude<AnyTypedArray, BigInt64Array | BigUint64Array>
 type BigArrayView = BigInt64Array | BigUint64Array
-
-export async function fill(a: BigArray, value: Element, progress?: Progress): Promise<void> {
-  const v = a._info.bigint ? (typeof value === 'bigint' ? value : BigInt(value)) : Number(value)
-  await a._walk(0, a.size, true, (d) => (d as unknown as { fill(x: Element): void }).fill(v), progress)
-}
-
-export async function copyTo(
-  a: BigArray,
-  dst: { length: number; [i: number]: Element },
-  progress?: Progress,
-): Promise<void> {
-  if (dst === null || typeof dst !== 'object' || !(dst.length >= a.size))
-    throw new InvalidArgumentError(`copyTo needs room for ${a.size} elements, got ${dst?.length}`)
-  await a._walk(0, a.size, false, (d, start) => copyElements(dst, start, d, 0, d.length), progress)
-}
 
 export async function sum(a: BigArray, progress?: Progress): Promise<number | bigint> {
   if (a._info.bigint) {
