@@ -20,8 +20,8 @@ import {
   dtypeInfo,
   type Element,
   type ReadElement,
-  type WriteElement,
   type TypedArrayOf,
+  type WriteElement,
 } from './dtype.ts'
 import {
   checkOrder,
