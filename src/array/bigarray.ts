@@ -34,6 +34,7 @@ import {
   select,
   sizeOf,
 } from './layout.ts'
+import { type ArrayMeta, readArrayMeta } from './meta.ts'
 import type { Progress } from './progress.ts'
 import * as reduce from './reduce.ts'
 import { SharedVMA } from './sharedvma.ts'
@@ -59,14 +60,6 @@ export interface OverOptions {
 export interface ChunkOptions extends Progress {
   /** Dirty the pages: writes through `data` are kept. */
   write?: boolean
-}
-
-/** The metadata a database array file carries. */
-export interface ArrayMeta {
-  bigarray: 1
-  dtype: DType
-  shape: number[]
-  order: Order
 }
 
 export class BigArray {
@@ -548,20 +541,16 @@ async function exists(conn: Connection, name: string): Promise<boolean> {
 }
 
 function parseMeta(fh: DbFileH): ArrayMeta {
-  const m = fh.meta as Record<string, unknown>
   const bad = (why: string) => new CorruptError(`file ${JSON.stringify(fh.name)} is not a BigArray: ${why}`)
-  if (m.bigarray !== 1) throw bad('its meta has no bigarray: 1')
-  let shape: number[]
-  let order: Order
+  let meta: ArrayMeta
   let info: DTypeInfo
   try {
-    info = dtypeInfo(m.dtype)
-    shape = checkShape(m.shape)
-    order = checkOrder(m.order)
+    meta = readArrayMeta(fh.meta as Record<string, unknown>)
+    info = dtypeInfo(meta.dtype)
   } catch (e) {
     throw bad((e as Error).message)
   }
-  if (fh.size !== sizeOf(shape) * info.itemsize)
-    throw bad(`size ${fh.size} does not hold shape ${JSON.stringify(shape)} of ${info.name}`)
-  return { bigarray: 1, dtype: info.name, shape, order }
+  if (fh.size !== sizeOf(meta.shape) * info.itemsize)
+    throw bad(`size ${fh.size} does not hold shape ${JSON.stringify(meta.shape)} of ${info.name}`)
+  return meta
 }

@@ -186,9 +186,21 @@ const TABLE: Record<DType, DTypeInfo | undefined> = {
   ),
 }
 
+/** Every dtype name, in the table's order; float16 is listed even where the runtime lacks Float16Array. */
+export const DTYPES: readonly DType[] = Object.keys(TABLE) as DType[]
+
+export function isDType(name: unknown): name is DType {
+  return typeof name === 'string' && Object.hasOwn(TABLE, name)
+}
+
+/** Bytes per element, from the width in bits the name ends with: known without the runtime's support. */
+export function itemsizeOf(dtype: DType): number {
+  return Number(dtype.slice(dtype.search(/\d/))) / 8
+}
+
 /** The table entry of `name`; InvalidArgumentError for an unknown dtype or float16 without Float16Array. */
 export function dtypeInfo(name: unknown): DTypeInfo {
-  const d = typeof name === 'string' && Object.hasOwn(TABLE, name) ? TABLE[name as DType] : undefined
+  const d = isDType(name) ? TABLE[name] : undefined
   if (d) return d
   if (name === 'float16') throw new InvalidArgumentError('float16 needs a runtime with Float16Array')
   throw new InvalidArgumentError(`unknown dtype ${JSON.stringify(name)}`)
