@@ -78,7 +78,7 @@ for (let r = 0; r < 5; r++) await a.sum()
 console.log(
   `${'sum() (chunked)'.padEnd(28)} ${(Number(process.hrtime.bigint() - t) / 5 / N).toFixed(2)} ns/element`,
 )
-const vma = a._mapping.vma
+const vma = a._shared.vma
 time('vma.getFloat64 random', () => {
   let s = 0
   for (let k = 0; k < N; k++) s += vma.getFloat64(idx[k] * 8)

@@ -1,5 +1,5 @@
 // BigArray: an n-dimensional array of one dtype over a FileH, read and written through a VMA. Views
-// (at) share the mapping; database arrays resize and append transactionally through their DbFileH.
+// (at) share that VMA; database arrays resize and append transactionally through their DbFileH.
 import type { Connection } from '../db/connection.ts'
 import type { DbFileH } from '../db/fileh.ts'
 import {
@@ -12,16 +12,16 @@ import {
 } from '../errors.ts'
 import { isPromise } from '../util/awaitable.ts'
 import type { FileH } from '../virtmem/fileh.ts'
-import { PagePins, pieces } from './chunks.ts'
-import { copyElements } from './copy.ts'
+import { walk } from './chunks.ts'
+import * as copy from './copy.ts'
 import {
   type DType,
   type DTypeInfo,
   dtypeInfo,
   type Element,
-  type Getter,
-  type Setter,
+  type ReadElement,
   type TypedArrayOf,
+  type WriteElement,
 } from './dtype.ts'
 import {
   checkOrder,
@@ -34,9 +34,10 @@ import {
   select,
   sizeOf,
 } from './layout.ts'
-import { Mapping } from './mapping.ts'
-import { checkAbort, type Progress, report, yielder } from './progress.ts'
+import { type ArrayMeta, readArrayMeta } from './meta.ts'
+import type { Progress } from './progress.ts'
 import * as reduce from './reduce.ts'
+import { SharedVMA } from './sharedvma.ts'
 import type { Index } from './slice.ts'
 
 export interface CreateArrayOptions {
@@ -61,25 +62,18 @@ export interface ChunkOptions extends Progress {
   write?: boolean
 }
 
-/** The metadata a database array file carries. */
-export interface ArrayMeta {
-  bigarray: 1
-  dtype: DType
-  shape: number[]
-  order: Order
-}
-
 export class BigArray {
   readonly #info: DTypeInfo
-  readonly #m: Mapping
+  readonly #shared: SharedVMA
   readonly #order: Order
   /** The DbFileH when this is a database array itself (not a view): it may resize. */
   readonly #db: DbFileH | undefined
   /** The file's record epoch (a constant box for arrays over plain FileHs) and the value our shape is of. */
   readonly #epochBox: { readonly v: number }
   #epoch = 0
-  readonly #rd: Getter
-  readonly #wr: Setter
+  /** The dtype's element accessors on the VMA, kept here so the hit path makes no lookup. */
+  readonly #readElement: ReadElement
+  readonly #writeElement: WriteElement
   #l: Layout
   #nd = 0
   #d0 = 0
@@ -90,15 +84,15 @@ export class BigArray {
   #size = 0
   #bytes = 0
 
-  private constructor(m: Mapping, info: DTypeInfo, l: Layout, order: Order, db: DbFileH | undefined) {
-    this.#m = m
+  private constructor(shared: SharedVMA, info: DTypeInfo, l: Layout, order: Order, db: DbFileH | undefined) {
+    this.#shared = shared
     this.#info = info
     this.#order = order
     this.#db = db
     this.#epochBox = db?._epoch ?? NO_EPOCH
     this.#epoch = this.#epochBox.v
-    this.#rd = info.get
-    this.#wr = info.set
+    this.#readElement = info.get
+    this.#writeElement = info.set
     this.#l = l
     this.#setLayout(l)
   }
@@ -145,21 +139,21 @@ export class BigArray {
     const ps = fileh.pagesize
     const pg = Math.floor(offset / ps)
     const inpage = offset - pg * ps
-    const m = new Mapping(fileh, pg, inpage + sizeOf(shape) * info.itemsize)
+    const shared = new SharedVMA(fileh, pg, inpage + sizeOf(shape) * info.itemsize)
     const l = { shape, strides: contiguousStrides(shape, info.itemsize, order), offset: inpage }
-    return new BigArray(m, info, l, order, undefined)
+    return new BigArray(shared, info, l, order, undefined)
   }
 
   static #ofDb(fh: DbFileH, meta: ArrayMeta): BigArray {
     const info = dtypeInfo(meta.dtype)
     const bytes = sizeOf(meta.shape) * info.itemsize
-    const m = new Mapping(fh, 0, bytes)
+    const shared = new SharedVMA(fh, 0, bytes)
     const l = {
       shape: meta.shape,
       strides: contiguousStrides(meta.shape, info.itemsize, meta.order),
       offset: 0,
     }
-    return new BigArray(m, info, l, meta.order, fh)
+    return new BigArray(shared, info, l, meta.order, fh)
   }
 
   // ---------------------------------------------------------------- properties
@@ -196,7 +190,7 @@ export class BigArray {
     return this.#nd === 0 ? 0 : this.#d0
   }
   get fileh(): FileH {
-    return this.#m.fileh
+    return this.#shared.fileh
   }
   /** Whether this is a database array itself (resizable), not a view or an array over a plain FileH. */
   get resizable(): boolean {
@@ -213,8 +207,8 @@ export class BigArray {
     return this.#info
   }
   /** @internal */
-  get _mapping(): Mapping {
-    return this.#m
+  get _shared(): SharedVMA {
+    return this.#shared
   }
 
   // ---------------------------------------------------------------- elements
@@ -225,13 +219,13 @@ export class BigArray {
    * (use getAsync), OutOfRangeError (ERANGE) for an index out of bounds.
    */
   get(...index: number[]): Element {
-    return this.#rd(this.#m.vma, this.#offsetOf(index, index.length))
+    return this.#readElement(this.#shared.vma, this.#offsetOf(index, index.length))
   }
 
   /** set(i, j, ..., value). */
   set(...indexThenValue: [...number[], Element]): void {
     const n = indexThenValue.length - 1
-    this.#wr(this.#m.vma, this.#offsetOf(indexThenValue as number[], n), indexThenValue[n])
+    this.#writeElement(this.#shared.vma, this.#offsetOf(indexThenValue as number[], n), indexThenValue[n])
   }
 
   /** get for a 1-d array, without the rest-argument array. */
@@ -242,7 +236,7 @@ export class BigArray {
       this.#epochBox.v !== this.#epoch
     )
       i = this.#fix1(i)
-    return this.#rd(this.#m.vma, this.#off + i * this.#s0)
+    return this.#readElement(this.#shared.vma, this.#off + i * this.#s0)
   }
 
   set1(i: number, v: Element): void {
@@ -252,7 +246,7 @@ export class BigArray {
       this.#epochBox.v !== this.#epoch
     )
       i = this.#fix1(i)
-    this.#wr(this.#m.vma, this.#off + i * this.#s0, v)
+    this.#writeElement(this.#shared.vma, this.#off + i * this.#s0, v)
   }
 
   /** get for a 2-d array, without the rest-argument array. */
@@ -263,7 +257,7 @@ export class BigArray {
       this.#epochBox.v !== this.#epoch
     )
       return this.get(i, j)
-    return this.#rd(this.#m.vma, this.#off + i * this.#s0 + j * this.#s1)
+    return this.#readElement(this.#shared.vma, this.#off + i * this.#s0 + j * this.#s1)
   }
 
   set2(i: number, j: number, v: Element): void {
@@ -275,20 +269,20 @@ export class BigArray {
       this.set(i, j, v)
       return
     }
-    this.#wr(this.#m.vma, this.#off + i * this.#s0 + j * this.#s1, v)
+    this.#writeElement(this.#shared.vma, this.#off + i * this.#s0 + j * this.#s1, v)
   }
 
   /** get for storages that load asynchronously: awaits the page's load. */
   async getAsync(...index: number[]): Promise<Element> {
     const off = this.#offsetOf(index, index.length)
-    return this.#retry(off, false, () => this.#rd(this.#m.vma, off))
+    return this.#retry(off, false, () => this.#readElement(this.#shared.vma, off))
   }
 
   async setAsync(...indexThenValue: [...number[], Element]): Promise<void> {
     const n = indexThenValue.length - 1
     const off = this.#offsetOf(indexThenValue as number[], n)
     const v = indexThenValue[n]
-    await this.#retry(off, true, () => this.#wr(this.#m.vma, off, v))
+    await this.#retry(off, true, () => this.#writeElement(this.#shared.vma, off, v))
   }
 
   async #retry<T>(off: number, write: boolean, fn: () => T): Promise<T> {
@@ -299,7 +293,7 @@ export class BigArray {
         if (!(e instanceof WouldBlockError)) throw e
         if (tries >= this.fileh.maxRetries) throw new FaultRetryError(e.pgoffset, tries)
       }
-      const r = this.#m.vma.fault(off, this.#info.itemsize, { write })
+      const r = this.#shared.vma.fault(off, this.#info.itemsize, { write })
       if (isPromise(r)) await r
     }
   }
@@ -329,7 +323,7 @@ export class BigArray {
    * bounds; a slice out of bounds is empty.
    */
   at(...sel: Index[]): BigArray {
-    return new BigArray(this.#m, this.#info, select(this._layout, sel), this.#order, undefined)
+    return new BigArray(this.#shared, this.#info, select(this._layout, sel), this.#order, undefined)
   }
 
   // ---------------------------------------------------------------- shape changes
@@ -361,7 +355,7 @@ export class BigArray {
       await db.resize(sizeOf(old) * this.#info.itemsize)
       throw e
     }
-    this.#m.ensure(bytes)
+    this.#shared.ensure(bytes)
     this.#setLayout({ shape, strides: this.#l.strides, offset: 0 })
   }
 
@@ -401,7 +395,8 @@ export class BigArray {
     // The rollback (a shrink) zeroes the tail of the old last page: hold that page pinned from the start,
     // so that the rollback needs no frame even when the append failed for want of one.
     const oldEnd = sizeOf(cur) * this.#info.itemsize
-    const tail = oldEnd % this.#m.vma.pagesize !== 0 ? await this.#m.vma.pinAsync(oldEnd - 1, 1) : undefined
+    const tail =
+      oldEnd % this.#shared.vma.pagesize !== 0 ? await this.#shared.vma.pinAsync(oldEnd - 1, 1) : undefined
     try {
       await this.#resizeTo(db, next)
       try {
@@ -435,26 +430,11 @@ export class BigArray {
   async *chunks(
     options: ChunkOptions = {},
   ): AsyncGenerator<{ data: TypedArrayOf<DType>; start: number }, void, undefined> {
-    const l = this._layout
-    const size = this.#size
+    const size = this.size
     if (size === 0) return
-    const { itemsize, ctor } = this.#info
-    const vma = this.#m.vma
-    const pins = new PagePins(vma, options.write ?? false, l, itemsize)
-    const turn = yielder(options)
-    try {
-      for (const p of pieces(l, itemsize, vma.pagesize)) {
-        checkAbort(options)
-        const { off, n, start } = p
-        const r = pins.enter(off)
-        if (r) await r
-        yield { data: pins.view(ctor, off, n), start }
-        report(options, start + n, size)
-        const y = turn?.(n * itemsize)
-        if (y) await y
-      }
-    } finally {
-      pins.release()
+    for (const step of this.#walk(0, size, options.write ?? false, options)) {
+      if (isPromise(step)) await step
+      else yield { data: step.data as TypedArrayOf<DType>, start: step.start }
     }
   }
 
@@ -466,7 +446,7 @@ export class BigArray {
     await this._walk(0, this.size, options.write ?? false, fn, options)
   }
 
-  /** @internal Calls fn on the pieces of flat range [from, to). */
+  /** @internal Calls fn on the chunks of flat range [from, to). */
   async _walk(
     from: number,
     to: number,
@@ -474,65 +454,31 @@ export class BigArray {
     fn: (data: TypedArrayOf<DType>, start: number) => void,
     progress?: Progress,
   ): Promise<void> {
-    const l = this._layout
-    const { itemsize, ctor } = this.#info
-    const vma = this.#m.vma
-    const pins = new PagePins(vma, write, l, itemsize)
-    const turn = yielder(progress)
-    try {
-      for (const p of pieces(l, itemsize, vma.pagesize, from, to)) {
-        checkAbort(progress)
-        const r = pins.enter(p.off)
-        if (r) await r
-        fn(pins.view(ctor, p.off, p.n), p.start)
-        report(progress, p.start + p.n - from, to - from)
-        const y = turn?.(p.n * itemsize)
-        if (y) await y
-      }
-    } finally {
-      pins.release()
+    for (const step of this.#walk(from, to, write, progress)) {
+      if (isPromise(step)) await step
+      else fn(step.data as TypedArrayOf<DType>, step.start)
     }
+  }
+
+  #walk(from: number, to: number, write: boolean, progress: Progress | undefined) {
+    const { itemsize, ctor } = this.#info
+    return walk(this.#shared.vma, this._layout, itemsize, ctor, write, from, to, progress)
   }
 
   // ---------------------------------------------------------------- bulk
 
   fill(value: Element, progress?: Progress): Promise<void> {
-    return reduce.fill(this, value, progress)
+    return copy.fill(this, value, progress)
   }
   /** From a BigArray of the same shape, or a flat C-order ArrayLike of `size` elements. */
-  async copyFrom(src: ArrayLike<Element> | BigArray, progress?: Progress): Promise<void> {
-    if (src instanceof BigArray) {
-      const a = src.shape
-      const b = this.shape
-      if (a.length !== b.length || a.some((d, k) => d !== b[k]))
-        throw new InvalidArgumentError(
-          `copyFrom: shape ${JSON.stringify(a)} does not match ${JSON.stringify(b)}`,
-        )
-      const total = this.#size
-      for await (const { data, start } of src.chunks()) {
-        checkAbort(progress)
-        let at = 0
-        await this._walk(start, start + data.length, true, (dst) => {
-          copyElements(dst, 0, data, at, dst.length)
-          at += dst.length
-        })
-        report(progress, start + data.length, total)
-      }
-      return
-    }
-    if (src === null || typeof src !== 'object' || src.length !== this.size)
-      throw new InvalidArgumentError(`copyFrom needs ${this.size} elements, got ${src?.length}`)
-    await this._walk(
-      0,
-      this.#size,
-      true,
-      (dst, start) => copyElements(dst, 0, src, start, dst.length),
-      progress,
-    )
+  copyFrom(src: ArrayLike<Element> | BigArray, progress?: Progress): Promise<void> {
+    return src instanceof BigArray
+      ? copy.copyFromArray(this, src, progress)
+      : copy.copyFromArrayLike(this, src, progress)
   }
   /** Into a typed array (or any indexable) of at least `size` elements, in C order. */
   copyTo(dst: { length: number; [i: number]: Element }, progress?: Progress): Promise<void> {
-    return reduce.copyTo(this, dst, progress)
+    return copy.copyTo(this, dst, progress)
   }
   sum(progress?: Progress): Promise<number | bigint> {
     return reduce.sum(this, progress)
@@ -549,7 +495,7 @@ export class BigArray {
 
   /** Unmaps the array's window (shared with its views). */
   close(): void {
-    this.#m.unmap()
+    this.#shared.unmap()
   }
   [Symbol.dispose](): void {
     this.close()
@@ -576,7 +522,7 @@ export class BigArray {
     this.#epoch = this.#epochBox.v
     if (db.size === this.#bytes || db.gone || db.closed) return
     const meta = parseMeta(db)
-    this.#m.ensure(sizeOf(meta.shape) * this.#info.itemsize)
+    this.#shared.ensure(sizeOf(meta.shape) * this.#info.itemsize)
     this.#setLayout({ shape: meta.shape, strides: this.#l.strides, offset: 0 })
   }
 }
@@ -595,20 +541,16 @@ async function exists(conn: Connection, name: string): Promise<boolean> {
 }
 
 function parseMeta(fh: DbFileH): ArrayMeta {
-  const m = fh.meta as Record<string, unknown>
   const bad = (why: string) => new CorruptError(`file ${JSON.stringify(fh.name)} is not a BigArray: ${why}`)
-  if (m.bigarray !== 1) throw bad('its meta has no bigarray: 1')
-  let shape: number[]
-  let order: Order
+  let meta: ArrayMeta
   let info: DTypeInfo
   try {
-    info = dtypeInfo(m.dtype)
-    shape = checkShape(m.shape)
-    order = checkOrder(m.order)
+    meta = readArrayMeta(fh.meta as Record<string, unknown>)
+    info = dtypeInfo(meta.dtype)
   } catch (e) {
     throw bad((e as Error).message)
   }
-  if (fh.size !== sizeOf(shape) * info.itemsize)
-    throw bad(`size ${fh.size} does not hold shape ${JSON.stringify(shape)} of ${info.name}`)
-  return { bigarray: 1, dtype: info.name, shape, order }
+  if (fh.size !== sizeOf(meta.shape) * info.itemsize)
+    throw bad(`size ${fh.size} does not hold shape ${JSON.stringify(meta.shape)} of ${info.name}`)
+  return meta
 }

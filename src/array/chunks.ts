@@ -6,6 +6,52 @@ import type { Pin } from '../virtmem/pin.ts'
 import type { VMA } from '../virtmem/vma.ts'
 import type { AnyTypedArray, TypedArrayCtor } from './dtype.ts'
 import { extent, innerRun, type Layout, sizeOf } from './layout.ts'
+import { checkAbort, type Progress, report, yielder } from './progress.ts'
+
+/** A zero-copy typed array over `data.length` elements, the first being flat C-order index `start`. */
+export interface Chunk {
+  data: AnyTypedArray
+  start: number
+}
+
+/**
+ * The one chunk loop behind chunks(), forEachChunk() and every bulk operation: walks flat C-order range
+ * [from, to) of layout `l` over `vma`. Each step is either a Promise the caller awaits before asking for
+ * the next (a page load, a turn of the event loop) or the next Chunk, valid (its page pinned) only until
+ * the next step; the same Chunk object is reused. Checks the abort signal before each chunk and reports
+ * progress in elements after the caller has used it. The caller's for-of releases the pin on exit.
+ */
+export function* walk(
+  vma: VMA,
+  l: Layout,
+  itemsize: number,
+  ctor: TypedArrayCtor,
+  write: boolean,
+  from: number,
+  to: number,
+  progress?: Progress,
+): Generator<Chunk | Promise<unknown>, void, undefined> {
+  const pins = new PagePins(vma, write, l, itemsize)
+  const turn = yielder(progress)
+  const chunk: Chunk = { data: EMPTY, start: 0 }
+  try {
+    for (const p of pieces(l, itemsize, vma.pagesize, from, to)) {
+      checkAbort(progress)
+      const r = pins.enter(p.off)
+      if (r) yield r
+      chunk.data = pins.view(ctor, p.off, p.n)
+      chunk.start = p.start
+      yield chunk
+      report(progress, p.start + p.n - from, to - from)
+      const y = turn?.(p.n * itemsize)
+      if (y) yield y
+    }
+  } finally {
+    pins.release()
+  }
+}
+
+const EMPTY = new Uint8Array(0)
 
 /** One piece: `n` elements from byte `off` of the mapping, the first being flat C-order index `start`. */
 export interface Piece {

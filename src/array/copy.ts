@@ -1,5 +1,9 @@
-// Element copies between typed arrays and array-likes, converting between number and bigint elements.
+// The copies in and out of an array — copyFrom, copyTo, fill — on the chunk walk, and the element copy
+// under them that converts between number and bigint elements.
+import { InvalidArgumentError } from '../errors.ts'
+import type { BigArray } from './bigarray.ts'
 import type { Element } from './dtype.ts'
+import { checkAbort, type Progress, report } from './progress.ts'
 
 type Indexable = { length: number; [i: number]: Element }
 
@@ -31,4 +35,51 @@ export function copyElements(
 
 function toBig(v: Element): bigint {
   return typeof v === 'bigint' ? v : BigInt(v)
+}
+
+export async function fill(a: BigArray, value: Element, progress?: Progress): Promise<void> {
+  const v = a._info.bigint ? toBig(value) : Number(value)
+  await a._walk(0, a.size, true, (d) => (d as unknown as { fill(x: Element): void }).fill(v), progress)
+}
+
+export async function copyTo(a: BigArray, dst: Indexable, progress?: Progress): Promise<void> {
+  if (dst === null || typeof dst !== 'object' || !(dst.length >= a.size))
+    throw new InvalidArgumentError(`copyTo needs room for ${a.size} elements, got ${dst?.length}`)
+  await a._walk(0, a.size, false, (d, start) => copyElements(dst, start, d, 0, d.length), progress)
+}
+
+/** From a flat C-order ArrayLike of `a.size` elements. */
+export async function copyFromArrayLike(
+  a: BigArray,
+  src: ArrayLike<Element>,
+  progress?: Progress,
+): Promise<void> {
+  if (src === null || typeof src !== 'object' || src.length !== a.size)
+    throw new InvalidArgumentError(`copyFrom needs ${a.size} elements, got ${src?.length}`)
+  await a._walk(0, a.size, true, (dst, start) => copyElements(dst, 0, src, start, dst.length), progress)
+}
+
+/** From BigArray `src` of the same shape, chunk by chunk of `src`. */
+export async function copyFromArray(a: BigArray, src: BigArray, progress?: Progress): Promise<void> {
+  const from = src.shape
+  const to = a.shape
+  if (from.length !== to.length || from.some((d, k) => d !== to[k]))
+    throw new InvalidArgumentError(
+      `copyFrom: shape ${JSON.stringify(from)} does not match ${JSON.stringify(to)}`,
+    )
+  const total = a.size
+  for await (const { data, start } of src.chunks()) {
+    checkAbort(progress)
+    await copyRange(a, start, data)
+    report(progress, start + data.length, total)
+  }
+}
+
+/** Writes `data` over the elements of `a` from flat C-order index `start` on. */
+export async function copyRange(a: BigArray, start: number, data: ArrayLike<Element>): Promise<void> {
+  let at = 0
+  await a._walk(start, start + data.length, true, (dst) => {
+    copyElements(dst, 0, data, at, dst.length)
+    at += dst.length
+  })
 }

@@ -50,8 +50,10 @@ export interface TypedArrayCtor {
   readonly BYTES_PER_ELEMENT: number
 }
 
-export type Getter = (vma: VMA, off: number) => Element
-export type Setter = (vma: VMA, off: number, v: Element) => void
+/** Reads the element at byte `off` of the VMA. */
+export type ReadElement = (vma: VMA, off: number) => Element
+/** Writes `v` as the element at byte `off` of the VMA. */
+export type WriteElement = (vma: VMA, off: number, v: Element) => void
 
 export interface DTypeInfo {
   readonly name: DType
@@ -59,8 +61,8 @@ export interface DTypeInfo {
   readonly bigint: boolean
   readonly float: boolean
   readonly ctor: TypedArrayCtor
-  readonly get: Getter
-  readonly set: Setter
+  readonly get: ReadElement
+  readonly set: WriteElement
   /** .npy type code without byte order: f8, i4, u1, ... */
   readonly npy: string
 }
@@ -77,8 +79,8 @@ function info(
   name: DType,
   itemsize: number,
   ctor: TypedArrayCtor,
-  get: Getter,
-  set: Setter,
+  get: ReadElement,
+  set: WriteElement,
   npy: string,
 ): DTypeInfo {
   const bigint = name === 'int64' || name === 'uint64'
@@ -184,9 +186,21 @@ const TABLE: Record<DType, DTypeInfo | undefined> = {
   ),
 }
 
+/** Every dtype name, in the table's order; float16 is listed even where the runtime lacks Float16Array. */
+export const DTYPES: readonly DType[] = Object.keys(TABLE) as DType[]
+
+export function isDType(name: unknown): name is DType {
+  return typeof name === 'string' && Object.hasOwn(TABLE, name)
+}
+
+/** Bytes per element, from the width in bits the name ends with: known without the runtime's support. */
+export function itemsizeOf(dtype: DType): number {
+  return Number(dtype.slice(dtype.search(/\d/))) / 8
+}
+
 /** The table entry of `name`; InvalidArgumentError for an unknown dtype or float16 without Float16Array. */
 export function dtypeInfo(name: unknown): DTypeInfo {
-  const d = typeof name === 'string' && Object.hasOwn(TABLE, name) ? TABLE[name as DType] : undefined
+  const d = isDType(name) ? TABLE[name] : undefined
   if (d) return d
   if (name === 'float16') throw new InvalidArgumentError('float16 needs a runtime with Float16Array')
   throw new InvalidArgumentError(`unknown dtype ${JSON.stringify(name)}`)

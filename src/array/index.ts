@@ -1,12 +1,20 @@
 export {
-  type ArrayMeta,
   BigArray,
   type ChunkOptions,
   type CreateArrayOptions,
   type OverOptions,
 } from './bigarray.ts'
-export type { AnyTypedArray, DType, Element, TypedArrayOf } from './dtype.ts'
+export {
+  type AnyTypedArray,
+  DTYPES,
+  type DType,
+  type Element,
+  isDType,
+  itemsizeOf,
+  type TypedArrayOf,
+} from './dtype.ts'
 export type { Order } from './layout.ts'
+export { type ArrayMeta, readArrayMeta } from './meta.ts'
 export { exportNpy, importNpy, type NpyHeader, npyHeader, parseNpyHeader } from './npy.ts'
 export type { Progress } from './progress.ts'
 export { exportRaw, importRaw } from './raw.ts'

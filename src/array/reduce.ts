@@ -1,56 +1,28 @@
-// Bulk operations built on the chunked path: fill, copyTo and full-scan reductions.
+// Full-scan reductions on the chunk walk: sum, min/max, mean.
 import { InvalidArgumentError } from '../errors.ts'
 import type { BigArray } from './bigarray.ts'
-import { copyElements } from './copy.ts'
-import type { AnyTypedArray, Element } from './dtype.ts'
+import type { AnyTypedArray } from './dtype.ts'
 import type { Progress } from './progress.ts'
 
 type NumArray = Exclude<AnyTypedArray, BigInt64Array | BigUint64Array>
 type BigArrayView = BigInt64Array | BigUint64Array
 
-export async function fill(a: BigArray, value: Element, progress?: Progress): Promise<void> {
-  const v = a._info.bigint ? (typeof value === 'bigint' ? value : BigInt(value)) : Number(value)
-  await a._walk(0, a.size, true, (d) => (d as unknown as { fill(x: Element): void }).fill(v), progress)
-}
-
-export async function copyTo(
-  a: BigArray,
-  dst: { length: number; [i: number]: Element },
-  progress?: Progress,
-): Promise<void> {
-  if (dst === null || typeof dst !== 'object' || !(dst.length >= a.size))
-    throw new InvalidArgumentError(`copyTo needs room for ${a.size} elements, got ${dst?.length}`)
-  await a._walk(0, a.size, false, (d, start) => copyElements(dst, start, d, 0, d.length), progress)
-}
-
 export async function sum(a: BigArray, progress?: Progress): Promise<number | bigint> {
   if (a._info.bigint) {
     let s = 0n
-    await a._walk(
-      0,
-      a.size,
-      false,
-      (d) => {
-        const b = d as BigArrayView
-        for (let i = 0; i < b.length; i++) s += b[i]
-      },
-      progress,
-    )
+    await a.forEachChunk((d) => {
+      const b = d as BigArrayView
+      for (let i = 0; i < b.length; i++) s += b[i]
+    }, progress)
     return s
   }
   let s = 0
-  await a._walk(
-    0,
-    a.size,
-    false,
-    (d) => {
-      const f = d as NumArray
-      let t = 0
-      for (let i = 0; i < f.length; i++) t += f[i]
-      s += t
-    },
-    progress,
-  )
+  await a.forEachChunk((d) => {
+    const f = d as NumArray
+    let t = 0
+    for (let i = 0; i < f.length; i++) t += f[i]
+    s += t
+  }, progress)
   return s
 }
 
@@ -59,36 +31,24 @@ export async function extreme(a: BigArray, sign: 1 | -1, progress?: Progress): P
   if (a.size === 0) throw new InvalidArgumentError(`${sign > 0 ? 'max' : 'min'} of an empty array`)
   if (a._info.bigint) {
     let m: bigint | undefined
-    await a._walk(
-      0,
-      a.size,
-      false,
-      (d) => {
-        const b = d as BigArrayView
-        for (let i = 0; i < b.length; i++) {
-          const x = b[i]
-          if (m === undefined || (sign > 0 ? x > m : x < m)) m = x
-        }
-      },
-      progress,
-    )
+    await a.forEachChunk((d) => {
+      const b = d as BigArrayView
+      for (let i = 0; i < b.length; i++) {
+        const x = b[i]
+        if (m === undefined || (sign > 0 ? x > m : x < m)) m = x
+      }
+    }, progress)
     return m as bigint
   }
   let m = sign > 0 ? -Infinity : Infinity
-  await a._walk(
-    0,
-    a.size,
-    false,
-    (d) => {
-      const f = d as NumArray
-      let t = m
-      if (sign > 0) for (let i = 0; i < f.length; i++) t = f[i] > t || Number.isNaN(f[i]) ? f[i] : t
-      else for (let i = 0; i < f.length; i++) t = f[i] < t || Number.isNaN(f[i]) ? f[i] : t
-      // Once NaN, stay NaN (a NaN comparison is always false).
-      m = Number.isNaN(m) ? m : t
-    },
-    progress,
-  )
+  await a.forEachChunk((d) => {
+    const f = d as NumArray
+    let t = m
+    if (sign > 0) for (let i = 0; i < f.length; i++) t = f[i] > t || Number.isNaN(f[i]) ? f[i] : t
+    else for (let i = 0; i < f.length; i++) t = f[i] < t || Number.isNaN(f[i]) ? f[i] : t
+    // Once NaN, stay NaN (a NaN comparison is always false).
+    m = Number.isNaN(m) ? m : t
+  }, progress)
   return m
 }
 

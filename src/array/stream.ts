@@ -5,6 +5,7 @@ import type { FileHandle } from 'node:fs/promises'
 import type { Connection } from '../db/connection.ts'
 import { CorruptError, InvalidArgumentError } from '../errors.ts'
 import type { BigArray } from './bigarray.ts'
+import { copyRange } from './copy.ts'
 import { checkAbort, type Progress, report } from './progress.ts'
 
 export interface ImportOptions extends Progress {
@@ -83,15 +84,9 @@ export async function readElements(
     const bytes = buf.subarray(0, want)
     if (opts.swap && item > 1) swapBytes(bytes, item)
     if (opts.storageOrder) {
-      await a._mapping.vma.write(a._layout.offset + done, bytes)
+      await a._shared.vma.write(a._layout.offset + done, bytes)
     } else {
-      const els = new a._info.ctor(bytes.buffer, bytes.byteOffset, want / item)
-      let at = 0
-      const from = done / item
-      await a._walk(from, from + els.length, true, (d) => {
-        d.set(els.subarray(at, at + d.length) as never)
-        at += d.length
-      })
+      await copyRange(a, done / item, new a._info.ctor(bytes.buffer, bytes.byteOffset, want / item))
     }
     done += want
     dirty += want

@@ -1,41 +1,9 @@
 // Command-line parsing on node:util parseArgs: every mistake becomes a UsageError (exit 2) that names
 // the command, and the values the commands share (sizes, shapes, dtypes) are checked in one place.
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util'
+import { DTYPES, type DType, isDType } from '../array/dtype.ts'
 import { UsageError } from './exit.ts'
 import { parseSize } from './size.ts'
-
-export const DTYPES = [
-  'int8',
-  'uint8',
-  'int16',
-  'uint16',
-  'int32',
-  'uint32',
-  'int64',
-  'uint64',
-  'float16',
-  'float32',
-  'float64',
-] as const
-export type CliDType = (typeof DTYPES)[number]
-
-const ITEMSIZE: Record<CliDType, number> = {
-  int8: 1,
-  uint8: 1,
-  int16: 2,
-  uint16: 2,
-  float16: 2,
-  int32: 4,
-  uint32: 4,
-  float32: 4,
-  int64: 8,
-  uint64: 8,
-  float64: 8,
-}
-
-export function itemsizeOf(dtype: CliDType): number {
-  return ITEMSIZE[dtype]
-}
 
 /** Options every command takes. */
 export const COMMON_OPTIONS = {
@@ -122,8 +90,8 @@ export function parseShape(text: string): number[] {
   })
 }
 
-export function parseDType(text: string): CliDType {
-  if ((DTYPES as readonly string[]).includes(text)) return text as CliDType
+export function parseDType(text: string): DType {
+  if (isDType(text)) return text
   throw new UsageError(`--dtype: unknown dtype ${JSON.stringify(text)} (one of ${DTYPES.join(', ')})`)
 }
 

@@ -1,21 +1,16 @@
-// Reading a file record as an array description without loading the array layer: `info`, `ls` and
-// `stats` work on any database file, array or not.
+// Reading a file record as an array description without opening the array: `info`, `ls` and `stats`
+// work on any database file, array or not.
+import { type ArrayMeta, readArrayMeta } from '../array/meta.ts'
 import type { FileRecord } from '../db/storage.ts'
+import { InvalidArgumentError } from '../errors.ts'
 
-export interface ArrayMeta {
-  dtype: string
-  shape: number[]
-  order: string
-}
-
-/** The array description in a record's meta ({ bigarray: 1, dtype, shape, order }), if it is one. */
+/** The array description in a record's meta ({ bigarray: 1, dtype, shape, order }), if it is a valid one. */
 export function arrayMeta(rec: FileRecord): ArrayMeta | undefined {
-  const m = rec.meta
-  if (m.bigarray !== 1 || typeof m.dtype !== 'string' || !Array.isArray(m.shape)) return undefined
-  return {
-    dtype: m.dtype,
-    shape: m.shape.map(Number),
-    order: typeof m.order === 'string' ? m.order : 'C',
+  try {
+    return readArrayMeta(rec.meta)
+  } catch (e) {
+    if (e instanceof InvalidArgumentError) return undefined
+    throw e
   }
 }
 

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { BigArray, slice } from '../../src/array/index.ts'
-import { ConflictError, openDatabase } from '../../src/index.ts'
-import { ram, tmpDir } from './helpers.ts'
+import { ConflictError, openDatabase, RAM } from '../../src/index.ts'
+import { PS, ram, tmpDir } from './helpers.ts'
 
 async function db(t: Parameters<typeof tmpDir>[0]) {
   return openDatabase(join(tmpDir(t), 'a.bigfile'))
@@ -161,5 +161,77 @@ test('appends bigger than the RAM budget in total, committed as they go', async 
   }
   assert.equal(a.length, 8 * 4096)
   assert.equal(await a.sum(), 8 * ((4095 * 4096) / 2))
+  await d.close()
+})
+
+test('get1/set1 see the shape an abort restored: nothing is written past the end', async (t) => {
+  const d = await db(t)
+  const r = ram()
+  const conn = d.connect({ ram: r })
+  const a = await BigArray.create(conn, 'a', { dtype: 'float64', shape: [1000] })
+  await conn.commit()
+  await a.append(new Float64Array(1000).fill(2))
+  assert.equal(a.get1(1500), 2)
+  await conn.abort()
+  assert.throws(() => a.get1(1500), { code: 'ERANGE' })
+  assert.throws(() => a.set1(1500, 42), { code: 'ERANGE' })
+  assert.deepEqual(a.shape, [1000])
+  await a.resize([2000])
+  await conn.commit()
+  const b = await BigArray.open(d.connect({ ram: r }), 'a')
+  assert.equal(b.get1(1500), 0, 'growth reads zeros')
+  await d.close()
+})
+
+test("get1/set1/get2 see another connection's shrink after sync", async (t) => {
+  const d = await db(t)
+  const r = ram()
+  const conn = d.connect({ ram: r })
+  const a = await BigArray.create(conn, 'a', { dtype: 'float64', shape: [1000] })
+  const m = await BigArray.create(conn, 'm', { dtype: 'float64', shape: [100, 10] })
+  await a.fill(1)
+  await conn.commit()
+  const c2 = d.connect({ ram: r })
+  const b = await BigArray.open(c2, 'a')
+  const n = await BigArray.open(c2, 'm')
+  await b.resize([10])
+  await n.resize([5, 10])
+  await c2.commit()
+  await conn.sync()
+  assert.throws(() => a.get1(500), { code: 'ERANGE' })
+  assert.throws(() => a.set1(500, 99), { code: 'ERANGE' })
+  assert.throws(() => m.get2(50, 0), { code: 'ERANGE' })
+  assert.equal(a.get1(5), 1)
+  await d.close()
+})
+
+test('append rolls back to the old shape even when it failed for want of memory', async (t) => {
+  const d = await db(t)
+  const r = new RAM({ pagesize: PS, capacity: 10 * PS })
+  const conn = d.connect({ ram: r })
+  const a = await BigArray.create(conn, 'a', { dtype: 'float64', shape: [100] })
+  const other = await BigArray.create(conn, 'o', { dtype: 'float64', shape: [512 * 7] })
+  await a.fill(1)
+  await conn.commit()
+  await other.fill(3) // 7 dirty pages + a's tail page: the RAM is full
+  await assert.rejects(a.append([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12].concat(new Array(500).fill(0))), {
+    code: 'ENOMEM',
+  })
+  assert.deepEqual(a.shape, [100])
+  await other.resize([0])
+  await conn.commit()
+  const b = await BigArray.open(d.connect({ ram: r }), 'a')
+  assert.deepEqual(b.shape, [100])
+  await d.close()
+})
+
+test('an array appended to itself doubles', async (t) => {
+  const d = await db(t)
+  const conn = d.connect({ ram: ram() })
+  const a = await BigArray.create(conn, 'a', { dtype: 'int32', shape: [5, 4] })
+  await a.copyFrom(Int32Array.from({ length: 20 }, (_, i) => i))
+  await a.append(a)
+  assert.deepEqual(a.shape, [10, 4])
+  assert.equal(a.get(7, 3), 11) // row 7 is the old row 2
   await d.close()
 })

@@ -154,3 +154,9 @@ test('strides: C and F base arrays, negative strides on reversed views, length a
   assert.equal(z.get(), 7)
   assert.equal(c.get(1, 2, 3), 7)
 })
+
+test('plain-object slices with fractional bounds are refused', () => {
+  const { a } = setup([10], 'C')
+  assert.throws(() => a.at({ start: 1.5, stop: null, step: null }), { code: 'EINVAL' })
+  assert.throws(() => a.at({ start: null, stop: Number.NaN, step: null }), { code: 'EINVAL' })
+})

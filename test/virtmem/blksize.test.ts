@@ -9,7 +9,7 @@ import {
   StoreError,
   WriteoutFlags,
 } from '../../src/index.ts'
-import { RecordingFile } from '../helpers/files.ts'
+import { RecordingFile } from '../helpers/bigfiles.ts'
 
 const PS = 4096
 const { STORE, MARKSTORED } = WriteoutFlags

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { FileH, PageState, RAM } from '../../src/index.ts'
-import { ControlledFile, tick } from '../helpers/files.ts'
+import { tick } from '../helpers/async.ts'
+import { ControlledFile } from '../helpers/bigfiles.ts'
 
 const PS = 4096
 

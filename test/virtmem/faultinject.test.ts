@@ -7,7 +7,6 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import {
-  type BigFile,
   FileH,
   LoadError,
   OutOfMemoryError,
@@ -17,80 +16,14 @@ import {
   type VMA,
   WriteoutFlags,
 } from '../../src/index.ts'
+import { tick } from '../helpers/async.ts'
+import { DeferredFile, FAULT_MODES, FaultFile, type FaultMode, InjectedError } from '../helpers/bigfiles.ts'
 import { rng as mulberry32 } from '../helpers/rng.ts'
 
 const PS = 4096
 
-/**
- * sync-throw: answers synchronously, a failing call throws.
- * async-reject: answers with Promises, a failing call rejects (on a later macrotask).
- * async-throw: answers with Promises, but a failing call throws before returning one.
- */
-type Mode = 'sync-throw' | 'async-reject' | 'async-throw'
-const MODES: readonly Mode[] = ['sync-throw', 'async-reject', 'async-throw']
-
-class InjectedError extends Error {}
-
-function tick(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve))
-}
-
 function isPromise(v: unknown): v is Promise<unknown> {
   return typeof (v as { then?: unknown } | null)?.then === 'function'
-}
-
-class FaultFile implements BigFile {
-  readonly blksize: number
-  readonly mode: Mode
-  readonly blocks = new Map<number, Uint8Array>()
-  loadCalls = 0
-  storeCalls = 0
-  /** Whether call number n (1-based, counted per kind) fails. */
-  failLoad: (n: number) => boolean = () => false
-  failStore: (n: number) => boolean = () => false
-  readonly injected: InjectedError[] = []
-
-  constructor(blksize: number, mode: Mode) {
-    this.blksize = blksize
-    this.mode = mode
-  }
-
-  loadblk(blk: number, buf: Uint8Array): void | Promise<void> {
-    const n = ++this.loadCalls
-    const fail = this.failLoad(n) ? this.#inject(`loadblk call ${n} (blk ${blk})`) : null
-    return this.#answer(fail, () => {
-      const d = this.blocks.get(blk)
-      if (d) buf.set(d)
-      else buf.fill(0)
-    })
-  }
-
-  storeblk(blk: number, buf: Uint8Array): void | Promise<void> {
-    const n = ++this.storeCalls
-    const fail = this.failStore(n) ? this.#inject(`storeblk call ${n} (blk ${blk})`) : null
-    const copy = buf.slice()
-    return this.#answer(fail, () => this.blocks.set(blk, copy))
-  }
-
-  #inject(what: string): InjectedError {
-    const e = new InjectedError(`injected failure of ${what}`)
-    this.injected.push(e)
-    return e
-  }
-
-  #answer(fail: InjectedError | null, work: () => void): void | Promise<void> {
-    if (fail && this.mode !== 'async-reject') throw fail
-    if (this.mode === 'sync-throw') return work()
-    return new Promise<void>((resolve, reject) =>
-      setImmediate(() => {
-        if (fail) reject(fail)
-        else {
-          work()
-          resolve()
-        }
-      }),
-    )
-  }
 }
 
 /** Page `pg` as the storage holds it. */
@@ -265,7 +198,7 @@ const SCENARIO: Step[] = [
 
 interface ScenarioConfig {
   blksize: number
-  mode: Mode
+  mode: FaultMode
 }
 
 interface ScenarioResult {
@@ -359,7 +292,7 @@ async function runScenario(
 
 describe('fault injection: every loadblk/storeblk call of a scenario', () => {
   for (const blksize of [PS, 1024, 2 * PS]) {
-    for (const mode of MODES) {
+    for (const mode of FAULT_MODES) {
       it(`${mode}, blksize ${blksize}`, async () => {
         const clean = await runScenario({ blksize, mode })
         assert.equal(clean.failedAt, undefined)
@@ -386,36 +319,9 @@ describe('fault injection: every loadblk/storeblk call of a scenario', () => {
 
 // ------------------------------------------------------------------ concurrent faults on a failing load
 
-/** A storage whose loads wait until the test settles them. */
-class DeferredFile implements BigFile {
-  readonly blksize = PS
-  readonly blocks = new Map<number, Uint8Array>()
-  readonly pending: { blk: number; resolve(): void; reject(e: unknown): void }[] = []
-  loadCalls = 0
-
-  loadblk(blk: number, buf: Uint8Array): Promise<void> {
-    this.loadCalls++
-    const data = this.blocks.get(blk)?.slice() ?? new Uint8Array(PS)
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({
-        blk,
-        resolve: () => {
-          buf.set(data)
-          resolve()
-        },
-        reject,
-      })
-    })
-  }
-
-  storeblk(blk: number, buf: Uint8Array): void {
-    this.blocks.set(blk, buf.slice())
-  }
-}
-
 describe('fault injection: concurrent faults on one failing load', () => {
   it('two reads of a page share the load and both get its LoadError', async () => {
-    const file = new DeferredFile()
+    const file = new DeferredFile(PS)
     const ram = new RAM({ pagesize: PS, capacity: PS * 4, reserve: 2 })
     const fh = new FileH(file, ram)
     const vma = fh.mmap(0, 2)
@@ -457,7 +363,7 @@ describe('fault injection: concurrent faults on one failing load', () => {
   })
 
   it('a load that fails after its page was invalidated is retried, not reported', async () => {
-    const file = new DeferredFile()
+    const file = new DeferredFile(PS)
     file.blocks.set(0, pattern(1))
     const ram = new RAM({ pagesize: PS, capacity: PS * 4, reserve: 2 })
     const fh = new FileH(file, ram)
@@ -482,7 +388,7 @@ describe('fault injection: concurrent faults on one failing load', () => {
   it('vma.fault() that throws synchronously part-way leaves no orphaned rejection behind', async () => {
     const unhandled = await captureUnhandled(async () => {
       // Page 0's load is asynchronous and will fail; page 1 then fails at once: ENOMEM (one frame)...
-      const file = new DeferredFile()
+      const file = new DeferredFile(PS)
       const ram = new RAM({ pagesize: PS, capacity: PS, reserve: 0 })
       const vma = new FileH(file, ram).mmap(0, 2)
       assert.throws(() => vma.fault(0, 2 * PS), { code: 'ENOMEM' })
@@ -554,7 +460,7 @@ const opArb = fc.oneof(
 type Op = typeof opArb extends fc.Arbitrary<infer T> ? T : never
 
 const propConfigArb = fc.record({
-  mode: fc.constantFrom(...MODES),
+  mode: fc.constantFrom(...FAULT_MODES),
   blksize: fc.constantFrom(1024, PS, 2 * PS),
   nframes: fc.integer({ min: 3, max: 5 }),
   pLoad: fc.constantFrom(0, 0.1, 0.3, 0.6),

@@ -22,7 +22,6 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import {
-  type BigFile,
   FileH,
   MemoryBigFile,
   OutOfMemoryError,
@@ -32,6 +31,8 @@ import {
   WouldBlockError,
   WriteoutFlags,
 } from '../../src/index.ts'
+import { tick } from '../helpers/async.ts'
+import { CtlFile, LoadFailure, type LoadMode, type PendingLoad } from '../helpers/bigfiles.ts'
 import { rng as mulberry32 } from '../helpers/rng.ts'
 
 const PS = 4096
@@ -46,91 +47,12 @@ function saw(what: string): void {
   seen[what] = (seen[what] ?? 0) + 1
 }
 
-/** Lets every queued promise continuation run (microtasks drain fully before the next macrotask). */
-function drain(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve))
-}
-
 function codeOf(e: unknown): string {
   return (e as { code?: string } | null)?.code ?? `(no code: ${String(e)})`
 }
 
 function f64(bytes: Uint8Array): number {
   return new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0, true)
-}
-
-type LoadMode = 'sync' | 'async' | 'mixed'
-
-interface PendingLoad {
-  file: CtlFile
-  blk: number
-  /** The block changed since the load began. */
-  stale(): boolean
-  complete(): void
-  /** The storage fails this load (rejects with a LoadFailure). */
-  fail(): void
-}
-
-class LoadFailure extends Error {}
-
-/**
- * A BigFile the test drives: loads answer synchronously, or wait in `pending` until the test completes
- * them. Loads deliver the block as it was when loadblk was called. Stores are recorded and applied at call.
- */
-class CtlFile implements BigFile {
-  readonly blksize: number
-  readonly blocks = new Map<number, Uint8Array>()
-  readonly stores: number[] = []
-  readonly mode: LoadMode
-  readonly asyncStore: boolean
-  readonly #rng: () => number
-  readonly #pending: PendingLoad[]
-
-  constructor(
-    blksize: number,
-    mode: LoadMode,
-    asyncStore: boolean,
-    rng: () => number,
-    pending: PendingLoad[],
-  ) {
-    this.blksize = blksize
-    this.mode = mode
-    this.asyncStore = asyncStore
-    this.#rng = rng
-    this.#pending = pending
-  }
-
-  snapshot(blk: number): Uint8Array {
-    return this.blocks.get(blk)?.slice() ?? new Uint8Array(this.blksize)
-  }
-
-  loadblk(blk: number, buf: Uint8Array): void | Promise<void> {
-    assert.equal(buf.length, this.blksize)
-    const data = this.snapshot(blk)
-    if (this.mode === 'sync' || (this.mode === 'mixed' && this.#rng() < 0.5)) {
-      buf.set(data)
-      return
-    }
-    return new Promise<void>((resolve, reject) => {
-      this.#pending.push({
-        file: this,
-        blk,
-        stale: () => Buffer.compare(data, this.snapshot(blk)) !== 0,
-        complete: () => {
-          buf.set(data)
-          resolve()
-        },
-        fail: () => reject(new LoadFailure(`load of block ${blk} failed`)),
-      })
-    })
-  }
-
-  storeblk(blk: number, buf: Uint8Array): void | Promise<void> {
-    assert.equal(buf.length, this.blksize)
-    this.stores.push(blk)
-    this.blocks.set(blk, buf.slice())
-    if (this.asyncStore) return new Promise<void>((resolve) => setImmediate(resolve))
-  }
 }
 
 // ------------------------------------------------------------------ model
@@ -814,7 +736,7 @@ async function runModel(cfg: Config, cmds: Cmd[]): Promise<void> {
     })
     q.catch(() => {})
     for (;;) {
-      await drain()
+      await tick()
       if (done) return q
       if (pending.length === 0) fail('an operation hangs with no load pending')
       const [ld] = pending.splice(Math.floor(rng() * pending.length), 1)
@@ -824,7 +746,7 @@ async function runModel(cfg: Config, cmds: Cmd[]): Promise<void> {
 
   for (const c of cmds) {
     await step(c)
-    await drain()
+    await tick()
     landOps()
     checkInvariants()
   }
@@ -834,7 +756,7 @@ async function runModel(cfg: Config, cmds: Cmd[]): Promise<void> {
   while (pending.length > 0) {
     const [ld] = pending.splice(Math.floor(rng() * pending.length), 1)
     ld.complete()
-    await drain()
+    await tick()
     landOps()
     checkInvariants()
   }
@@ -865,7 +787,7 @@ async function runModel(cfg: Config, cmds: Cmd[]): Promise<void> {
     slot.fh!.close()
   }
   while (pending.length > 0) pending.shift()!.complete()
-  await drain()
+  await tick()
   assert.equal(ram.stats().used, 0, 'every frame is free after close')
 }
 
@@ -900,13 +822,13 @@ describe('virtmem model', () => {
     assert.throws(() => vma.getUint8(0), { code: 'EWOULDBLOCK' })
     const r1 = vma.read(0, 4)
     const r2 = vma.read(0, 4)
-    await drain()
+    await tick()
     assert.equal(pending.length, 1, 'one load shared by all waiters')
     // The storage changes (and says so) while the load is out: the load's data is stale.
     file.blocks.set(0, new Uint8Array(PS).fill(2))
     fh.invalidatePage(0)
     pending.shift()!.complete()
-    await drain()
+    await tick()
     assert.equal(pending.length, 1, 'the fault retried with a fresh load')
     pending.shift()!.complete()
     assert.deepEqual(await r1, new Uint8Array(4).fill(2))
@@ -952,7 +874,7 @@ describe('virtmem model', () => {
     assert.deepEqual(vma.readBytes(PS - 2, new Uint8Array(2)), new Uint8Array(2))
     // Asynchronous: page 1's load (started above) fails.
     const w = vma.write(PS - 2, data)
-    await drain()
+    await tick()
     assert.equal(pending.length, 1)
     pending.shift()!.fail()
     await assert.rejects(w, { code: 'ELOAD' })
@@ -960,7 +882,7 @@ describe('virtmem model', () => {
     assert.deepEqual(vma.readBytes(PS - 2, new Uint8Array(2)), new Uint8Array(2))
     // Once the storage answers, the same write goes through whole.
     const w2 = vma.write(PS - 2, data)
-    await drain()
+    await tick()
     pending.shift()!.complete()
     await w2
     assert.deepEqual(fh.dirtyPages(), [0, 1])
@@ -986,9 +908,9 @@ describe('virtmem model', () => {
     await f
     // Pins page 0 at once, then waits for page 1's load, then for page 2's.
     const w = vma.write(PS - 2, new Uint8Array(PS + 4).fill(9))
-    await drain()
+    await tick()
     pending.shift()!.complete()
-    await drain()
+    await tick()
     fh.invalidatePage(1) // the storage changed (same content here): page 1, pinned by the write, is dropped
     pending.shift()!.complete()
     let settled = false
@@ -998,7 +920,7 @@ describe('virtmem model', () => {
     )
     // the second pinning loads page 1 again
     for (let i = 0; i < 10 && !settled; i++) {
-      await drain()
+      await tick()
       pending.shift()?.complete()
     }
     const err = await w.then(

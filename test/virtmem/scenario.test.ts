@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { FileH, PageState, RAM, WriteoutFlags } from '../../src/index.ts'
-import { RecordingFile } from '../helpers/files.ts'
+import { RecordingFile } from '../helpers/bigfiles.ts'
 
 const PS = 4096
 const { STORE, MARKSTORED } = WriteoutFlags

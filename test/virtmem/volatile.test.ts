@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import { FileH, type InvalidateRange, PageState, RAM, type VMA } from '../../src/index.ts'
-import { RecordingFile } from '../helpers/files.ts'
+import { RecordingFile } from '../helpers/bigfiles.ts'
 
 const PS = 4096
 

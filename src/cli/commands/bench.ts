@@ -5,29 +5,19 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BigArray } from '../../array/index.ts'
 import { openDatabase } from '../../db/database.ts'
-import { parseBlksize, parseCount, parseRam, str } from '../args.ts'
+import { parseCount, str } from '../args.ts'
 import type { Command } from '../command.ts'
-import { COMMON_HELP } from '../command.ts'
-import { UsageError } from '../exit.ts'
 import { onInterrupt } from '../interrupt.ts'
 import { type PhaseResult, readPhases, timePhase } from '../phases.ts'
-import { makeRam, pagesizeFor } from '../session.ts'
-import { formatBytes, formatRate, formatSeconds, parseSize } from '../size.ts'
-import { fillChunked, fitChunk } from '../workload.ts'
-
-const MiB = 1 << 20
+import { formatBytes, formatRate, formatSeconds } from '../size.ts'
+import { fillChunked } from '../workload.ts'
+import { parseWorkload, roundMiB, WORKLOAD_COMMON_HELP, WORKLOAD_OPTIONS } from '../workload-options.ts'
 
 export const bench: Command = {
   spec: {
     name: 'bench',
     positionals: [],
-    options: {
-      data: { type: 'string' },
-      blksize: { type: 'string' },
-      chunk: { type: 'string' },
-      reads: { type: 'string' },
-      changes: { type: 'string' },
-    },
+    options: { ...WORKLOAD_OPTIONS, reads: { type: 'string' } },
   },
   summary: 'a short run of the wendelin.core workload, with phase times',
   help: `Usage: bigfile bench [--data 256MiB] [--ram 128MiB] [--blksize 64KiB] [--reads 100000] [--changes 1000]
@@ -45,16 +35,10 @@ Options:
   --reads N        random reads (default 100000)
   --changes N      random changes in one transaction (default 1000)
 
-${COMMON_HELP.replace('(default 256MiB)', '(default 128MiB)')}`,
+${WORKLOAD_COMMON_HELP}`,
   async run(p) {
-    const data = parseSize(str(p, 'data') ?? '256MiB', '--data')
-    if (data < 8 || data % 8 !== 0) throw new UsageError('--data must be a positive multiple of 8 bytes')
-    const blksize = parseBlksize(str(p, 'blksize') ?? '64KiB')
-    const chunkOpt = parseSize(str(p, 'chunk') ?? '32MiB', '--chunk')
+    const { data, blksize, chunk, changes, ram } = parseWorkload(p, '256MiB')
     const reads = parseCount(str(p, 'reads') ?? '100000', '--reads')
-    const changes = parseCount(str(p, 'changes') ?? '1000', '--changes')
-    const ram = makeRam(parseRam(str(p, 'ram'), 128 * MiB), pagesizeFor(blksize))
-    const chunk = fitChunk(chunkOpt, ram)
     console.log(
       `bigfile bench: ${formatBytes(data)} of float64 in ${formatBytes(blksize)} blocks, RAM ${formatBytes(ram.capacity)}`,
     )
@@ -95,7 +79,7 @@ ${COMMON_HELP.replace('(default 256MiB)', '(default 128MiB)')}`,
 export function printPhases(results: readonly PhaseResult[]): void {
   const w = Math.max(...results.map((r) => r.phase.length))
   for (const r of results) {
-    const rss = `maxRSS ${formatBytes(Math.round(r.maxRss / MiB) * MiB)}`
+    const rss = `maxRSS ${formatBytes(roundMiB(r.maxRss))}`
     const note = r.error ? `-> ${r.error}` : r.note
     console.log(`${r.phase.padEnd(w)}  ${formatSeconds(r.ms).padStart(8)}  ${rss.padStart(15)}  ${note}`)
   }

@@ -8,38 +8,20 @@ import type { Connection } from '../../db/connection.ts'
 import type { Database } from '../../db/database.ts'
 import { openDatabase } from '../../db/database.ts'
 import type { RAM } from '../../virtmem/ram.ts'
-import { parseBlksize, parseCount, parseRam, str } from '../args.ts'
 import type { Command } from '../command.ts'
-import { COMMON_HELP } from '../command.ts'
-import { Exit, UsageError } from '../exit.ts'
+import { Exit } from '../exit.ts'
 import { onInterrupt } from '../interrupt.ts'
 import { MemorySampler } from '../memory.ts'
 import { ProgressLine } from '../progress.ts'
-import { makeRam, pagesizeFor } from '../session.ts'
-import { formatBytes, formatRate, formatSeconds, parseSize } from '../size.ts'
-import {
-  checkChanges,
-  fillChunked,
-  fitChunk,
-  formulaSum,
-  randomChanges,
-  rng,
-  scanSum,
-  sumAfter,
-} from '../workload.ts'
-
-const MiB = 1 << 20
+import { formatBytes, formatRate, formatSeconds } from '../size.ts'
+import { checkChanges, fillChunked, formulaSum, randomChanges, rng, scanSum, sumAfter } from '../workload.ts'
+import { parseWorkload, roundMiB, WORKLOAD_COMMON_HELP, WORKLOAD_OPTIONS } from '../workload-options.ts'
 
 export const demo: Command = {
   spec: {
     name: 'demo',
     positionals: [],
-    options: {
-      data: { type: 'string' },
-      blksize: { type: 'string' },
-      chunk: { type: 'string' },
-      changes: { type: 'string' },
-    },
+    options: WORKLOAD_OPTIONS,
   },
   summary: 'fill, scan, change and verify an array bigger than the RAM budget (npm start)',
   help: `Usage: bigfile demo [--data 1GiB] [--ram 128MiB] [--blksize 64KiB] [--chunk 32MiB] [--changes 1000]
@@ -58,16 +40,9 @@ Options:
   --chunk SIZE     bytes filled per commit (default 32MiB, at most half of --ram)
   --changes N      random single-element changes in one transaction (default 1000)
 
-${COMMON_HELP.replace('(default 256MiB)', '(default 128MiB)')}`,
+${WORKLOAD_COMMON_HELP}`,
   async run(p) {
-    const data = parseSize(str(p, 'data') ?? '1GiB', '--data')
-    const ramBytes = parseRam(str(p, 'ram'), 128 * MiB)
-    const blksize = parseBlksize(str(p, 'blksize') ?? '64KiB')
-    const chunkOpt = parseSize(str(p, 'chunk') ?? '32MiB', '--chunk')
-    const nchanges = parseCount(str(p, 'changes') ?? '1000', '--changes')
-    if (data < 8 || data % 8 !== 0) throw new UsageError('--data must be a positive multiple of 8 bytes')
-    const ram = makeRam(ramBytes, pagesizeFor(blksize))
-    const chunk = fitChunk(chunkOpt, ram)
+    const { data, blksize, chunk, changes: nchanges, ram } = parseWorkload(p, '1GiB')
     const dir = mkdtempSync(join(tmpdir(), 'bigfile-demo-'))
     try {
       return await runDemo({ dir, ram, data, blksize, chunk, nchanges, quiet: p.values.quiet === true })
@@ -188,8 +163,8 @@ async function runDemo(o: DemoOptions): Promise<number> {
       `RAM budget ${formatBytes(s.capacity)} (${formatBytes(s.usedBytes)} in use at the end)`,
   )
   console.log(
-    `peak memory: RSS ${formatBytes(Math.round(mem.peakRss / MiB) * MiB)} (sampled), ` +
-      `maxRSS ${formatBytes(Math.round(MemorySampler.maxRss() / MiB) * MiB)} (kernel)`,
+    `peak memory: RSS ${formatBytes(roundMiB(mem.peakRss))} (sampled), ` +
+      `maxRSS ${formatBytes(roundMiB(MemorySampler.maxRss()))} (kernel)`,
   )
   console.log(`total ${formatSeconds(performance.now() - t0)}`)
   if (!ok) {

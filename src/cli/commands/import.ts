@@ -1,10 +1,10 @@
 // bigfile import DB NAME FILE: a .npy or raw binary file into a new array, all or nothing under NAME.
-import { type BigArray, importNpy, importRaw } from '../../array/index.ts'
+import { type BigArray, importNpy, importRaw, itemsizeOf } from '../../array/index.ts'
 import { checkName } from '../../db/check.ts'
 import type { Connection } from '../../db/connection.ts'
 import type { Database } from '../../db/database.ts'
 import { ExistsError, NotFoundError } from '../../errors.ts'
-import { itemsizeOf, parseBlksize, parseDType, parseOrder, parseRam, parseShape, str } from '../args.ts'
+import { parseBlksize, parseDType, parseOrder, parseRam, parseShape, str } from '../args.ts'
 import type { Command } from '../command.ts'
 import { COMMON_HELP } from '../command.ts'
 import { UsageError } from '../exit.ts'

@@ -1,5 +1,5 @@
 // bigfile info DB NAME: one file's description (dtype, shape, order, block size, size, meta).
-import { type CliDType, DTYPES, itemsizeOf } from '../args.ts'
+import { itemsizeOf } from '../../array/dtype.ts'
 import type { Command } from '../command.ts'
 import { COMMON_HELP } from '../command.ts'
 import { printFields } from '../format.ts'
@@ -32,9 +32,7 @@ ${COMMON_HELP}`,
     if (a) {
       const elements = a.shape.reduce((x, y) => x * y, 1)
       fields.push(['kind', 'array'], ['dtype', a.dtype], ['shape', formatShape(a.shape)], ['order', a.order])
-      if ((DTYPES as readonly string[]).includes(a.dtype))
-        fields.push(['itemsize', String(itemsizeOf(a.dtype as CliDType))])
-      fields.push(['elements', elements.toLocaleString('en-US')])
+      fields.push(['itemsize', String(itemsizeOf(a.dtype))], ['elements', elements.toLocaleString('en-US')])
     } else fields.push(['kind', 'file'])
     fields.push(
       ['blksize', formatBytes(rec.blksize)],

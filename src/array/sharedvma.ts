@@ -1,11 +1,11 @@
 // The VMA an array and all its views read through. Shared, so that a database array that grows can map a
-// larger window once and every view follows; it grows by doubling, keeping resize O(1) amortised.
+// larger VMA once and every view follows; it grows by doubling, keeping resize O(1) amortised.
 import type { FileH } from '../virtmem/fileh.ts'
 import type { VMA } from '../virtmem/vma.ts'
 
-export class Mapping {
+export class SharedVMA {
   readonly fileh: FileH
-  /** First file page of the window; offsets in layouts are relative to it. */
+  /** First file page of the VMA; offsets in layouts are relative to it. */
   readonly pgoffset: number
   vma: VMA
 
@@ -15,7 +15,7 @@ export class Mapping {
     this.vma = fileh.mmap(pgoffset, pagesFor(bytes, fileh.pagesize))
   }
 
-  /** Makes the window cover at least `bytes` bytes from its start. */
+  /** Makes the VMA cover at least `bytes` bytes from its start, mapping a larger one in its place. */
   ensure(bytes: number): void {
     if (bytes <= this.vma.byteLength) return
     const pages = Math.max(pagesFor(bytes, this.fileh.pagesize), this.vma.pglen * 2)
