@@ -1,7 +1,7 @@
 // BigArray: an n-dimensional array of one dtype over a FileH, read and written through a VMA. Views
-// (at) share the mapping; database arrays resize and append transactionally through their DbFileH.
+// (at) share the mapping; database arrays resize and append transactionally through their DbFile.
 import type { Connection } from '../db/connection.ts'
-import type { DbFileH } from '../db/fileh.ts'
+import type { DbFile } from '../db/file.ts'
 import {
   CorruptError,
   ExistsError,
@@ -73,8 +73,8 @@ export class BigArray {
   readonly #info: DTypeInfo
   readonly #m: Mapping
   readonly #order: Order
-  /** The DbFileH when this is a database array itself (not a view): it may resize. */
-  readonly #db: DbFileH | undefined
+  /** The DbFile when this is a database array itself (not a view): it may resize. */
+  readonly #db: DbFile | undefined
   /** The file's record epoch (a constant box for arrays over plain FileHs) and the value our shape is of. */
   readonly #epochBox: { readonly v: number }
   #epoch = 0
@@ -90,7 +90,7 @@ export class BigArray {
   #size = 0
   #bytes = 0
 
-  private constructor(m: Mapping, info: DTypeInfo, l: Layout, order: Order, db: DbFileH | undefined) {
+  private constructor(m: Mapping, info: DTypeInfo, l: Layout, order: Order, db: DbFile | undefined) {
     this.#m = m
     this.#info = info
     this.#order = order
@@ -150,10 +150,10 @@ export class BigArray {
     return new BigArray(m, info, l, order, undefined)
   }
 
-  static #ofDb(fh: DbFileH, meta: ArrayMeta): BigArray {
+  static #ofDb(fh: DbFile, meta: ArrayMeta): BigArray {
     const info = dtypeInfo(meta.dtype)
     const bytes = sizeOf(meta.shape) * info.itemsize
-    const m = new Mapping(fh, 0, bytes)
+    const m = new Mapping(fh.fileh, 0, bytes)
     const l = {
       shape: meta.shape,
       strides: contiguousStrides(meta.shape, info.itemsize, meta.order),
@@ -351,7 +351,7 @@ export class BigArray {
     await this.#resizeTo(db, next)
   }
 
-  async #resizeTo(db: DbFileH, shape: number[]): Promise<void> {
+  async #resizeTo(db: DbFile, shape: number[]): Promise<void> {
     const old = this.#l.shape
     const bytes = sizeOf(shape) * this.#info.itemsize
     await db.resize(bytes)
@@ -417,7 +417,7 @@ export class BigArray {
     }
   }
 
-  #resizable(): DbFileH {
+  #resizable(): DbFile {
     if (!this.#db)
       throw new InvalidArgumentError('only a database array (not a view, not over a FileH) can resize')
     this.#refresh()
@@ -594,7 +594,7 @@ async function exists(conn: Connection, name: string): Promise<boolean> {
   }
 }
 
-function parseMeta(fh: DbFileH): ArrayMeta {
+function parseMeta(fh: DbFile): ArrayMeta {
   const m = fh.meta as Record<string, unknown>
   const bad = (why: string) => new CorruptError(`file ${JSON.stringify(fh.name)} is not a BigArray: ${why}`)
   if (m.bigarray !== 1) throw bad('its meta has no bigarray: 1')

@@ -1,13 +1,8 @@
 export { Connection, type CreateOptions, type FileInfo, type OpenOptions } from './connection.ts'
-export {
-  type ConnectOptions,
-  Database,
-  type DatabaseOptions,
-  openDatabase,
-  type PackOptions,
-} from './database.ts'
+export { type ConnectOptions, Database, type PackOptions } from './database.ts'
 export { CommitRefreshError, StaleSnapshotError } from './errors.ts'
-export { DbFileH } from './fileh.ts'
+export { DbFile } from './file.ts'
+export { type DatabaseOptions, openDatabase } from './sqlite/open.ts'
 export { type SQLiteOptions, SQLiteStorage } from './sqlite/storage.ts'
 export type {
   Change,

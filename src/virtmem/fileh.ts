@@ -506,12 +506,12 @@ export class FileH implements VolatileSource {
   }
 
   /**
-   * @internal Refuses writes (BusyError) until `_thawWrites`: every dirty page is write-protected, so the
+   * @internal Refuses writes (BusyError) until `thawAfterWriteout`: every dirty page is write-protected, so the
    * next write to any page faults and is refused. A transaction freezes its files for the length of a
    * commit, so the blocks it checked for conflicts are exactly those it stores, and no write lands between
    * STORE and MARKSTORED. Refused while a write pin is live: its views write without faulting.
    */
-  _freezeWrites(): void {
+  freezeForWriteout(): void {
     this.#checkOpen()
     for (const page of this.#dirty) {
       if (page.wpincount > 0) {
@@ -523,7 +523,7 @@ export class FileH implements VolatileSource {
   }
 
   /** @internal */
-  _thawWrites(): void {
+  thawAfterWriteout(): void {
     this.#frozen = false
   }
 
