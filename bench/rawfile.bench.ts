@@ -22,8 +22,8 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { openRawFile } from '../src/db/rawfile/index.ts'
 import { RAM } from '../src/index.ts'
+import { openRawFile } from '../src/rawfile/index.ts'
 import { fmtRatio, measure, rng, table } from './util.ts'
 
 const MiB = 1 << 20

@@ -23,7 +23,7 @@ import { type PhaseResult, readPhases, timePhase } from '../src/cli/phases.ts'
 import { makeRam, pagesizeFor } from '../src/cli/session.ts'
 import { formatBytes, formatRate, parseSize } from '../src/cli/size.ts'
 import { fillChunked, formulaSum, value } from '../src/cli/workload.ts'
-import { openDatabase } from '../src/db/database.ts'
+import { openDatabase } from '../src/db/sqlite/open.ts'
 import { fmtRatio, table } from './util.ts'
 
 const MiB = 1 << 20

@@ -1,7 +1,7 @@
 // BigArray: an n-dimensional array of one dtype over a FileH, read and written through a VMA. Views
-// (at) share that VMA; database arrays resize and append transactionally through their DbFileH.
+// (at) share that VMA; database arrays resize and append transactionally through their DbFile.
 import type { Connection } from '../db/connection.ts'
-import type { DbFileH } from '../db/fileh.ts'
+import type { DbFile } from '../db/file.ts'
 import {
   CorruptError,
   ExistsError,
@@ -66,8 +66,8 @@ export class BigArray {
   readonly #info: DTypeInfo
   readonly #shared: SharedVMA
   readonly #order: Order
-  /** The DbFileH when this is a database array itself (not a view): it may resize. */
-  readonly #db: DbFileH | undefined
+  /** The DbFile when this is a database array itself (not a view): it may resize. */
+  readonly #db: DbFile | undefined
   /** The file's record epoch (a constant box for arrays over plain FileHs) and the value our shape is of. */
   readonly #epochBox: { readonly v: number }
   #epoch = 0
@@ -84,7 +84,7 @@ export class BigArray {
   #size = 0
   #bytes = 0
 
-  private constructor(shared: SharedVMA, info: DTypeInfo, l: Layout, order: Order, db: DbFileH | undefined) {
+  private constructor(shared: SharedVMA, info: DTypeInfo, l: Layout, order: Order, db: DbFile | undefined) {
     this.#shared = shared
     this.#info = info
     this.#order = order
@@ -144,10 +144,10 @@ export class BigArray {
     return new BigArray(shared, info, l, order, undefined)
   }
 
-  static #ofDb(fh: DbFileH, meta: ArrayMeta): BigArray {
+  static #ofDb(fh: DbFile, meta: ArrayMeta): BigArray {
     const info = dtypeInfo(meta.dtype)
     const bytes = sizeOf(meta.shape) * info.itemsize
-    const shared = new SharedVMA(fh, 0, bytes)
+    const shared = new SharedVMA(fh.fileh, 0, bytes)
     const l = {
       shape: meta.shape,
       strides: contiguousStrides(meta.shape, info.itemsize, meta.order),
@@ -345,7 +345,7 @@ export class BigArray {
     await this.#resizeTo(db, next)
   }
 
-  async #resizeTo(db: DbFileH, shape: number[]): Promise<void> {
+  async #resizeTo(db: DbFile, shape: number[]): Promise<void> {
     const old = this.#l.shape
     const bytes = sizeOf(shape) * this.#info.itemsize
     await db.resize(bytes)
@@ -412,7 +412,7 @@ export class BigArray {
     }
   }
 
-  #resizable(): DbFileH {
+  #resizable(): DbFile {
     if (!this.#db)
       throw new InvalidArgumentError('only a database array (not a view, not over a FileH) can resize')
     this.#refresh()
@@ -540,7 +540,7 @@ async function exists(conn: Connection, name: string): Promise<boolean> {
   }
 }
 
-function parseMeta(fh: DbFileH): ArrayMeta {
+function parseMeta(fh: DbFile): ArrayMeta {
   const bad = (why: string) => new CorruptError(`file ${JSON.stringify(fh.name)} is not a BigArray: ${why}`)
   let meta: ArrayMeta
   let info: DTypeInfo

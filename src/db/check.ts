@@ -1,7 +1,7 @@
 // Validation of what users hand to the database: names are data (always bound, never spliced into
 // SQL), sizes are safe integers, metadata is a small JSON object.
 import { InvalidArgumentError } from '../errors.ts'
-import type { Meta } from './storage.ts'
+import type { Meta, NewFile } from './storage.ts'
 
 export const MAX_NAME_LENGTH = 1024
 export const MAX_META_BYTES = 64 << 10
@@ -69,6 +69,22 @@ export function checkMeta(meta: unknown): Meta {
     )
   }
   return JSON.parse(text) as Meta
+}
+
+/** The record of a file to create: `name` checked, `options` = { blksize, size?, meta? }. */
+export function checkNewFile(
+  name: string,
+  options: { blksize: number; size?: number; meta?: Meta },
+  what: string,
+): NewFile {
+  if (!options || typeof options !== 'object')
+    throw new InvalidArgumentError(`${what} must be { blksize, size?, meta? }`)
+  return {
+    name: checkName(name),
+    blksize: checkBlksize(options.blksize),
+    size: checkSize(options.size ?? 0),
+    meta: checkMeta(options.meta ?? {}),
+  }
 }
 
 export function checkTid(tid: unknown, what = 'tid'): number {

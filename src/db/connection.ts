@@ -1,11 +1,11 @@
-// A Connection: one snapshot (`at`) of a database, the FileHs opened through it, and the transaction
+// A Connection: one snapshot (`at`) of a database, the files opened through it, and the transaction
 // boundaries (commit, abort, sync) where other writers' changes reach it.
-import { BusyError, ClosedError, CommitRefreshError, InvalidArgumentError, NotFoundError } from '../errors.ts'
+import { BusyError, ClosedError, CommitRefreshError, NotFoundError } from '../errors.ts'
 import type { FileHOptions } from '../virtmem/fileh.ts'
 import type { RAM } from '../virtmem/ram.ts'
-import { checkBlksize, checkMeta, checkName, checkSize } from './check.ts'
-import { type ConnectionCore, DbFileH, MARKSTORED, STORE } from './fileh.ts'
-import type { FileRecord, Meta, Storage, StorageTxn, Tid } from './storage.ts'
+import { checkName, checkNewFile } from './check.ts'
+import { type ConnectionCore, DbFile } from './file.ts'
+import type { FileRecord, Meta, Storage, Tid } from './storage.ts'
 
 export interface CreateOptions {
   blksize: number
@@ -37,8 +37,7 @@ export class Connection implements ConnectionCore {
   readonly ram: RAM
   readonly #db: DatabaseCore
   #at: Tid
-  #txn: StorageTxn | undefined
-  readonly #files = new Set<DbFileH>()
+  readonly #files = new Set<DbFile>()
   #busy = false
   #closed = false
 
@@ -55,20 +54,16 @@ export class Connection implements ConnectionCore {
   get storage(): Storage {
     return this.#db.storage
   }
-  /** @internal */
-  get txn(): StorageTxn | undefined {
-    return this.#txn
-  }
   get closed(): boolean {
     return this.#closed
   }
 
   /**
-   * The FileH of file `name` as of `at` — the same one while it stays open. With `create`, a file
+   * File `name` as of `at` — the same DbFile while it stays open. With `create`, a file
    * missing at `at` is created by this transaction (visible to others once committed; a concurrent
    * creation of the same name makes the commit fail with ConflictError).
    */
-  async open(name: string, options: OpenOptions = {}): Promise<DbFileH> {
+  async open(name: string, options: OpenOptions = {}): Promise<DbFile> {
     this.#check()
     checkName(name)
     const have = this.#find(name)
@@ -78,22 +73,14 @@ export class Connection implements ConnectionCore {
     this.#check()
     const again = this.#find(name)
     if (again) return again
-    let fh: DbFileH
-    if (rec) fh = new DbFileH(this, this.ram, rec, fhOptions)
+    let file: DbFile
+    if (rec) file = new DbFile(this, this.ram, rec, fhOptions)
     else if (create) {
-      if (typeof create !== 'object')
-        throw new InvalidArgumentError('create must be { blksize, size?, meta? }')
-      const spec = {
-        id: undefined,
-        name,
-        blksize: checkBlksize(create.blksize),
-        size: checkSize(create.size ?? 0),
-        meta: checkMeta(create.meta ?? {}),
-      }
-      fh = new DbFileH(this, this.ram, spec, fhOptions)
+      const spec = { id: undefined, ...checkNewFile(name, create, 'create') }
+      file = new DbFile(this, this.ram, spec, fhOptions)
     } else throw new NotFoundError(`no file named ${JSON.stringify(name)} as of tid ${this.#at}`)
-    this.#files.add(fh)
-    return fh
+    this.#files.add(file)
+    return file
   }
 
   /** Files as of `at`, with this transaction's own creations and changes. */
@@ -103,16 +90,16 @@ export class Connection implements ConnectionCore {
     for (const r of await this.storage.listFiles(this.#at)) {
       out.set(r.name, { name: r.name, blksize: r.blksize, size: r.size, meta: r.meta })
     }
-    for (const fh of this.#files) {
-      if (fh.gone || fh.closed) continue
-      out.set(fh.name, { name: fh.name, blksize: fh.blksize, size: fh.size, meta: fh.meta })
+    for (const f of this.#files) {
+      if (f.gone || f.closed) continue
+      out.set(f.name, { name: f.name, blksize: f.blksize, size: f.size, meta: f.meta })
     }
     return [...out.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   }
 
   /** Whether any file has dirty pages or record changes. */
   hasChanges(): boolean {
-    for (const fh of this.#files) if (fh._hasChanges()) return true
+    for (const f of this.#files) if (f._hasChanges()) return true
     return false
   }
 
@@ -124,37 +111,38 @@ export class Connection implements ConnectionCore {
    */
   async commit(): Promise<Tid> {
     this.#enter()
-    const frozen: DbFileH[] = []
+    const files = [...this.#files].filter((f) => f._hasChanges())
+    const frozen: DbFile[] = []
     try {
-      const files = [...this.#files].filter((f) => f._hasChanges())
       if (files.length === 0) {
-        ;(await this.#readMove(await this.storage.head(), undefined))()
+        await this.#moveToHead()
         return this.#at
       }
-      // Writes are refused until the commit ends: the blocks checked for conflicts are then exactly the
-      // blocks stored, and nothing written after STORE can be marked stored unstored.
+      // (1) freeze writes: every dirty page is write-protected and writes are refused until (8), so the
+      //     blocks checked in (3) are exactly those stored in (4), and nothing written after the STORE
+      //     is marked stored by (7) without having been stored.
       for (const f of files) {
-        f.freezeForWriteout()
+        f.fileh.freezeForWriteout()
         frozen.push(f)
       }
-      const txn = await this.storage.begin(
-        this.#at,
-        files.map((f) => f._touched()),
-      )
+      // (2) begin: wait for other writers, take the write lock, allocate the tid.
+      const txn = await this.storage.begin()
       try {
-        for (const f of files) await f._applyOps(txn)
-        this.#txn = txn
-        for (const f of files) if (f.isDirty()) await f._writeout(STORE)
+        // (3) conflict check: first committer wins; ConflictError leaves everything as it was.
+        await txn.checkConflicts(
+          this.#at,
+          files.map((f) => f._touched()),
+        )
+        // (4) store each file into the txn: its record changes, then its dirty blocks (writeout STORE).
+        for (const f of files) await f._store(txn)
+        // (5) txn.commit: the log rows, then durable.
         await txn.commit()
       } catch (e) {
-        this.#txn = undefined
         await txn.rollback()
         for (const f of files) f._commitFailed()
         throw e
       }
-      this.#txn = undefined
-      // Read what the move needs before anything changes, then apply it all with no await in between:
-      // a page marked stored and reloaded in a gap would read the old snapshot and stay stale.
+      // (6) move the snapshot, part one: read what others changed between `at` and the new tid.
       let move: (() => void) | undefined
       let refreshError: unknown
       try {
@@ -162,15 +150,16 @@ export class Connection implements ConnectionCore {
       } catch (e) {
         refreshError = e
       }
-      for (const f of files) {
-        if (f.isDirty()) f._writeout(MARKSTORED)
-        f._commitDone()
-      }
+      // (7) MARKSTORED and the records, then the move itself, with no await in between: a page marked
+      //     stored and reloaded in a gap would read the old snapshot and stay stale. The commit is durable
+      //     even when (6) failed: mark it, then tell (CommitRefreshError).
+      for (const f of files) f._commitDone()
       if (!move) throw new CommitRefreshError(txn.tid, refreshError)
       move()
       return this.#at
     } finally {
-      for (const f of frozen) f.thawAfterWriteout()
+      // (8) thaw: writes go on (a failed commit leaves its pages dirty for abort() or another commit).
+      for (const f of frozen) f.fileh.thawAfterWriteout()
       this.#busy = false
     }
   }
@@ -180,7 +169,7 @@ export class Connection implements ConnectionCore {
     this.#enter()
     try {
       for (const f of this.#files) f._abort()
-      ;(await this.#readMove(await this.storage.head(), undefined))()
+      await this.#moveToHead()
     } finally {
       this.#busy = false
     }
@@ -192,13 +181,13 @@ export class Connection implements ConnectionCore {
     try {
       if (this.hasChanges())
         throw new BusyError('the connection has uncommitted changes: commit() or abort() first')
-      ;(await this.#readMove(await this.storage.head(), undefined))()
+      await this.#moveToHead()
     } finally {
       this.#busy = false
     }
   }
 
-  /** Closes every FileH; BusyError when there are uncommitted changes (abort first). */
+  /** Closes every file; BusyError when there are uncommitted changes (abort first). */
   close(): void {
     if (this.#closed) return
     if (this.#busy) throw new BusyError('a commit, abort or sync of this connection is in progress')
@@ -222,8 +211,13 @@ export class Connection implements ConnectionCore {
   }
 
   /** @internal */
-  _forget(fh: DbFileH): void {
-    this.#files.delete(fh)
+  _forget(file: DbFile): void {
+    this.#files.delete(file)
+  }
+
+  /** Moves to the newest snapshot (commit with nothing to commit, abort, sync). */
+  async #moveToHead(): Promise<void> {
+    ;(await this.#readMove(await this.storage.head(), undefined))()
   }
 
   /**
@@ -235,7 +229,7 @@ export class Connection implements ConnectionCore {
     const from = this.#at
     if (tid === from) return () => {}
     const changes = await this.storage.changes(from, tid)
-    const byId = new Map<number, DbFileH>()
+    const byId = new Map<number, DbFile>()
     for (const f of this.#files) if (f.id !== undefined && !f.gone && !f.closed) byId.set(f.id, f)
     const ids =
       changes === null
@@ -258,7 +252,7 @@ export class Connection implements ConnectionCore {
     }
   }
 
-  #find(name: string): DbFileH | undefined {
+  #find(name: string): DbFile | undefined {
     for (const f of this.#files) if (!f.gone && !f.closed && f.name === name) return f
     return undefined
   }

@@ -3,9 +3,8 @@
 import { ClosedError, InvalidArgumentError, NotFoundError } from '../errors.ts'
 import { isPromise } from '../util/awaitable.ts'
 import { RAM } from '../virtmem/ram.ts'
-import { checkBlksize, checkMeta, checkName, checkSize } from './check.ts'
+import { checkName, checkNewFile } from './check.ts'
 import { Connection, type CreateOptions, type DatabaseCore } from './connection.ts'
-import { type SQLiteOptions, SQLiteStorage } from './sqlite/storage.ts'
 import type { FileRecord, PackResult, Storage, StorageTxn, Tid } from './storage.ts'
 
 export interface ConnectOptions {
@@ -22,20 +21,13 @@ export interface PackOptions {
   keep?: number
 }
 
-export type DatabaseOptions = SQLiteOptions
-
-/** Opens (by default creates) an SQLite database file: WAL mode, synchronous=FULL. */
-export async function openDatabase(path: string, options: DatabaseOptions = {}): Promise<Database> {
-  return Database.open(SQLiteStorage.open(path, options))
-}
-
 export class Database implements DatabaseCore {
   readonly storage: Storage
   readonly #conns = new Set<Connection>()
   #head: Tid
   #closed = false
 
-  /** Prefer `Database.open(storage)`, which reads the head first. */
+  /** Prefer `Database.open(storage)`, which reads the head first (or a storage's opener: `openDatabase`). */
   constructor(storage: Storage, head: Tid = 0) {
     this.storage = storage
     this.#head = head
@@ -89,15 +81,7 @@ export class Database implements DatabaseCore {
   /** Creates a file in a transaction of its own; ExistsError if the name is taken. */
   async createFile(name: string, options: CreateOptions): Promise<FileRecord> {
     this.#check()
-    checkName(name)
-    if (!options || typeof options !== 'object')
-      throw new InvalidArgumentError('createFile needs { blksize }')
-    const spec = {
-      name,
-      blksize: checkBlksize(options.blksize),
-      size: checkSize(options.size ?? 0),
-      meta: checkMeta(options.meta ?? {}),
-    }
+    const spec = checkNewFile(name, options, 'createFile options')
     const tid = await this.#autocommit(async (txn) => {
       await txn.createFile(spec)
     })
@@ -162,7 +146,7 @@ export class Database implements DatabaseCore {
 
   async #autocommit(fn: (txn: StorageTxn) => Promise<void>): Promise<Tid> {
     this.#check()
-    const txn = await this.storage.begin(undefined, [])
+    const txn = await this.storage.begin()
     try {
       await fn(txn)
       await txn.commit()

@@ -1,12 +1,7 @@
 export { Connection, type CreateOptions, type FileInfo, type OpenOptions } from './connection.ts'
-export {
-  type ConnectOptions,
-  Database,
-  type DatabaseOptions,
-  openDatabase,
-  type PackOptions,
-} from './database.ts'
-export { DbFileH } from './fileh.ts'
+export { type ConnectOptions, Database, type PackOptions } from './database.ts'
+export { DbFile } from './file.ts'
+export { type DatabaseOptions, openDatabase } from './sqlite/open.ts'
 export { type SQLiteOptions, SQLiteStorage } from './sqlite/storage.ts'
 export type {
   Change,

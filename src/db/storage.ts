@@ -13,8 +13,9 @@
  *   with `name === null` means deleted. File ids are never reused.
  * - **A commit log** row per (tid, file) lists the blocks written and whether the record changed. It
  *   drives conflict checks (first committer wins) and invalidation (what changed between two tids).
- * - **Commit** is a transaction object: `begin(at, touched)` takes the write lock, allocates the tid
- *   and checks `touched` against the log after `at`, throwing ConflictError; then file operations and
+ * - **Commit** is a transaction object: `begin()` takes the write lock and allocates the tid;
+ *   `checkConflicts(at, touched)` checks `touched` against the log after `at`, throwing ConflictError
+ *   (a transaction that commits on its own, like `db.createFile`, skips it); then file operations and
  *   block writes stream into it (the VM's writeout writes straight into the open transaction, no copy
  *   held); `commit()` writes the log rows and makes it durable, `rollback()` forgets everything.
  *   One writer at a time per database (in-process queue plus the backend's lock).
@@ -82,6 +83,11 @@ export interface FilePatch {
 export interface StorageTxn {
   /** The tid this transaction commits as. */
   readonly tid: Tid
+  /**
+   * Checks `touched` against the commits after `at` (first committer wins): ConflictError naming the
+   * file and blocks, StaleSnapshotError when `at` is older than the pack cutoff. Roll back after it.
+   */
+  checkConflicts(at: Tid, touched: readonly Touched[]): Awaitable<void>
   /** Creates a file; ExistsError when a live file has that name. Returns its id. */
   createFile(spec: NewFile): Awaitable<number>
   /** Changes a file's record; ExistsError on a rename onto a live name, NotFoundError if deleted. */
@@ -116,11 +122,8 @@ export interface Storage {
   loadBlock(file: number, blk: number, at: Tid, buf: Uint8Array): Awaitable<void>
   /** Log entries with after < tid <= upto, by tid; `null` when pack removed part of that history. */
   changes(after: Tid, upto: Tid): Awaitable<Change[] | null>
-  /**
-   * Starts the one write transaction: waits for other writers, then checks `touched` against commits
-   * after `at` (ConflictError naming the file and blocks). `at === undefined` skips the check.
-   */
-  begin(at: Tid | undefined, touched: readonly Touched[]): Awaitable<StorageTxn>
+  /** Starts the one write transaction: waits for other writers, takes the write lock, allocates the tid. */
+  begin(): Awaitable<StorageTxn>
   /** Removes versions no snapshot at >= `cutoff` can read (see the rule above). */
   pack(cutoff: Tid): Awaitable<PackResult>
   close(): Awaitable<void>

@@ -14,9 +14,9 @@ test('a new file reads zeros; write + abort reads zeros again, also repeatedly',
   await conn.commit()
   for (let round = 0; round < 5; round++) {
     for (let pg = 0; pg < 8; pg++) vma.setFloat64(pg * PS + 8 * round, round + 1)
-    assert.ok(f.isDirty())
+    assert.ok(f.fileh.isDirty())
     await conn.abort()
-    assert.equal(f.isDirty(), false)
+    assert.equal(f.fileh.isDirty(), false)
     for (let pg = 0; pg < 8; pg++) assert.equal(vma.getFloat64(pg * PS + 8 * round), 0)
   }
   vma.unmap()
@@ -56,7 +56,7 @@ for (const [bs, ps] of [
         for (let i = 0; i < 16; i++) vma.setFloat64(pg * ps + i * 8, value(pg, i))
       const tid = await conn.commit()
       assert.equal(tid, 1)
-      assert.equal(f.isDirty(), false)
+      assert.equal(f.fileh.isDirty(), false)
       reclaimAll(r)
       assert.equal(r.stats().used, 0)
       for (let pg = 0; pg < pages; pg++) {
@@ -100,7 +100,11 @@ test('sync refuses with uncommitted changes; writeout outside commit is refused'
   const f = await conn.open('x', { create: { blksize: PS } })
   f.mmap(0, 1).setUint8(0, 7)
   await assert.rejects(conn.sync(), { code: 'EBUSY' })
-  assert.throws(() => f.writeout(3), { code: 'EBUSY' })
+  assert.throws(
+    () => f.fileh.writeout(3),
+    (e: { code?: string; cause?: { code?: string } }) => e.code === 'ESTORE' && e.cause?.code === 'EBUSY',
+  )
+  assert.ok(f.fileh.isDirty(), 'a refused store leaves the page dirty')
   assert.throws(() => conn.close(), { code: 'EBUSY' })
   assert.throws(() => f.close(), { code: 'EBUSY' })
   await conn.commit()

@@ -77,9 +77,9 @@ test('a shrink by one connection conflicts with writes past the new end by anoth
 
 test('writers queued behind a transaction wake with ClosedError when the storage closes', async (t) => {
   const s = SQLiteStorage.open(join(tmpDir(t), 's.bigfile'))
-  const t1 = s.begin(undefined, []) as { rollback(): unknown }
-  const p2 = s.begin(undefined, []) as Promise<unknown>
-  const p3 = s.begin(undefined, []) as Promise<unknown>
+  const t1 = s.begin() as { rollback(): unknown }
+  const p2 = s.begin() as Promise<unknown>
+  const p3 = s.begin() as Promise<unknown>
   s.close()
   t1.rollback()
   await assert.rejects(p2, { code: 'ECLOSED' })

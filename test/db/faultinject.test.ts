@@ -79,9 +79,9 @@ for (const async of [false, true]) {
       )
       assert.ok(err instanceof BigFileError, `k=${k}: typed error, got ${String(err)}`)
       assert.deepEqual(await committed(p), base, `k=${k}: nothing partially visible`)
-      assert.ok(f.isDirty(), `k=${k}: pages stay dirty`)
+      assert.ok(f.fileh.isDirty(), `k=${k}: pages stay dirty`)
       await conn.abort()
-      assert.equal(f.isDirty(), false)
+      assert.equal(f.fileh.isDirty(), false)
       assert.equal(v.getFloat64(0), 1)
       assert.deepEqual(f.meta, { v: 1 })
       assert.equal(g.gone, true)
@@ -91,7 +91,7 @@ for (const async of [false, true]) {
       assert.equal((await committed(p))[0][0], 3)
       assert.equal(
         r.stats().used,
-        f.residentPages().length + g.residentPages().length,
+        f.fileh.residentPages().length + g.fileh.residentPages().length,
         `k=${k}: no page leaked`,
       )
       v.unmap()

@@ -56,8 +56,8 @@ export class FaultyStorage implements Storage {
   changes(after: Tid, upto: Tid): Awaitable<Change[] | null> {
     return this.#fail('read', () => this.inner.changes(after, upto))
   }
-  begin(at: Tid | undefined, touched: readonly Touched[]): Awaitable<StorageTxn> {
-    return this.#fail('write', async () => new FaultyTxn(this, await this.inner.begin(at, touched)))
+  begin(): Awaitable<StorageTxn> {
+    return this.#fail('write', async () => new FaultyTxn(this, await this.inner.begin()))
   }
   pack(cutoff: Tid): Awaitable<PackResult> {
     return this.inner.pack(cutoff)
@@ -81,6 +81,9 @@ class FaultyTxn implements StorageTxn {
   }
   get tid(): Tid {
     return this.#t.tid
+  }
+  checkConflicts(at: Tid, touched: readonly Touched[]): Awaitable<void> {
+    return this.#s._write(() => this.#t.checkConflicts(at, touched))
   }
   createFile(spec: NewFile): Awaitable<number> {
     return this.#s._write(() => this.#t.createFile(spec))

@@ -134,3 +134,35 @@ test('many connections committing in turn: every committed value is seen after s
   assert.equal(v.getFloat64((expected % 8) * PS), expected)
   await db.close()
 })
+
+test('conflicts are page-granular when blksize < pagesize: different blocks of one page conflict', async (t) => {
+  const BS = 4096
+  const db = await openDatabase(join(tmpDir(t), 'c.bigfile'))
+  await db.createFile('f', { blksize: BS })
+  const c1 = db.connect({ ram: ram() })
+  const c2 = db.connect({ ram: ram() })
+  const v1 = (await c1.open('f')).mmap(0, 1)
+  const v2 = (await c2.open('f')).mmap(0, 1)
+  v1.setUint8(0, 1) // block 0
+  v2.setUint8(5 * BS, 2) // block 5, same page
+  await c1.commit()
+  const err = await c2.commit().then(
+    () => assert.fail('expected a conflict'),
+    (e: unknown) => e,
+  )
+  assert.ok(err instanceof ConflictError)
+  // Writeout stores every block of a dirty page: both commits wrote blocks 0..15.
+  assert.deepEqual(
+    err.blocks,
+    Array.from({ length: PS / BS }, (_, i) => i),
+  )
+  await c2.abort()
+  assert.equal(v2.getUint8(0), 1)
+  assert.equal(v2.getUint8(5 * BS), 0)
+  v2.setUint8(5 * BS, 2)
+  await c2.commit()
+  await c1.sync()
+  assert.equal(v1.getUint8(0), 1)
+  assert.equal(v1.getUint8(5 * BS), 2)
+  await db.close()
+})

@@ -1,5 +1,7 @@
-// Every statement the SQLite storage runs, prepared once per handle.
+// The statements of the SQLite storage's reads and commits, prepared when it opens; pack and the schema
+// setup run rarely and prepare their own.
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
+import type { Tid } from '../storage.ts'
 
 const RECORD = 'file_id AS id, tid, name, blksize, size, meta'
 
@@ -60,4 +62,16 @@ export interface RecordRow {
   blksize: number
   size: number
   meta: string
+}
+
+export interface LogRow {
+  tid: number
+  file: number
+  blocks: Uint8Array | null
+  record: number
+}
+
+/** The pack cutoff: snapshots older than it may miss versions. */
+export function packedTid(s: Statements): Tid {
+  return (s.getMeta.get('packed') as { value: number }).value
 }

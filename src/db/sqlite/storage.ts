@@ -3,17 +3,16 @@ import { existsSync } from 'node:fs'
 import { DatabaseSync } from 'node:sqlite'
 import {
   ClosedError,
-  ConflictError,
   CorruptError,
   InvalidArgumentError,
   NotFoundError,
   StaleSnapshotError,
 } from '../../errors.ts'
-import type { Change, FileRecord, Meta, PackResult, Storage, StorageTxn, Tid, Touched } from '../storage.ts'
-import { decodeBlocks, intersect } from './blocklist.ts'
+import type { Change, FileRecord, Meta, PackResult, Storage, StorageTxn, Tid } from '../storage.ts'
+import { decodeBlocks } from './blocklist.ts'
 import { sqliteError } from './errors.ts'
 import { APPLICATION_ID, preflight, SCHEMA, SCHEMA_VERSION } from './schema.ts'
-import { prepareStatements, type RecordRow, type Statements } from './statements.ts'
+import { type LogRow, packedTid, prepareStatements, type RecordRow, type Statements } from './statements.ts'
 import { SQLiteTxn } from './txn.ts'
 
 export interface SQLiteOptions {
@@ -158,11 +157,15 @@ export class SQLiteStorage implements Storage {
     }
   }
 
-  begin(at: Tid | undefined, touched: readonly Touched[]): StorageTxn | Promise<StorageTxn> {
+  begin(): StorageTxn | Promise<StorageTxn> {
+    return this.#asWriter(() => this.#begin())
+  }
+
+  /** Runs `fn` now, or, while another connection of this process writes, after it (FIFO). */
+  #asWriter<T>(fn: () => T): T | Promise<T> {
     this.#check()
-    if (!this.#writing) return this.#begin(at, touched)
-    // Another connection of this process is committing: queue behind it (FIFO).
-    return new Promise<void>((resolve) => this.#waiters.push(resolve)).then(() => this.#begin(at, touched))
+    if (!this.#writing) return fn()
+    return new Promise<void>((resolve) => this.#waiters.push(resolve)).then(fn)
   }
 
   /** A woken waiter that cannot go on (the storage closed) passes the turn to the next one. */
@@ -175,7 +178,7 @@ export class SQLiteStorage implements Storage {
     }
   }
 
-  #begin(at: Tid | undefined, touched: readonly Touched[]): StorageTxn {
+  #begin(): StorageTxn {
     this.#checkTurn()
     this.#writing = true
     try {
@@ -185,70 +188,16 @@ export class SQLiteStorage implements Storage {
       throw sqliteError(e, 'begin a write transaction')
     }
     try {
-      const tid = this.head() + 1
-      if (at !== undefined) this.#checkConflicts(at, touched)
-      return new SQLiteTxn(this.#db, this.#s, tid, () => this.#release())
+      return new SQLiteTxn(this.#db, this.#s, this.head() + 1, () => this.#release())
     } catch (e) {
       this.#rollbackQuietly()
       this.#release()
-      throw sqliteError(e, 'conflict check')
-    }
-  }
-
-  #checkConflicts(at: Tid, touched: readonly Touched[]): void {
-    const packed = this.#packed()
-    if (at < packed) throw new StaleSnapshotError(at, packed)
-    for (const t of touched) {
-      if (t.file === undefined) {
-        if (this.#s.nameTakenAfter.get(t.name, at)) {
-          throw new ConflictError(
-            t.name,
-            [],
-            `conflict on file ${JSON.stringify(t.name)}: another commit used this name after this transaction's snapshot`,
-          )
-        }
-        continue
-      }
-      const hit = new Set<number>()
-      let record = false
-      let theirRecord = false
-      for (const r of this.#s.logAfter.all(at, t.file) as unknown as LogRow[]) {
-        for (const b of intersect(decodeBlocks(r.blocks), t.blocks)) hit.add(b)
-        if (r.record) theirRecord = true
-        if (t.record && r.record) record = true
-      }
-      if (hit.size > 0 || record)
-        throw new ConflictError(
-          t.name,
-          [...hit].sort((a, b) => a - b),
-        )
-      const now = this.fileById(t.file, Number.MAX_SAFE_INTEGER)
-      if (!now) {
-        throw new ConflictError(
-          t.name,
-          t.blocks,
-          `conflict on file ${JSON.stringify(t.name)}: another commit deleted it`,
-        )
-      }
-      if (theirRecord) {
-        // Another commit resized the file: blocks written past its new end would come back to life
-        // when it grows again, which no serial order allows.
-        const past = t.blocks.filter((b) => b * now.blksize >= now.size)
-        if (past.length > 0) {
-          throw new ConflictError(
-            t.name,
-            past,
-            `conflict on file ${JSON.stringify(t.name)}: another commit shrank it below blocks ${past.join(', ')}`,
-          )
-        }
-      }
+      throw sqliteError(e, 'begin a write transaction')
     }
   }
 
   pack(cutoff: Tid): PackResult | Promise<PackResult> {
-    this.#check()
-    if (!this.#writing) return this.#pack(cutoff)
-    return new Promise<void>((resolve) => this.#waiters.push(resolve)).then(() => this.#pack(cutoff))
+    return this.#asWriter(() => this.#pack(cutoff))
   }
 
   #pack(cutoff: Tid): PackResult {
@@ -320,7 +269,7 @@ export class SQLiteStorage implements Storage {
   }
 
   #packed(): number {
-    return (this.#s.getMeta.get('packed') as { value: number }).value
+    return packedTid(this.#s)
   }
 
   #rollbackQuietly(): void {
@@ -339,13 +288,6 @@ export class SQLiteStorage implements Storage {
   #check(): void {
     if (this.#closed) throw new ClosedError('database is closed')
   }
-}
-
-interface LogRow {
-  tid: number
-  file: number
-  blocks: Uint8Array | null
-  record: number
 }
 
 function toRecord(row: RecordRow): FileRecord {

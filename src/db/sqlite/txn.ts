@@ -2,8 +2,9 @@
 // into SQLite; the log rows are written at commit, right before COMMIT.
 import type { DatabaseSync } from 'node:sqlite'
 import { ExistsError, InvalidArgumentError, NotFoundError } from '../../errors.ts'
-import type { FilePatch, Meta, NewFile, StorageTxn, Tid } from '../storage.ts'
+import type { FilePatch, Meta, NewFile, StorageTxn, Tid, Touched } from '../storage.ts'
 import { encodeBlocks } from './blocklist.ts'
+import { checkConflicts } from './conflicts.ts'
 import { sqliteError } from './errors.ts'
 import type { RecordRow, Statements } from './statements.ts'
 
@@ -48,6 +49,15 @@ export class SQLiteTxn implements StorageTxn {
   #put(file: number, name: string | null, blksize: number, size: number, meta: string): void {
     this.#s.insertVersion.run(file, this.tid, name, blksize, size, meta)
     this.#change(file).record = true
+  }
+
+  checkConflicts(at: Tid, touched: readonly Touched[]): void {
+    this.#open()
+    try {
+      checkConflicts(this.#s, at, touched)
+    } catch (e) {
+      throw sqliteError(e, 'conflict check')
+    }
   }
 
   createFile(spec: NewFile): number {

@@ -4,8 +4,8 @@
 // acknowledged or the one in flight, never a mix, checked by a SHA-256 over all blocks.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { crashPointTrials, randomKillTrials } from './rawfile-fixtures/crash-harness.ts'
-import { tempDir } from './rawfile-fixtures/util.ts'
+import { crashPointTrials, randomKillTrials } from './fixtures/crash-harness.ts'
+import { tempDir } from './fixtures/util.ts'
 
 describe('crash safety', () => {
   test('SIGKILL before every I/O operation of two commits and of a recovery', async (t) => {

@@ -3,7 +3,7 @@
 // buffer, so recovering a journal bigger than RAM needs no more memory than a normal open.
 import { createHash } from 'node:crypto'
 import { crc32 } from 'node:zlib'
-import { CorruptError } from '../../errors.ts'
+import { CorruptError } from '../errors.ts'
 import type { RawIO } from './io.ts'
 import {
   getU64,

@@ -4,11 +4,11 @@ import assert from 'node:assert/strict'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
-import { nodeIO, openRawFile, type RawIO } from '../../src/db/rawfile/index.ts'
-import { scanJournal } from '../../src/db/rawfile/journal-replay.ts'
-import { JournalWriter } from '../../src/db/rawfile/journal-writer.ts'
 import { CorruptError, RAM } from '../../src/index.ts'
-import { pattern, tempDir } from './rawfile-fixtures/util.ts'
+import { nodeIO, openRawFile, type RawIO } from '../../src/rawfile/index.ts'
+import { scanJournal } from '../../src/rawfile/journal-replay.ts'
+import { JournalWriter } from '../../src/rawfile/journal-writer.ts'
+import { pattern, tempDir } from './fixtures/util.ts'
 
 const PS = 4096
 

@@ -1,20 +1,20 @@
-// A FileH bound to a Connection: loads read the file as of the connection's `at`, stores go into the
-// connection's open commit, and the record (size, meta) changes transactionally with the pages.
+// A database file: a BigFile whose loadblk reads the block as of the connection's `at` and whose storeblk
+// writes into the transaction of the commit storing it, plus the FileH that caches its pages and the
+// record (size, meta) that changes transactionally with them.
 import { BusyError, ClosedError, InvalidArgumentError, NotFoundError } from '../errors.ts'
 import type { Awaitable } from '../util/awaitable.ts'
 import type { BigFile } from '../virtmem/bigfile.ts'
 import { FileH, type FileHOptions, WriteoutFlags } from '../virtmem/fileh.ts'
 import type { RAM } from '../virtmem/ram.ts'
+import type { VMA } from '../virtmem/vma.ts'
 import { checkMeta, checkSize } from './check.ts'
 import type { FileRecord, Meta, Storage, StorageTxn, Tid, Touched } from './storage.ts'
 
-/** What a DbFileH needs from its connection. */
+/** What a DbFile needs from its connection. */
 export interface ConnectionCore {
   readonly at: Tid
   readonly storage: Storage
-  /** The open storage transaction while a commit writes out, else undefined. */
-  readonly txn: StorageTxn | undefined
-  _forget(fh: DbFileH): void
+  _forget(file: DbFile): void
 }
 
 interface RecordState {
@@ -24,24 +24,16 @@ interface RecordState {
   meta: Meta
 }
 
-/** The BigFile under a DbFileH: a forwarder, since the FileH must exist before it can be bound. */
-class Blocks implements BigFile {
-  readonly blksize: number
-  fh: DbFileH | undefined
-  constructor(blksize: number) {
-    this.blksize = blksize
-  }
-  loadblk(blk: number, buf: Uint8Array): Awaitable<void> {
-    return (this.fh as DbFileH)._loadblk(blk, buf)
-  }
-  storeblk(blk: number, buf: Uint8Array): Awaitable<void> {
-    return (this.fh as DbFileH)._storeblk(blk, buf)
-  }
-}
-
 const MAX_PAGES = (ps: number) => Math.floor(Number.MAX_SAFE_INTEGER / ps)
 
-export class DbFileH extends FileH {
+/**
+ * One file of a database as a connection sees it. Map it through `fileh` (or `mmap`); its pages and
+ * record changes are stored by `conn.commit()` and dropped by `conn.abort()`.
+ */
+export class DbFile implements BigFile, Disposable {
+  readonly blksize: number
+  /** The pages of this file. Their writeout is the commit's job: storeblk refuses outside `conn.commit()`. */
+  readonly fileh: FileH
   readonly #conn: ConnectionCore
   #id: number | undefined
   /** The record as of the connection's `at`; undefined for a file created by this transaction. */
@@ -51,22 +43,23 @@ export class DbFileH extends FileH {
   /** Blocks from here on were dropped by a shrink in this transaction. */
   #dropFrom: number | undefined
   #gone = false
-  #writing = false
+  /** The transaction storeblk writes into: set by `_store` for the length of its writeout only. */
+  #txn: StorageTxn | undefined
 
+  /** @internal Use `conn.open`. */
   constructor(
     conn: ConnectionCore,
     ram: RAM,
     rec: { id: number | undefined } & RecordState,
     options?: FileHOptions,
   ) {
-    const blocks = new Blocks(rec.blksize)
-    super(blocks, ram, options)
-    blocks.fh = this
+    this.blksize = rec.blksize
     this.#conn = conn
     this.#id = rec.id
     const state = { name: rec.name, blksize: rec.blksize, size: rec.size, meta: rec.meta }
     if (rec.id === undefined) this.#pending = state
     else this.#committed = state
+    this.fileh = new FileH(this, ram, options)
   }
 
   get id(): number | undefined {
@@ -86,6 +79,14 @@ export class DbFileH extends FileH {
   get gone(): boolean {
     return this.#gone
   }
+  get closed(): boolean {
+    return this.fileh.closed
+  }
+
+  /** Maps pages [pgoffset, pgoffset + pglen): `fileh.mmap`. */
+  mmap(pgoffset: number, pglen: number): VMA {
+    return this.fileh.mmap(pgoffset, pglen)
+  }
 
   #rec(): RecordState {
     return (this.#pending ?? this.#committed) as RecordState
@@ -101,7 +102,7 @@ export class DbFileH extends FileH {
     this._epoch.v++
     if (this.#gone) throw new NotFoundError(`file ${JSON.stringify(this.name)} no longer exists`)
     if (this.closed) throw new ClosedError('FileH is closed')
-    if (this.frozenForWriteout)
+    if (this.fileh.frozenForWriteout)
       throw new BusyError('a commit of this file is in progress; change it after it ends')
     if (!this.#pending) this.#pending = { ...(this.#committed as RecordState) }
     return this.#pending
@@ -121,47 +122,54 @@ export class DbFileH extends FileH {
     checkSize(size)
     const rec = this.#edit()
     if (size < rec.size) {
-      const unit = Math.max(this.blksize, this.pagesize)
+      const ps = this.fileh.pagesize
+      const unit = Math.max(this.blksize, ps)
       const end = Math.ceil(size / unit) * unit
       if (end > size) {
-        const pg = Math.floor(size / this.pagesize)
-        const vma = this.mmap(pg, (end - pg * this.pagesize) / this.pagesize)
+        const pgoffset = Math.floor(size / ps)
+        const vma = this.fileh.mmap(pgoffset, (end - pgoffset * ps) / ps)
         try {
-          await vma.write(size - pg * this.pagesize, new Uint8Array(end - size))
+          await vma.write(size - pgoffset * ps, new Uint8Array(end - size))
         } finally {
           vma.unmap()
         }
       }
-      const fromPg = end / this.pagesize
-      this.invalidateRange(fromPg, MAX_PAGES(this.pagesize) - fromPg)
+      const fromPg = end / ps
+      this.fileh.invalidateRange(fromPg, MAX_PAGES(ps) - fromPg)
       const fromBlk = Math.ceil(size / this.blksize)
       this.#dropFrom = Math.min(this.#dropFrom ?? fromBlk, fromBlk)
     }
     rec.size = size
   }
 
-  /** Pages are written out by `conn.commit()`, never directly. */
-  override writeout(flags: number): Awaitable<void> {
-    if (!this.#writing) throw new BusyError('pages of a database file are written out by conn.commit()')
-    return super.writeout(flags)
+  /** Closes the FileH (see FileH.close); refuses while the file has uncommitted changes: commit or abort first. */
+  close(): void {
+    if (this.closed) return
+    this.#checkNoChanges()
+    this.fileh.close()
+    this.#conn._forget(this)
   }
 
-  /** Refuses while the file has uncommitted changes: commit or abort first. */
-  override close(): void {
+  /** Unmaps every mapping, then closes; refuses like close() while the file has uncommitted changes. */
+  [Symbol.dispose](): void {
     if (this.closed) return
+    this.#checkNoChanges()
+    this.fileh[Symbol.dispose]()
+    this.#conn._forget(this)
+  }
+
+  #checkNoChanges(): void {
     if (this._hasChanges()) {
       throw new BusyError(
         `file ${JSON.stringify(this.name)} has uncommitted changes: commit() or abort() first`,
       )
     }
-    super.close()
-    this.#conn._forget(this)
   }
 
-  // ---------------------------------------------------------------- for the BigFile forwarder
+  // ---------------------------------------------------------------- the BigFile side
 
-  /** @internal */
-  _loadblk(blk: number, buf: Uint8Array): Awaitable<void> {
+  /** The block as of the connection's `at`; zeros for a file not yet stored or blocks a shrink dropped. */
+  loadblk(blk: number, buf: Uint8Array): Awaitable<void> {
     if (this.#gone) throw new NotFoundError(`file ${JSON.stringify(this.name)} no longer exists`)
     if (this.#id === undefined || (this.#dropFrom !== undefined && blk >= this.#dropFrom)) {
       buf.fill(0)
@@ -170,11 +178,11 @@ export class DbFileH extends FileH {
     return this.#conn.storage.loadBlock(this.#id, blk, this.#conn.at, buf)
   }
 
-  /** @internal */
-  _storeblk(blk: number, buf: Uint8Array): Awaitable<void> {
-    const txn = this.#conn.txn
-    if (!this.#writing || !txn || this.#id === undefined) {
-      throw new BusyError('storeblk outside conn.commit()')
+  /** Into the transaction of the commit storing this file; refused (BusyError) outside one. */
+  storeblk(blk: number, buf: Uint8Array): Awaitable<void> {
+    const txn = this.#txn
+    if (!txn || this.#id === undefined) {
+      throw new BusyError('pages of a database file are written out by conn.commit()')
     }
     return txn.writeBlock(this.#id, blk, buf)
   }
@@ -183,20 +191,29 @@ export class DbFileH extends FileH {
 
   /** @internal */
   _hasChanges(): boolean {
-    return !this.closed && !this.#gone && (this.isDirty() || this.#pending !== undefined)
+    return !this.closed && !this.#gone && (this.fileh.isDirty() || this.#pending !== undefined)
   }
 
-  /** @internal The blocks the dirty pages cover, ascending. */
-  _dirtyBlocks(): number[] {
+  /** @internal What the commit changes here, for the conflict check: the blocks the dirty pages cover. */
+  _touched(): Touched {
+    return {
+      file: this.#id,
+      name: this.name,
+      blocks: this.#dirtyBlocks(),
+      record: this.#pending !== undefined,
+    }
+  }
+
+  #dirtyBlocks(): number[] {
     const bs = this.blksize
-    const ps = this.pagesize
+    const ps = this.fileh.pagesize
     const out: number[] = []
     if (bs <= ps) {
       const bpp = ps / bs
-      for (const pg of this.dirtyPages()) for (let k = 0; k < bpp; k++) out.push(pg * bpp + k)
+      for (const pg of this.fileh.dirtyPages()) for (let k = 0; k < bpp; k++) out.push(pg * bpp + k)
     } else {
       const ppb = bs / ps
-      for (const pg of this.dirtyPages()) {
+      for (const pg of this.fileh.dirtyPages()) {
         const blk = Math.floor(pg / ppb)
         if (out[out.length - 1] !== blk) out.push(blk)
       }
@@ -204,43 +221,21 @@ export class DbFileH extends FileH {
     return out
   }
 
-  /** @internal */
-  _touched(): Touched {
-    return {
-      file: this.#id,
-      name: this.name,
-      blocks: this._dirtyBlocks(),
-      record: this.#pending !== undefined,
-    }
-  }
-
-  /** @internal Record operations of the commit, before the pages are stored. */
-  async _applyOps(txn: StorageTxn): Promise<void> {
+  /** @internal Stores the record changes, then every dirty block, into `txn` (pages stay dirty). */
+  async _store(txn: StorageTxn): Promise<void> {
     const p = this.#pending
-    if (!p) return
-    if (this.#id === undefined) {
+    if (p && this.#id === undefined) {
       this.#id = await txn.createFile({ name: p.name, blksize: p.blksize, size: p.size, meta: p.meta })
-    } else {
+    } else if (p && this.#id !== undefined) {
       await txn.updateFile(this.#id, { name: p.name, size: p.size, meta: p.meta })
       if (this.#dropFrom !== undefined) await txn.dropBlocks(this.#id, this.#dropFrom)
     }
-  }
-
-  /** @internal Writeout on behalf of the commit. */
-  _writeout(flags: number): Awaitable<void> {
-    this.#writing = true
+    if (!this.fileh.isDirty()) return
+    this.#txn = txn
     try {
-      const r = super.writeout(flags)
-      if (r === undefined) {
-        this.#writing = false
-        return
-      }
-      return r.finally(() => {
-        this.#writing = false
-      })
-    } catch (e) {
-      this.#writing = false
-      throw e
+      await this.fileh.writeout(WriteoutFlags.STORE)
+    } finally {
+      this.#txn = undefined
     }
   }
 
@@ -250,8 +245,9 @@ export class DbFileH extends FileH {
     if (this.#committed === undefined) this.#id = undefined
   }
 
-  /** @internal The commit succeeded: the pending record is now the committed one. */
+  /** @internal The commit is durable: the pages are stored, the pending record is the committed one. */
   _commitDone(): void {
+    if (this.fileh.isDirty()) this.fileh.writeout(WriteoutFlags.MARKSTORED)
     if (this.#pending) this.#committed = this.#pending
     this.#pending = undefined
     this.#dropFrom = undefined
@@ -261,7 +257,7 @@ export class DbFileH extends FileH {
   _abort(): void {
     this._epoch.v++
     if (this.closed) return
-    this.discard()
+    this.fileh.discard()
     if (this.#dropFrom !== undefined) this._invalidateAll()
     if (this.#committed === undefined && this.#pending !== undefined) this.#gone = true
     else this.#pending = undefined
@@ -272,7 +268,7 @@ export class DbFileH extends FileH {
   _invalidateBlocks(blocks: readonly number[]): void {
     if (this.closed) return
     const bs = this.blksize
-    const ps = this.pagesize
+    const ps = this.fileh.pagesize
     let start = -1
     let end = -1
     for (const blk of blocks) {
@@ -280,17 +276,17 @@ export class DbFileH extends FileH {
       const b = Math.ceil(((blk + 1) * bs) / ps)
       if (a <= end) end = Math.max(end, b)
       else {
-        if (end > start) this.invalidateRange(start, end - start)
+        if (end > start) this.fileh.invalidateRange(start, end - start)
         start = a
         end = b
       }
     }
-    if (end > start) this.invalidateRange(start, end - start)
+    if (end > start) this.fileh.invalidateRange(start, end - start)
   }
 
   /** @internal */
   _invalidateAll(): void {
-    if (!this.closed) this.invalidateRange(0, MAX_PAGES(this.pagesize))
+    if (!this.closed) this.fileh.invalidateRange(0, MAX_PAGES(this.fileh.pagesize))
   }
 
   /** @internal Another commit changed the record; undefined: the file was deleted. */
@@ -305,6 +301,3 @@ export class DbFileH extends FileH {
     this.#committed = { name: rec.name, blksize: rec.blksize, size: rec.size, meta: rec.meta }
   }
 }
-
-export const STORE = WriteoutFlags.STORE
-export const MARKSTORED = WriteoutFlags.MARKSTORED

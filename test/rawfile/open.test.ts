@@ -5,7 +5,6 @@ import { spawn } from 'node:child_process'
 import { readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { openRawFile, ReadOnlyError } from '../../src/db/rawfile/index.ts'
 import {
   BusyError,
   ClosedError,
@@ -17,7 +16,8 @@ import {
   StoreError,
   WriteoutFlags,
 } from '../../src/index.ts'
-import { pattern, tempDir } from './rawfile-fixtures/util.ts'
+import { openRawFile, ReadOnlyError } from '../../src/rawfile/index.ts'
+import { pattern, tempDir } from './fixtures/util.ts'
 
 const PS = 4096
 const newRam = (frames = 16) => new RAM({ pagesize: PS, capacity: (frames + 2) * PS })
@@ -261,7 +261,7 @@ describe('writer lock', () => {
     using _ = tmp
     const child = spawn(
       process.execPath,
-      [fileURLToPath(new URL('./rawfile-fixtures/lock-child.ts', import.meta.url)), path],
+      [fileURLToPath(new URL('./fixtures/lock-child.ts', import.meta.url)), path],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
       },

@@ -1,14 +1,14 @@
 /**
- * Raw-file crash soak: the random-SIGKILL trials of test/db/rawfile-crash.test.ts, for longer.
+ * Raw-file crash soak: the random-SIGKILL trials of test/rawfile/crash.test.ts, for longer.
  *
- *   node test/db/soak/rawfile-crash-soak.ts [trials=1000] [seed=random] [maxDelayMs=40]
+ *   node test/rawfile/soak/crash.ts [trials=1000] [seed=random] [maxDelayMs=40]
  *
  * Each trial runs a child that commits in a loop, kills it with SIGKILL at a random moment, and checks
  * that the reopened file is exactly the state after the last acknowledged commit or the one in flight.
  * Exits non-zero at the first violation, printing the seed to reproduce it.
  */
-import { randomKillTrials } from '../rawfile-fixtures/crash-harness.ts'
-import { tempDir } from '../rawfile-fixtures/util.ts'
+import { randomKillTrials } from '../fixtures/crash-harness.ts'
+import { tempDir } from '../fixtures/util.ts'
 
 const trials = Number(process.argv[2] ?? 1000)
 const seed = Number(process.argv[3] ?? (Math.random() * 2 ** 31) >>> 0)

@@ -1,5 +1,5 @@
-import { InvalidArgumentError } from '../../errors.ts'
-import type { FileHOptions, RAM } from '../../virtmem/index.ts'
+import { InvalidArgumentError } from '../errors.ts'
+import type { FileHOptions, RAM } from '../virtmem/index.ts'
 import type { RawIO } from './io.ts'
 
 export type RawFileMode = 'r' | 'rw'

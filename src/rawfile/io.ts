@@ -11,7 +11,7 @@ import {
   unlinkSync,
   writevSync,
 } from 'node:fs'
-import { BigFileError, NotFoundError, StorageError } from '../../errors.ts'
+import { BigFileError, NotFoundError, StorageError } from '../errors.ts'
 
 /** How `RawIO.open` opens: read-only, read-write (must exist), or read-write created if missing. */
 export type OpenMode = 'r' | 'rw' | 'create'
@@ -96,4 +96,13 @@ export function ioError(what: string, e: unknown): BigFileError {
   const msg = e instanceof Error ? e.message : String(e)
   if (isCode(e, 'ENOENT')) return new NotFoundError(`${what}: ${msg}`)
   return new StorageError(`${what}: ${msg}`, { cause: e })
+}
+
+/** Runs `f`, turning a system error into a StorageError (see ioError) that says `what` failed. */
+export function wrapIO<T>(what: string, f: () => T): T {
+  try {
+    return f()
+  } catch (e) {
+    throw ioError(what, e)
+  }
 }

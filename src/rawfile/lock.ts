@@ -2,7 +2,7 @@
 // `<raw file>.bigfile-lock` holds POSIX record locks, which the kernel releases when the process dies
 // (SIGKILL included). No pid file, no stale-lock guessing, no pid reuse hazard.
 import { DatabaseSync } from 'node:sqlite'
-import { LockedError, StorageError } from '../../errors.ts'
+import { LockedError, StorageError } from '../errors.ts'
 import { isCode } from './io.ts'
 
 export class WriterLock {

@@ -1,23 +1,23 @@
-import { realpathSync } from 'node:fs'
+// The RawFile: a FileH over the raw file's blocks plus its commit protocol (journal, then in place).
 import { dirname } from 'node:path'
 import {
   BigFileError,
   BusyError,
   ClosedError,
-  CorruptError,
   InvalidArgumentError,
   OutOfRangeError,
   ReadOnlyError,
   StorageError,
   StoreError,
-} from '../../errors.ts'
-import { isPromise } from '../../util/awaitable.ts'
-import { type BigFile, FileH, type RAM, type VMA, WriteoutFlags } from '../../virtmem/index.ts'
-import { ioError, nodeIO, type RawIO } from './io.ts'
-import { applyJournal, type Recovery, scanJournal } from './journal-replay.ts'
+} from '../errors.ts'
+import { isPromise } from '../util/awaitable.ts'
+import { type BigFile, FileH, type RAM, type VMA, WriteoutFlags } from '../virtmem/index.ts'
+import { ioError, type RawIO, wrapIO } from './io.ts'
+import type { Recovery } from './journal-replay.ts'
 import { JournalWriter } from './journal-writer.ts'
-import { WriterLock } from './lock.ts'
-import { checkOptions, type RawFileMode, type RawFileOptions, resolveLength } from './options.ts'
+import type { WriterLock } from './lock.ts'
+import type { RawFileMode, RawFileOptions } from './options.ts'
+import { replayOrDiscard } from './recovery.ts'
 
 /** What a commit's storeblk calls do: nothing allowed, append to the journal, or write in place. */
 type Phase = 'idle' | 'journal' | 'apply'
@@ -285,142 +285,5 @@ export class RawFile implements Disposable {
 
   #checkOpen(): void {
     if (this.#closed) throw new ClosedError(`${this.path} is closed`)
-  }
-}
-
-/** Opens (and, if a crashed commit left a journal, recovers) a raw file. */
-export function openRawFile(path: string, options: RawFileOptions): RawFile {
-  if (typeof path !== 'string' || path === '') {
-    throw new InvalidArgumentError(`path must be a non-empty string, got ${JSON.stringify(path)}`)
-  }
-  const o = checkOptions(options)
-  const io = options.io ?? nodeIO
-  let real: string
-  try {
-    // One lock and one journal per file, whatever the path (relative, symlink) it was opened by.
-    real = realpathSync(path)
-  } catch (e) {
-    throw ioError(`cannot open raw file ${path}`, e)
-  }
-  const jpath = `${real}.bigfile-journal`
-  const lockPath = `${real}.bigfile-lock`
-  const cleanup: (() => void)[] = []
-  try {
-    const dfd = wrapIO(`cannot open raw file ${path}`, () => io.open(real, o.mode === 'rw' ? 'rw' : 'r'))
-    cleanup.push(() => io.close(dfd))
-    const fileSize = wrapIO(`cannot stat raw file ${path}`, () => io.size(dfd))
-    const length = resolveLength(o, fileSize, path)
-    let lock: WriterLock | undefined
-    let jfd = -1
-    let recovery: Recovery
-    if (o.mode === 'rw') {
-      lock = WriterLock.acquire(lockPath, `raw file ${path}`)
-      cleanup.push(() => lock?.release())
-      jfd = wrapIO(`cannot open the journal ${jpath}`, () => io.open(jpath, 'create'))
-      cleanup.push(() => io.close(jfd))
-      // The journal's directory entry must be durable before any commit relies on it.
-      wrapIO(`cannot sync the directory of ${jpath}`, () => io.fsyncDir(dirname(jpath)))
-      recovery = replayOrDiscard(io, jfd, dfd, jpath, fileSize)
-    } else {
-      recovery = recoverForReader(io, real, jpath, lockPath, fileSize)
-    }
-    return new RawFile({
-      path,
-      mode: o.mode,
-      blksize: o.blksize,
-      offset: o.offset,
-      length,
-      ram: options.ram,
-      options,
-      io,
-      dfd,
-      jfd,
-      jpath,
-      lock,
-      fileSize,
-      recovery,
-    })
-  } catch (e) {
-    for (const f of cleanup.reverse()) {
-      try {
-        f()
-      } catch {}
-    }
-    throw e
-  }
-}
-
-/**
- * A reader never replays under a live writer (the journal is that writer's commit in flight). Without
- * one, a journal left by a crash is recovered here, briefly taking the lock and write access.
- */
-function recoverForReader(
-  io: RawIO,
-  real: string,
-  jpath: string,
-  lockPath: string,
-  fileSize: number,
-): Recovery {
-  let jfd: number
-  try {
-    jfd = io.open(jpath, 'r')
-  } catch (e) {
-    if ((e as { code?: unknown }).code === 'ENOENT') return 'none'
-    throw ioError(`cannot open the journal ${jpath}`, e)
-  }
-  try {
-    if (wrapIO(`cannot stat ${jpath}`, () => io.size(jfd)) === 0) return 'none'
-  } finally {
-    io.close(jfd)
-  }
-  const lock = WriterLock.try(lockPath)
-  if (!lock) return 'none'
-  try {
-    const dfd = wrapIO(`${real} has a journal to replay but cannot be opened for writing`, () =>
-      io.open(real, 'rw'),
-    )
-    try {
-      const wfd = wrapIO(`cannot open the journal ${jpath} for recovery`, () => io.open(jpath, 'rw'))
-      try {
-        return replayOrDiscard(io, wfd, dfd, jpath, fileSize)
-      } finally {
-        io.close(wfd)
-      }
-    } finally {
-      io.close(dfd)
-    }
-  } finally {
-    lock.release()
-  }
-}
-
-/** Replays a valid journal, drops a torn one; either way leaves it empty. */
-function replayOrDiscard(io: RawIO, jfd: number, dfd: number, jpath: string, fileSize: number): Recovery {
-  return wrapIO(`recovering the journal ${jpath}`, () => {
-    const size = io.size(jfd)
-    if (size === 0) return 'none'
-    const scan = scanJournal(io, jfd, size, jpath)
-    let result: Recovery = 'discarded'
-    if (scan.valid) {
-      if (scan.dataSize !== fileSize) {
-        throw new CorruptError(
-          `journal ${jpath} was written for a raw file of ${scan.dataSize} bytes, but the file has ${fileSize}: ` +
-            'it belongs to another version of the file; move it away if the file was replaced on purpose',
-        )
-      }
-      applyJournal(io, jfd, dfd, scan.records)
-      result = 'replayed'
-    }
-    io.truncate(jfd, 0)
-    io.fsync(jfd)
-    return result
-  })
-}
-
-function wrapIO<T>(what: string, f: () => T): T {
-  try {
-    return f()
-  } catch (e) {
-    throw ioError(what, e)
   }
 }

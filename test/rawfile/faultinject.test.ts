@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { describe, test } from 'node:test'
-import { nodeIO, openRawFile, type RawFile } from '../../src/db/rawfile/index.ts'
-import { JournalWriter } from '../../src/db/rawfile/journal-writer.ts'
 import { BigFileError, LoadError, RAM, StorageError } from '../../src/index.ts'
-import { FaultIO } from './rawfile-fixtures/fault-io.ts'
-import { pattern, sha256, tempDir } from './rawfile-fixtures/util.ts'
+import { nodeIO, openRawFile, type RawFile } from '../../src/rawfile/index.ts'
+import { JournalWriter } from '../../src/rawfile/journal-writer.ts'
+import { FaultIO } from './fixtures/fault-io.ts'
+import { pattern, sha256, tempDir } from './fixtures/util.ts'
 
 const PS = 4096
 const OFFSET = 16

@@ -35,8 +35,9 @@
  *   no pid checks. The lock file stays after close (deleting it would let two writers lock two inodes).
  *   Paths go through realpath, so a symlink or a relative path finds the same lock and journal.
  */
-export { ReadOnlyError } from '../../errors.ts'
+export { ReadOnlyError } from '../errors.ts'
 export { nodeIO, type OpenMode, type RawIO } from './io.ts'
 export type { Recovery } from './journal-replay.ts'
+export { openRawFile } from './open.ts'
 export type { RawFileMode, RawFileOptions } from './options.ts'
-export { openRawFile, RawFile } from './rawfile.ts'
+export { RawFile } from './rawfile.ts'
