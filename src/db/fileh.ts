@@ -12,7 +12,7 @@ import type { FileRecord, Meta, Storage, StorageTxn, Tid, Touched } from './stor
 export interface ConnectionCore {
   readonly at: Tid
   readonly storage: Storage
-  /** The open storage transaction while a commit writes out, else undefined. */
+  /** @internal The open storage transaction while a commit writes out, else undefined. */
   readonly txn: StorageTxn | undefined
   _forget(fh: DbFileH): void
 }
