@@ -1,5 +1,6 @@
 // The crash tests' child: opens the raw file for writing (recovering a crashed commit), prints
-// "ready <recovery> <sha256 of the file>", then commits k = from, from+1, ... printing "k" after each.
+// "ready <recovery> <sha256 of the file> <ms since the process started>", then commits k = from, from+1, ...
+// printing "k <ms the commit took>" after each (the parent aims its kills by these durations).
 // It runs until killed, or for `commits` commits. With `crashAt: n` it SIGKILLs itself just before its
 // n-th write-like I/O operation (with `torn`, after writing half of that write's bytes); if it never
 // gets there it prints "ops <n> <op kinds>" and exits.
@@ -37,13 +38,14 @@ io.before = (_kind, _n, op, a) => {
 
 const ram = new RAM({ pagesize: BLKSIZE, capacity: 50 * BLKSIZE })
 const rf = openRawFile(args.path, { ram, mode: 'rw', offset: OFFSET, blksize: BLKSIZE, io })
-say(`ready ${rf.recovery} ${sha256(readFileSync(args.path))}`)
+say(`ready ${rf.recovery} ${sha256(readFileSync(args.path))} ${performance.now().toFixed(3)}`)
 const vma = rf.mmap()
 const end = args.commits === undefined ? Number.POSITIVE_INFINITY : args.from + args.commits
 for (let k = args.from; k < end; k++) {
+  const t0 = performance.now()
   for (const w of commitWrites(args.seed, k, args.small)) vma.writeBytes(w.off, w.data)
   rf.commit()
-  say(String(k))
+  say(`${k} ${(performance.now() - t0).toFixed(3)}`)
 }
 vma.unmap()
 rf.close()

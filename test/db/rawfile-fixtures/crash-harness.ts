@@ -1,6 +1,7 @@
 // The parent side of the crash tests, shared by the test suite and the soak script: spawn a committing
-// child, SIGKILL it (at a random moment, or have it kill itself at a chosen I/O operation), reopen, and
-// check the file is exactly the state after some commit: the last one acknowledged or the one in flight.
+// child, SIGKILL it (at a random point of a commit once it acknowledged some, or of its start; or have it
+// kill itself at a chosen I/O operation), reopen, and check the file is exactly the state after some
+// commit: the last one acknowledged or the one in flight.
 import { spawn } from 'node:child_process'
 import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -15,7 +16,8 @@ export interface ChildRun {
   lines: string[]
   /** Commits the child acknowledged. */
   acked: number[]
-  ready: { recovery: string; sha: string } | undefined
+  /** `ms`: how long after its process started the child was ready. */
+  ready: { recovery: string; sha: string; ms: number } | undefined
   signal: NodeJS.Signals | null
   code: number | null
   ops: { count: number; kinds: string[] } | undefined
@@ -31,21 +33,34 @@ export interface ChildArgs {
   small?: boolean
 }
 
-/** Runs a child; `kill(ready)` may schedule a SIGKILL (given a promise of the ready line). */
-export function runChild(args: ChildArgs, killAfter?: { beforeReadyMs?: number; afterReadyMs?: number }) {
+/**
+ * When to SIGKILL the child, `at` in [0, 1) of the way: `{ acks }` within the commit after the `acks`-th
+ * acknowledged one (judged by how long that one took); `{ startupMs }` within its start, `startupMs` being
+ * how long a start took before. Positions, not wall-clock deadlines: the counts hold on any machine.
+ */
+export type KillPlan = { acks: number; at: number } | { startupMs: number; at: number }
+
+/** Runs a child, killing it as `kill` says (else it runs to its end or its own crash point). */
+export function runChild(args: ChildArgs, kill?: KillPlan) {
   const child = spawn(process.execPath, [CHILD, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   let timer: NodeJS.Timeout | undefined
-  const kill = () => child.kill('SIGKILL')
-  if (killAfter?.beforeReadyMs !== undefined) timer = setTimeout(kill, killAfter.beforeReadyMs)
+  const killIn = (ms: number) => {
+    timer = setTimeout(() => child.kill('SIGKILL'), ms)
+  }
+  if (kill && 'startupMs' in kill) killIn(kill.at * kill.startupMs)
+  let parsed = 0
+  let acks = 0
   child.stdout.setEncoding('utf8')
   child.stderr.setEncoding('utf8')
   child.stdout.on('data', (d: string) => {
-    const had = out.includes('ready ')
     out += d
-    if (!had && out.includes('ready ') && killAfter?.afterReadyMs !== undefined) {
-      timer = setTimeout(kill, killAfter.afterReadyMs)
+    const lines = out.split('\n').slice(0, -1)
+    for (; parsed < lines.length; parsed++) {
+      const [first, ms] = lines[parsed].split(' ')
+      if (!/^\d+$/.test(first) || !kill || !('acks' in kill) || ++acks !== kill.acks) continue
+      killIn(kill.at * Number(ms))
     }
   })
   child.stderr.on('data', (d: string) => (err += d))
@@ -57,11 +72,14 @@ export function runChild(args: ChildArgs, killAfter?: { beforeReadyMs?: number; 
       const lines = out.split('\n').slice(0, -1)
       if (signal === null && code !== 0) reject(new Error(`crash child failed (exit ${code}): ${err}`))
       const readyLine = lines.find((l) => l.startsWith('ready '))?.split(' ')
+      const acks = lines.filter((l) => /^\d+( |$)/.test(l))
       const opsLine = lines.find((l) => l.startsWith('ops '))?.split(' ')
       resolve({
         lines,
-        acked: lines.filter((l) => /^\d+$/.test(l)).map(Number),
-        ready: readyLine ? { recovery: readyLine[1], sha: readyLine[2] } : undefined,
+        acked: acks.map((l) => Number(l.split(' ')[0])),
+        ready: readyLine
+          ? { recovery: readyLine[1], sha: readyLine[2], ms: Number(readyLine[3]) }
+          : undefined,
         signal,
         code,
         ops: opsLine
@@ -147,6 +165,8 @@ export function reopen(path: string, mode: 'r' | 'rw'): { bytes: Uint8Array; rec
 export interface TrialStats {
   trials: number
   commits: number
+  /** Trials aimed at the child's start rather than at a commit. */
+  startupKills: number
   killedBeforeReady: number
   /** Kills that left a non-empty journal (a commit in flight). */
   journalLeft: number
@@ -156,42 +176,48 @@ export interface TrialStats {
 }
 
 /**
- * Random-moment SIGKILL trials on one file. Each trial's check is, at random: a writer reopen here, a
- * reader reopen here (a reader recovers when no writer lives), or none (the next child recovers and
- * reports the checksum of what it recovered to).
+ * Random-point SIGKILL trials on one file: mostly within the commit after 1 to 3 acknowledged ones,
+ * sometimes within the child's start (its recovery). Each trial's check is, at random: a writer reopen
+ * here, a reader reopen here (a reader recovers when no writer lives), or none (the next child recovers
+ * and reports the checksum of what it recovered to).
  */
 export async function randomKillTrials(
   path: string,
   options: {
     trials: number
     seed: number
-    maxDelayMs?: number
     onTrial?: (i: number, s: TrialStats) => void
   },
 ): Promise<TrialStats> {
   const { trials, seed } = options
-  const maxDelay = options.maxDelayMs ?? 40
   const hist = new History(seed)
   writeFileSync(path, hist.initial)
   const r = rng(seed)
   const stats: TrialStats = {
     trials: 0,
     commits: 0,
+    startupKills: 0,
     killedBeforeReady: 0,
     journalLeft: 0,
     recoveries: {},
     unackedDurable: 0,
   }
   const count = (rec: string) => (stats.recoveries[rec] = (stats.recoveries[rec] ?? 0) + 1)
+  let startupMs: number | undefined
   for (let i = 0; i < trials; i++) {
-    const early = r() < 0.15
-    const delay = r() * maxDelay
+    const early = r() < 0.15 && startupMs !== undefined
+    const acks = 1 + Math.floor(r() * 3)
+    const at = r()
     const run = await runChild(
       { path, from: hist.m + 1, seed },
-      early ? { beforeReadyMs: 30 + delay * 3 } : { afterReadyMs: delay },
+      early ? { startupMs: startupMs!, at } : { acks, at },
     )
     const where = `trial ${i} (seed ${seed})`
     if (run.signal !== 'SIGKILL') throw new Error(`${where}: the child was not killed: ${run.lines.at(-1)}`)
+    if (early) stats.startupKills++
+    else if (run.acked.length < acks)
+      throw new Error(`${where}: killed after ${run.acked.length} of ${acks} commits`)
+    if (run.ready) startupMs = run.ready.ms
     if (run.ready) {
       hist.settleSha(run.ready.sha, `${where}, child recovery`)
       count(`child:${run.ready.recovery}`)
