@@ -1,7 +1,7 @@
 // `npm run check:package`: the package as a user gets it. Packs the tarball (prepack builds dist/), installs
 // it into an empty project and, on each minimum Node of `engines` and on this Node (the dev dependency's 24):
 //   1. imports every subpath export,
-//   2. runs `npx bigfile --help`,
+//   2. runs `npx bigfile --help` (and `--version` once the help offers it),
 //   3. runs every ```ts block of README.md as pasted into a file (a block after `<!-- fragment -->` is
 //      skipped); on a Node without type stripping or `using`, the block is first compiled by TypeScript,
 // and once: type-checks a user file and the README blocks against the published .d.ts (strict, nodenext,
@@ -180,11 +180,16 @@ function importExports(project: string, node: string): void {
   }
 }
 
-/** `npx bigfile --help` on this Node (first on PATH, as a user's node would be). */
+/** `npx bigfile --help` (and `--version`) on this Node (first on PATH, as a user's node would be). */
 function runBin(project: string, node: string): void {
   const env = { ...process.env, PATH: `${dirname(node)}${delimiter}${process.env.PATH}` }
   const out = run('npx', ['bigfile', '--help'], project, env)
   check(/^Usage: bigfile/m.test(out), `bigfile --help printed ${JSON.stringify(out)}`)
+  // Once the help offers --version, it must print the package's version.
+  if (out.includes('--version')) {
+    const version = run('npx', ['bigfile', '--version'], project, env)
+    check(version.includes(pkg.version), `bigfile --version printed ${JSON.stringify(version)}`)
+  }
 }
 
 /** On a Node below the floor the bin names the versions it needs, in one line, and exits 2. */
