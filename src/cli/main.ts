@@ -69,11 +69,14 @@ function commandNamed(name: string): Command {
   return cmd
 }
 
-if (import.meta.main) {
-  process.exitCode = await run(process.argv.slice(2))
+/** The process entry (bin.ts, or `node src/cli/main.ts` in the repository): runs `argv`, sets the exit code. */
+export async function main(argv: readonly string[]): Promise<void> {
+  process.exitCode = await run(argv)
   // The command is done: a late Ctrl-C ends the process with the command's own exit code rather than
   // Node's default kill by the signal.
   const exit = () => process.exit()
   process.on('SIGINT', exit)
   process.on('SIGTERM', exit)
 }
+
+if (import.meta.main) await main(process.argv.slice(2))

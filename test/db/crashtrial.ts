@@ -1,4 +1,7 @@
-// One crash trial: start the writer, kill it with SIGKILL after a random delay, reopen, verify.
+// One crash trial: start the writer, SIGKILL it at a random point of a commit once it has acknowledged a
+// given number of them (or at a random point of its start), reopen, verify. Where the kill lands is a
+// random fraction of what the writer reported its last commit (or a start) took, so the counts a test
+// asserts do not depend on the machine's speed.
 import assert from 'node:assert/strict'
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -12,34 +15,58 @@ const WRITER = fileURLToPath(new URL('./fixtures/crash-writer.ts', import.meta.u
 export interface TrialResult {
   /** The transaction number the reopened database shows. */
   n: number
-  /** The last one the writer reported committed before it died. */
+  /** The last one the writer reported committed before it died (-1: it died before opening). */
   acked: number
+  /** Commits acknowledged by this writer. */
+  commits: number
+  /** How long after its process started the writer was ready (ms), if it got there. */
+  startupMs: number | undefined
 }
 
-export async function crashTrial(path: string, maxDelayMs: number): Promise<TrialResult> {
+/**
+ * `{ acks }`: kill once the writer acknowledged `acks` commits, within the next one. `{ startupMs }`: kill
+ * within the start (open, schema creation), at a random fraction of `startupMs` (a start measured before).
+ */
+export type TrialPlan = { acks: number } | { startupMs: number }
+
+export async function crashTrial(path: string, plan: TrialPlan): Promise<TrialResult> {
   const child = fork(WRITER, [path], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   let acked = -1
-  const exited = new Promise((r) => child.once('exit', r))
-  const ready = new Promise<void>((resolve) =>
-    child.on('message', (m: { ready?: number; committed?: number }) => {
-      if (m.ready !== undefined) {
-        acked = m.ready
-        resolve()
-      }
-      if (m.committed !== undefined) acked = m.committed
-    }),
-  )
-  // Sometimes kill during startup (open, schema creation), mostly while it commits.
-  if (Math.random() < 0.1) await new Promise((r) => setTimeout(r, Math.random() * 150))
+  let startupMs: number | undefined
+  let commits = 0
+  let lastCommitMs = 0
+  let onCommit = () => {}
+  child.on('message', (m: { ready?: number; committed?: number; ms: number }) => {
+    if (m.ready !== undefined) {
+      acked = m.ready
+      startupMs = m.ms
+    }
+    if (m.committed !== undefined) {
+      acked = m.committed
+      commits++
+      lastCommitMs = m.ms
+      onCommit()
+    }
+  })
+  const exited = new Promise<void>((r) => child.once('exit', () => r()))
+  if ('startupMs' in plan) await sleep(Math.random() * plan.startupMs)
   else {
-    await Promise.race([ready, exited])
-    await new Promise((r) => setTimeout(r, Math.random() * maxDelayMs))
+    const enough = new Promise<void>((resolve) => {
+      onCommit = () => commits === plan.acks && resolve()
+    })
+    const died = exited.then(() => {
+      if (commits < plan.acks) throw new Error('the writer exited before it was killed')
+    })
+    await Promise.race([enough, died])
+    // The next commit is under way: land somewhere in it, judging its length by the one just done.
+    await sleep(Math.random() * lastCommitMs)
   }
   child.kill('SIGKILL')
   await exited
-  const n = verify(path)
-  return { n: await n, acked }
+  return { n: await verify(path), acked, commits, startupMs }
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Reopens the database and checks that it shows one committed state, whole: returns its number. */
 async function verify(path: string): Promise<number> {

@@ -29,11 +29,13 @@ export function prepareStatements(db: DatabaseSync) {
     fileById: p(
       `SELECT ${RECORD} FROM file_versions WHERE file_id = ? AND tid <= ? ORDER BY tid DESC LIMIT 1`,
     ),
+    // Each parameter appears once (no ?1/?2: node:sqlite before 22.20 binds those wrongly).
     fileByName: p(
-      `SELECT ${RECORD} FROM file_versions v
-        WHERE file_id IN (SELECT file_id FROM file_versions WHERE name = ?1 AND tid <= ?2)
-        AND tid = (SELECT max(tid) FROM file_versions WHERE file_id = v.file_id AND tid <= ?2)
-        AND name = ?1`,
+      `WITH q(qname, qat) AS (SELECT ?, ?)
+        SELECT ${RECORD} FROM file_versions v, q
+        WHERE file_id IN (SELECT file_id FROM file_versions WHERE name = qname AND tid <= qat)
+        AND tid = (SELECT max(tid) FROM file_versions WHERE file_id = v.file_id AND tid <= qat)
+        AND name = qname`,
     ),
     listFiles: p(
       `SELECT ${RECORD} FROM file_versions v

@@ -212,8 +212,9 @@ export class SQLiteStorage implements Storage {
         let records = 0
         const dead = db
           .prepare(
-            `SELECT file_id AS id FROM file_versions v WHERE name IS NULL AND tid <= ?1
-              AND tid = (SELECT max(tid) FROM file_versions WHERE file_id = v.file_id AND tid <= ?1)`,
+            `WITH q(cut) AS (SELECT ?)
+              SELECT file_id AS id FROM file_versions v, q WHERE name IS NULL AND tid <= cut
+              AND tid = (SELECT max(tid) FROM file_versions WHERE file_id = v.file_id AND tid <= cut)`,
           )
           .all(c) as { id: number }[]
         for (const { id } of dead) {
