@@ -197,7 +197,10 @@ export class VolatileWriteError extends BigFileError {
   }
 }
 
-/** A write to something opened read-only (a raw file in mode 'r'): the changes stay in memory to discard. */
+/**
+ * A write to something opened read-only: a raw file in mode 'r' (its changes stay in memory to discard), a
+ * FileH with `readOnly`, a historical connection (`db.connect({ ram, at })`).
+ */
 export class ReadOnlyError extends BigFileError {
   constructor(message: string) {
     super('EROFS', message)
