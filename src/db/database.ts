@@ -293,7 +293,7 @@ export class Database implements DatabaseCore {
     return then(this.storage.packed(), (packed) => {
       let cutoff = packed
       for (const c of this.#packing) cutoff = Math.max(cutoff, c)
-      if (tid < cutoff) throw new StaleSnapshotError(tid, cutoff)
+      if (tid < cutoff) throw new StaleSnapshotError(tid, cutoff, `tids ${cutoff} and newer can be read`)
     })
   }
 
