@@ -72,8 +72,16 @@ export class Database implements DatabaseCore {
     if (!options || !(options.ram instanceof RAM))
       throw new InvalidArgumentError('connect() needs { ram: RAM }')
     if (options.at !== undefined) {
-      const r = this.#historical(options.ram, options.at)
+      const tid = this.#resolve(options.at)
+      if (isPromise(tid)) {
+        tid.catch(() => {})
+        throw new InvalidArgumentError(
+          'this storage answers asynchronously: open a past snapshot with await db.snapshot({ ram, at })',
+        )
+      }
+      const r = this.#historical(options.ram, tid)
       if (isPromise(r)) {
+        // Only the pack-cutoff read answered late: the connection is not handed out, so let it go.
         r.then(
           (c) => c[Symbol.dispose](),
           () => {},
@@ -103,7 +111,7 @@ export class Database implements DatabaseCore {
     if (!options || !(options.ram instanceof RAM))
       throw new InvalidArgumentError('snapshot() needs { ram: RAM, at }')
     if (options.at === undefined) throw new InvalidArgumentError('snapshot() needs { ram, at }')
-    return this.#historical(options.ram, options.at)
+    return this.#historical(options.ram, await this.#resolve(options.at))
   }
 
   /**
@@ -245,36 +253,33 @@ export class Database implements DatabaseCore {
   }
 
   /**
-   * Opens a historical connection at `at`: (1) resolve `at` to a tid, (2) register the connection, so
-   * that no pack of this process passes it from now on, (3) check it against the pack cutoff — after
+   * Opens a historical connection at `tid` (resolved by #resolve, step (1)): (2) register the connection,
+   * so that no pack of this process passes it from now on, (3) check it against the pack cutoff — after
    * (2), so a pack that raced it is seen — and dispose of it when stale. Synchronous while the storage is.
    */
-  #historical(ram: RAM, at: Tid | Date): Awaitable<Connection> {
-    // (1)
-    return then(this.#resolve(at), (tid) => {
-      this.#check()
-      // (2)
-      const conn = new Connection(this, ram, tid, { readOnly: true })
-      this.#conns.add(conn)
-      // (3)
-      try {
-        const r = this.#checkNotStale(tid)
-        if (!isPromise(r)) return conn
-        return r.then(
-          () => conn,
-          (e: unknown) => {
-            conn[Symbol.dispose]()
-            throw e
-          },
-        )
-      } catch (e) {
-        conn[Symbol.dispose]()
-        throw e
-      }
-    })
+  #historical(ram: RAM, tid: Tid): Awaitable<Connection> {
+    this.#check()
+    // (2)
+    const conn = new Connection(this, ram, tid, { readOnly: true })
+    this.#conns.add(conn)
+    // (3)
+    try {
+      const r = this.#checkNotStale(tid)
+      if (!isPromise(r)) return conn
+      return r.then(
+        () => conn,
+        (e: unknown) => {
+          conn[Symbol.dispose]()
+          throw e
+        },
+      )
+    } catch (e) {
+      conn[Symbol.dispose]()
+      throw e
+    }
   }
 
-  /** `at` as a tid: checked, a Date looked up in the log; NotFoundError past the head. */
+  /** (1) `at` as a tid: checked, a Date looked up in the log; NotFoundError past the head. */
   #resolve(at: Tid | Date): Awaitable<Tid> {
     if (at instanceof Date) {
       if (Number.isNaN(at.getTime())) throw new InvalidArgumentError('at: an invalid Date')

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { test } from 'node:test'
 import { BigArray } from '../../src/array/index.ts'
-import { type Database, openDatabase, type Tid } from '../../src/db/index.ts'
+import { Database, openDatabase, SQLiteStorage, type Storage, type Tid } from '../../src/db/index.ts'
 import { PS, ram, reclaimAll, tmpDir } from './helpers.ts'
 import { Peer } from './peer.ts'
 
@@ -349,5 +349,44 @@ test('log lists what was committed, newest first, with times that never go back'
   assert.equal(six.time.getTime(), future)
   assert.equal(await db.tidAt(new Date(future)), 6)
   assert.equal(await db.tidAt(new Date(future - 1)), 4)
+  await db.close()
+})
+
+/** `inner` with every read answered by a Promise, as an asynchronous storage (PostgreSQL) answers. */
+function asyncReads(inner: Storage): Storage {
+  const sync = new Set(['begin', 'pack', 'close'])
+  return new Proxy(inner, {
+    get(target, key) {
+      const v = Reflect.get(target, key)
+      if (typeof v !== 'function') return v
+      if (sync.has(key as string)) return v.bind(target)
+      return (...args: unknown[]) => Promise.resolve().then(() => v.apply(target, args))
+    },
+  })
+}
+
+test('a storage that answers asynchronously: snapshot() opens the past, connect({ at }) says to use it', async (t) => {
+  const path = join(tmpDir(t), 'async.bigfile')
+  const first = await openDatabase(path)
+  const { versions } = await threeVersions(first)
+  await first.close()
+  const db = await Database.open(asyncReads(SQLiteStorage.open(path)))
+  assert.throws(() => db.connect({ ram: ram(1), at: 1 }), /await db\.snapshot/)
+  for (const at of [1, 2, 3]) {
+    const h = await db.snapshot({ ram: ram(1), at })
+    assert.equal(h.readOnly, true)
+    const a = await BigArray.open(h, 'a')
+    const got = new Float64Array(a.length)
+    await a.copyTo(got)
+    assert.deepEqual(got, versions[at - 1], `tid ${at}`)
+    await assert.rejects(a.setAsync(0, 1), { code: 'EROFS' })
+    h.close()
+  }
+  const [newest] = await db.log({ limit: 1 })
+  assert.equal((await db.snapshot({ ram: ram(1), at: newest.time })).at, 3)
+  await assert.rejects(db.snapshot({ ram: ram(1), at: 4 }), { code: 'ENOENT' })
+  // the refused connect at tid 1 left nothing registered: pack goes to the head
+  assert.equal((await db.pack()).cutoff, 3)
+  await assert.rejects(db.snapshot({ ram: ram(1), at: 2 }), { code: 'ESTALE' })
   await db.close()
 })
