@@ -12,8 +12,8 @@ export const ls: Command = {
   summary: 'list the arrays and files of a database',
   help: `Usage: bigfile ls DB [--json] [--at TID|TIME]
 
-Lists the files of database DB at its newest snapshot (or --at a past one): name, dtype, shape, order, block size, bytes.
-Files that are not arrays show "-" for dtype and shape.
+Lists the files of database DB at its newest snapshot (or --at a past one): name, dtype, shape, order,
+block size, bytes. Files that are not arrays show "-" for dtype and shape.
 
 Options:
   --json         one JSON array of records instead of the table
