@@ -6,8 +6,12 @@ import { UsageError } from './exit.ts'
 
 export const AT_OPTION = { at: { type: 'string' } } as const
 
-export const AT_HELP = `  --at TID|TIME  read the database as of a past commit: a tid, or an ISO time such as
-                 2026-11-28T09:30:00Z (the newest commit at or before it); see bigfile log`
+/** The help lines of --at, its text starting at column `col` (as the other options of the command). */
+export function atHelp(col = 17): string {
+  const pad = ' '.repeat(col)
+  return `  ${'--at TID|TIME'.padEnd(col - 2)}read the database as of a past commit: a tid, or an ISO time
+${pad}such as 2026-11-28T09:30:00Z (the newest commit at or before it); see bigfile log`
+}
 
 /** The --at value: a tid, a Date, or undefined when not given. */
 export function parseAt(text: string | undefined): Tid | Date | undefined {

@@ -4,7 +4,7 @@ import { dirname } from 'node:path'
 import { BigArray, exportNpy, exportRaw } from '../../array/index.ts'
 import { ExistsError, NotFoundError } from '../../errors.ts'
 import { parseRam, str } from '../args.ts'
-import { AT_HELP, AT_OPTION, resolveAt } from '../at.ts'
+import { AT_OPTION, atHelp, resolveAt } from '../at.ts'
 import type { Command } from '../command.ts'
 import { COMMON_HELP } from '../command.ts'
 import { UsageError } from '../exit.ts'
@@ -32,7 +32,7 @@ Exit 4 when FILE exists (unless --force), 3 when NAME or FILE's directory does n
 Options:
   --format npy|raw   override the choice made by the file's extension
   -f, --force        overwrite FILE
-${AT_HELP}
+${atHelp(21)}
 
 ${COMMON_HELP}`,
   async run(p) {

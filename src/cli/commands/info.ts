@@ -1,6 +1,6 @@
 // bigfile info DB NAME: one file's description (dtype, shape, order, block size, size, meta).
 import { itemsizeOf } from '../../array/dtype.ts'
-import { AT_HELP, AT_OPTION, resolveAt } from '../at.ts'
+import { AT_OPTION, atHelp, resolveAt } from '../at.ts'
 import type { Command } from '../command.ts'
 import { COMMON_HELP } from '../command.ts'
 import { printFields } from '../format.ts'
@@ -18,7 +18,7 @@ the tid of its last change, and its metadata. Exit 3 when there is no such file.
 
 Options:
   --json         the record as one JSON object
-${AT_HELP}
+${atHelp()}
 
 ${COMMON_HELP}`,
   async run(p) {

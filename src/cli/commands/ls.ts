@@ -1,5 +1,5 @@
 // bigfile ls DB: the files of a database, with their array shapes.
-import { AT_HELP, AT_OPTION, resolveAt } from '../at.ts'
+import { AT_OPTION, atHelp, resolveAt } from '../at.ts'
 import type { Command } from '../command.ts'
 import { COMMON_HELP } from '../command.ts'
 import { printTable } from '../format.ts'
@@ -17,7 +17,7 @@ block size, bytes. Files that are not arrays show "-" for dtype and shape.
 
 Options:
   --json         one JSON array of records instead of the table
-${AT_HELP}
+${atHelp()}
 
 ${COMMON_HELP}`,
   async run(p) {
