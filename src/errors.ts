@@ -197,7 +197,10 @@ export class VolatileWriteError extends BigFileError {
   }
 }
 
-/** A write to something opened read-only (a raw file in mode 'r'): the changes stay in memory to discard. */
+/**
+ * A write to something opened read-only: a raw file in mode 'r' (its changes stay in memory to discard), a
+ * FileH with `readOnly`, a historical connection (`db.connect({ ram, at })`).
+ */
 export class ReadOnlyError extends BigFileError {
   constructor(message: string) {
     super('EROFS', message)
@@ -208,10 +211,10 @@ export class ReadOnlyError extends BigFileError {
 export class StaleSnapshotError extends BigFileError {
   readonly at: number
   readonly packed: number
-  constructor(at: number, packed: number) {
+  constructor(at: number, packed: number, advice = 'sync() or abort() to move on') {
     super(
       'ESTALE',
-      `snapshot at tid ${at} is older than the pack cutoff ${packed}: its data may be gone; sync() or abort() to move on`,
+      `snapshot at tid ${at} is older than the pack cutoff ${packed}: its data may be gone; ${advice}`,
     )
     this.at = at
     this.packed = packed

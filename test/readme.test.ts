@@ -37,6 +37,11 @@ test('README virtual memory example runs', () => {
   )
 })
 
+test('README history example runs', () => {
+  const out = runBlock('History', '')
+  assert.match(out, /^2 \d{4}-\S+Z \[ 'x: 1 blocks' \]\n1 \S+ \[ 'x: 1 blocks' \]\n1\n$/)
+})
+
 test('README database example runs', () => {
   const reopen = `
     const db2 = await openDatabase('data.bigfile')

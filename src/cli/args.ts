@@ -16,6 +16,8 @@ export interface CommandSpec {
   name: string
   /** Names of the required positionals, in order (for messages). */
   positionals: readonly string[]
+  /** Names of optional positionals after the required ones. */
+  optional?: readonly string[]
   options: ParseArgsOptionsConfig
 }
 
@@ -49,8 +51,9 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[]): Parsed
     const missing = want.slice(parsed.positionals.length).join(' ')
     throw new UsageError(`${spec.name}: missing ${missing} (see bigfile ${spec.name} --help)`)
   }
-  if (parsed.positionals.length > want.length) {
-    const extra = parsed.positionals.slice(want.length).join(' ')
+  const most = want.length + (spec.optional?.length ?? 0)
+  if (parsed.positionals.length > most) {
+    const extra = parsed.positionals.slice(most).join(' ')
     throw new UsageError(`${spec.name}: unexpected argument ${JSON.stringify(extra)}`)
   }
   return parsed

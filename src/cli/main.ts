@@ -9,6 +9,7 @@ import { demo } from './commands/demo.ts'
 import { exportCmd } from './commands/export.ts'
 import { importCmd } from './commands/import.ts'
 import { info } from './commands/info.ts'
+import { log } from './commands/log.ts'
 import { ls } from './commands/ls.ts'
 import { pack } from './commands/pack.ts'
 import { rm } from './commands/rm.ts'
@@ -25,6 +26,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   import: importCmd,
   export: exportCmd,
   stats,
+  log,
   pack,
   bench,
   demo,

@@ -1,6 +1,6 @@
 // A Connection: one snapshot (`at`) of a database, the files opened through it, and the transaction
 // boundaries (commit, abort, sync) where other writers' changes reach it.
-import { BusyError, ClosedError, CommitRefreshError, NotFoundError } from '../errors.ts'
+import { BusyError, ClosedError, CommitRefreshError, NotFoundError, ReadOnlyError } from '../errors.ts'
 import type { FileHOptions } from '../virtmem/fileh.ts'
 import type { RAM } from '../virtmem/ram.ts'
 import { checkName, checkNewFile } from './check.ts'
@@ -35,16 +35,24 @@ export interface DatabaseCore {
 
 export class Connection implements ConnectionCore {
   readonly ram: RAM
+  /**
+   * A historical connection (`db.connect({ ram, at })`): it reads its past snapshot and nothing else.
+   * Writes to its pages, record changes, creations and `commit()` are refused with ReadOnlyError (EROFS);
+   * it never moves (`sync()`: ReadOnlyError; `abort()` stays).
+   */
+  readonly readOnly: boolean
   readonly #db: DatabaseCore
   #at: Tid
   readonly #files = new Set<DbFile>()
   #busy = false
   #closed = false
 
-  constructor(db: DatabaseCore, ram: RAM, at: Tid) {
+  /** @internal Use `db.connect`. */
+  constructor(db: DatabaseCore, ram: RAM, at: Tid, options: { readOnly?: boolean } = {}) {
     this.#db = db
     this.ram = ram
     this.#at = at
+    this.readOnly = options.readOnly ?? false
   }
 
   /** The snapshot this connection reads: every commit with tid <= at, nothing newer. */
@@ -75,6 +83,7 @@ export class Connection implements ConnectionCore {
     if (again) return again
     let file: DbFile
     if (rec) file = new DbFile(this, this.ram, rec, fhOptions)
+    else if (create && this.readOnly) throw this.#readOnlyError('create a file')
     else if (create) {
       const spec = { id: undefined, ...checkNewFile(name, create, 'create') }
       file = new DbFile(this, this.ram, spec, fhOptions)
@@ -110,6 +119,8 @@ export class Connection implements ConnectionCore {
    * what other commits changed in between. Returns the new `at`.
    */
   async commit(): Promise<Tid> {
+    this.#check()
+    if (this.readOnly) throw this.#readOnlyError('commit')
     this.#enter()
     const files = [...this.#files].filter((f) => f._hasChanges())
     const frozen: DbFile[] = []
@@ -164,12 +175,12 @@ export class Connection implements ConnectionCore {
     }
   }
 
-  /** Drops every uncommitted change and moves to the newest snapshot. */
+  /** Drops every uncommitted change and moves to the newest snapshot (a historical connection stays). */
   async abort(): Promise<void> {
     this.#enter()
     try {
       for (const f of this.#files) f._abort()
-      await this.#moveToHead()
+      if (!this.readOnly) await this.#moveToHead()
     } finally {
       this.#busy = false
     }
@@ -177,6 +188,8 @@ export class Connection implements ConnectionCore {
 
   /** Moves to the newest snapshot; BusyError when there are uncommitted changes. */
   async sync(): Promise<void> {
+    this.#check()
+    if (this.readOnly) throw this.#readOnlyError('move (sync)')
     this.#enter()
     try {
       if (this.hasChanges())
@@ -250,6 +263,10 @@ export class Connection implements ConnectionCore {
       }
       for (const [id, rec] of records) byId.get(id)?._refresh(rec)
     }
+  }
+
+  #readOnlyError(what: string): ReadOnlyError {
+    return new ReadOnlyError(`cannot ${what}: this connection reads the past snapshot at tid ${this.#at}`)
   }
 
   #find(name: string): DbFile | undefined {

@@ -1,15 +1,37 @@
 // A Database: the storage plus the connections of this process, and file operations that commit on
 // their own (create, delete, rename) for use outside any connection's transaction.
-import { ClosedError, InvalidArgumentError, NotFoundError } from '../errors.ts'
-import { isPromise } from '../util/awaitable.ts'
+import { ClosedError, InvalidArgumentError, NotFoundError, StaleSnapshotError } from '../errors.ts'
+import { type Awaitable, isPromise } from '../util/awaitable.ts'
 import { RAM } from '../virtmem/ram.ts'
 import { checkName, checkNewFile } from './check.ts'
 import { Connection, type CreateOptions, type DatabaseCore } from './connection.ts'
-import type { FileRecord, PackResult, Storage, StorageTxn, Tid } from './storage.ts'
+import type { Commit, FileRecord, PackResult, Storage, StorageTxn, Tid } from './storage.ts'
 
 export interface ConnectOptions {
   /** The RAM whose frames hold this connection's pages (shared by connections if you like). */
   ram: RAM
+  /**
+   * A past snapshot to read instead of the newest: a tid, or a Date (the newest commit at or before it).
+   * The connection is historical: read-only (writes and commit: ReadOnlyError, EROFS), and it never
+   * moves (sync: ReadOnlyError). While it is open, `pack` in this process keeps its snapshot.
+   */
+  at?: Tid | Date
+}
+
+/** Which snapshot `stat` and `files` read: the newest, or one in the past (as ConnectOptions.at). */
+export interface AtOptions {
+  at?: Tid | Date
+}
+
+export interface LogOptions {
+  /** The oldest tid to list (default: the oldest the log still holds). */
+  from?: Tid
+  /** The newest tid to list (default: the head). */
+  to?: Tid
+  /** At most this many commits (default: all). */
+  limit?: number
+  /** Only the commits that changed the file that has this name at `to`, also under earlier names. */
+  name?: string
 }
 
 export interface PackOptions {
@@ -24,6 +46,8 @@ export interface PackOptions {
 export class Database implements DatabaseCore {
   readonly storage: Storage
   readonly #conns = new Set<Connection>()
+  /** Cutoffs of packs of this process that have been decided but may not have run yet. */
+  readonly #packing = new Set<Tid>()
   #head: Tid
   #closed = false
 
@@ -39,12 +63,35 @@ export class Database implements DatabaseCore {
 
   /**
    * A new connection at the newest snapshot (for a storage that answers asynchronously: the newest
-   * this process has seen; `await conn.sync()` catches up).
+   * this process has seen; `await conn.sync()` catches up). With `at`, a historical connection at that
+   * past snapshot: NotFoundError for a tid not committed yet, StaleSnapshotError for one older than the
+   * pack cutoff. `at` needs a storage that answers synchronously (SQLite); `snapshot()` takes any.
    */
   connect(options: ConnectOptions): Connection {
     this.#check()
     if (!options || !(options.ram instanceof RAM))
       throw new InvalidArgumentError('connect() needs { ram: RAM }')
+    if (options.at !== undefined) {
+      const tid = this.#resolve(options.at)
+      if (isPromise(tid)) {
+        tid.catch(() => {})
+        throw new InvalidArgumentError(
+          'this storage answers asynchronously: open a past snapshot with await db.snapshot({ ram, at })',
+        )
+      }
+      const r = this.#historical(options.ram, tid)
+      if (isPromise(r)) {
+        // Only the pack-cutoff read answered late: the connection is not handed out, so let it go.
+        r.then(
+          (c) => c[Symbol.dispose](),
+          () => {},
+        )
+        throw new InvalidArgumentError(
+          'this storage answers asynchronously: open a past snapshot with await db.snapshot({ ram, at })',
+        )
+      }
+      return r
+    }
     const h = this.storage.head()
     const at = isPromise(h) ? this.#head : h
     if (isPromise(h))
@@ -58,6 +105,51 @@ export class Database implements DatabaseCore {
     return conn
   }
 
+  /** `connect({ ram, at })` for any storage: a historical connection at `at` (a tid or a Date). */
+  async snapshot(options: ConnectOptions & { at: Tid | Date }): Promise<Connection> {
+    this.#check()
+    if (!options || !(options.ram instanceof RAM))
+      throw new InvalidArgumentError('snapshot() needs { ram: RAM, at }')
+    if (options.at === undefined) throw new InvalidArgumentError('snapshot() needs { ram, at }')
+    return this.#historical(options.ram, await this.#resolve(options.at))
+  }
+
+  /**
+   * The tid a snapshot at `at` reads: a tid as it is, a Date as the newest commit at or before it (0 if
+   * none). NotFoundError past the head, StaleSnapshotError before the pack cutoff.
+   */
+  async tidAt(at: Tid | Date): Promise<Tid> {
+    this.#check()
+    const tid = await this.#resolve(at)
+    await this.#checkNotStale(tid)
+    return tid
+  }
+
+  /**
+   * The commit log, newest first: each commit's tid, time and the files it changed (name, blocks
+   * written, whether the record changed or the file was deleted). Commits older than the pack cutoff
+   * are gone.
+   */
+  async log(options: LogOptions = {}): Promise<Commit[]> {
+    this.#check()
+    const head = await this.head()
+    const to = options.to ?? head
+    const from = options.from ?? 0
+    const limit = options.limit ?? Number.POSITIVE_INFINITY
+    checkTid(from, 'from')
+    checkTid(to, 'to')
+    if (limit !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(limit) || limit < 1))
+      throw new InvalidArgumentError(`limit must be a positive integer, got ${limit}`)
+    let file: number | undefined
+    if (options.name !== undefined) {
+      checkName(options.name)
+      const rec = await this.storage.fileByName(options.name, Math.min(to, head))
+      if (!rec) throw new NotFoundError(`no file named ${JSON.stringify(options.name)} as of tid ${to}`)
+      file = rec.id
+    }
+    return this.storage.log({ from, to, limit, file })
+  }
+
   /** The newest tid. */
   async head(): Promise<Tid> {
     this.#check()
@@ -66,15 +158,20 @@ export class Database implements DatabaseCore {
     return t
   }
 
-  /** Live files at the newest snapshot, by name. */
-  async files(): Promise<FileRecord[]> {
-    return this.storage.listFiles(await this.head())
+  /** Live files at the newest snapshot (or as of `at`), by name. */
+  async files(options: AtOptions = {}): Promise<FileRecord[]> {
+    return this.storage.listFiles(await this.#readAt(options.at))
   }
 
-  async stat(name: string): Promise<FileRecord> {
+  /** File `name` at the newest snapshot (or as of `at`); NotFoundError if there is none. */
+  async stat(name: string, options: AtOptions = {}): Promise<FileRecord> {
     checkName(name)
-    const rec = await this.storage.fileByName(name, await this.head())
-    if (!rec) throw new NotFoundError(`no file named ${JSON.stringify(name)}`)
+    const at = options.at
+    const rec = await this.storage.fileByName(name, await this.#readAt(at))
+    if (!rec) {
+      const when = at === undefined ? '' : ` as of ${at instanceof Date ? at.toISOString() : `tid ${at}`}`
+      throw new NotFoundError(`no file named ${JSON.stringify(name)}${when}`)
+    }
     return rec
   }
 
@@ -119,7 +216,13 @@ export class Database implements DatabaseCore {
     }
     let cutoff = Math.max(0, (await this.head()) - keep)
     for (const c of this.#conns) cutoff = Math.min(cutoff, c.at)
-    return this.storage.pack(cutoff)
+    // Until it has run, a historical connection older than this cutoff must not open (#checkNotStale).
+    this.#packing.add(cutoff)
+    try {
+      return await this.storage.pack(cutoff)
+    } finally {
+      this.#packing.delete(cutoff)
+    }
   }
 
   /** Discards every connection's uncommitted changes, closes them and the storage. */
@@ -144,6 +247,61 @@ export class Database implements DatabaseCore {
     if (tid > this.#head) this.#head = tid
   }
 
+  /** The tid `stat`/`files` read: the head, or `at` resolved and checked. */
+  async #readAt(at: Tid | Date | undefined): Promise<Tid> {
+    return at === undefined ? this.head() : this.tidAt(at)
+  }
+
+  /**
+   * Opens a historical connection at `tid` (resolved by #resolve, step (1)): (2) register the connection,
+   * so that no pack of this process passes it from now on, (3) check it against the pack cutoff — after
+   * (2), so a pack that raced it is seen — and dispose of it when stale. Synchronous while the storage is.
+   */
+  #historical(ram: RAM, tid: Tid): Awaitable<Connection> {
+    this.#check()
+    // (2)
+    const conn = new Connection(this, ram, tid, { readOnly: true })
+    this.#conns.add(conn)
+    // (3)
+    try {
+      const r = this.#checkNotStale(tid)
+      if (!isPromise(r)) return conn
+      return r.then(
+        () => conn,
+        (e: unknown) => {
+          conn[Symbol.dispose]()
+          throw e
+        },
+      )
+    } catch (e) {
+      conn[Symbol.dispose]()
+      throw e
+    }
+  }
+
+  /** (1) `at` as a tid: checked, a Date looked up in the log; NotFoundError past the head. */
+  #resolve(at: Tid | Date): Awaitable<Tid> {
+    if (at instanceof Date) {
+      if (Number.isNaN(at.getTime())) throw new InvalidArgumentError('at: an invalid Date')
+      return this.storage.tidAt(at)
+    }
+    checkTid(at, 'at')
+    return then(this.storage.head(), (head) => {
+      this._seen(head)
+      if (at > head) throw new NotFoundError(`no commit ${at} yet: the newest is tid ${head}`)
+      return at
+    })
+  }
+
+  /** StaleSnapshotError when `tid` is older than the pack cutoff, or than a pack of this process about to run. */
+  #checkNotStale(tid: Tid): Awaitable<void> {
+    return then(this.storage.packed(), (packed) => {
+      let cutoff = packed
+      for (const c of this.#packing) cutoff = Math.max(cutoff, c)
+      if (tid < cutoff) throw new StaleSnapshotError(tid, cutoff, `tids ${cutoff} and newer can be read`)
+    })
+  }
+
   async #autocommit(fn: (txn: StorageTxn) => Promise<void>): Promise<Tid> {
     this.#check()
     const txn = await this.storage.begin()
@@ -161,4 +319,14 @@ export class Database implements DatabaseCore {
   #check(): void {
     if (this.#closed) throw new ClosedError('database is closed')
   }
+}
+
+function checkTid(tid: unknown, what: string): asserts tid is Tid {
+  if (typeof tid !== 'number' || !Number.isSafeInteger(tid) || tid < 0)
+    throw new InvalidArgumentError(`${what} must be a tid (a non-negative integer), got ${String(tid)}`)
+}
+
+/** `f(v)` now when `v` is a value, after it when a Promise: synchronous storages stay synchronous. */
+function then<T, U>(v: Awaitable<T>, f: (t: T) => Awaitable<U>): Awaitable<U> {
+  return isPromise(v) ? v.then(f) : f(v)
 }

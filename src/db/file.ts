@@ -1,7 +1,7 @@
 // A database file: a BigFile whose loadblk reads the block as of the connection's `at` and whose storeblk
 // writes into the transaction of the commit storing it, plus the FileH that caches its pages and the
 // record (size, meta) that changes transactionally with them.
-import { BusyError, ClosedError, InvalidArgumentError, NotFoundError } from '../errors.ts'
+import { BusyError, ClosedError, InvalidArgumentError, NotFoundError, ReadOnlyError } from '../errors.ts'
 import type { Awaitable } from '../util/awaitable.ts'
 import type { BigFile } from '../virtmem/bigfile.ts'
 import { FileH, type FileHOptions, WriteoutFlags } from '../virtmem/fileh.ts'
@@ -13,6 +13,8 @@ import type { FileRecord, Meta, Storage, StorageTxn, Tid, Touched } from './stor
 /** What a DbFile needs from its connection. */
 export interface ConnectionCore {
   readonly at: Tid
+  /** A historical connection: pages and record are read-only. */
+  readonly readOnly: boolean
   readonly storage: Storage
   _forget(file: DbFile): void
 }
@@ -59,7 +61,7 @@ export class DbFile implements BigFile, Disposable {
     const state = { name: rec.name, blksize: rec.blksize, size: rec.size, meta: rec.meta }
     if (rec.id === undefined) this.#pending = state
     else this.#committed = state
-    this.fileh = new FileH(this, ram, options)
+    this.fileh = new FileH(this, ram, conn.readOnly ? { ...options, readOnly: true } : options)
   }
 
   get id(): number | undefined {
@@ -102,6 +104,11 @@ export class DbFile implements BigFile, Disposable {
     this._epoch.v++
     if (this.#gone) throw new NotFoundError(`file ${JSON.stringify(this.name)} no longer exists`)
     if (this.closed) throw new ClosedError('FileH is closed')
+    if (this.#conn.readOnly) {
+      throw new ReadOnlyError(
+        `file ${JSON.stringify(this.name)} is read-only: its connection reads the past snapshot at tid ${this.#conn.at}`,
+      )
+    }
     if (this.fileh.frozenForWriteout)
       throw new BusyError('a commit of this file is in progress; change it after it ends')
     if (!this.#pending) this.#pending = { ...(this.#committed as RecordState) }

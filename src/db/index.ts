@@ -1,12 +1,21 @@
 export { Connection, type CreateOptions, type FileInfo, type OpenOptions } from './connection.ts'
-export { type ConnectOptions, Database, type PackOptions } from './database.ts'
+export {
+  type AtOptions,
+  type ConnectOptions,
+  Database,
+  type LogOptions,
+  type PackOptions,
+} from './database.ts'
 export { DbFile } from './file.ts'
 export { type DatabaseOptions, openDatabase } from './sqlite/open.ts'
 export { type SQLiteOptions, SQLiteStorage } from './sqlite/storage.ts'
 export type {
   Change,
+  Commit,
+  CommitFile,
   FilePatch,
   FileRecord,
+  LogQuery,
   Meta,
   NewFile,
   PackResult,

@@ -13,6 +13,8 @@
  *   with `name === null` means deleted. File ids are never reused.
  * - **A commit log** row per (tid, file) lists the blocks written and whether the record changed. It
  *   drives conflict checks (first committer wins) and invalidation (what changed between two tids).
+ *   Each commit also records its time, never earlier than the commit before it, so that a time picks
+ *   one snapshot (`tidAt`); `log` reads it all back as data, newest first.
  * - **Commit** is a transaction object: `begin()` takes the write lock and allocates the tid;
  *   `checkConflicts(at, touched)` checks `touched` against the log after `at`, throwing ConflictError
  *   (a transaction that commits on its own, like `db.createFile`, skips it); then file operations and
@@ -20,9 +22,10 @@
  *   held); `commit()` writes the log rows and makes it durable, `rollback()` forgets everything.
  *   One writer at a time per database (in-process queue plus the backend's lock).
  * - **Pack** with a cutoff tid C keeps, for every block and record, all versions newer than C and the
- *   newest version <= C (dropped if it is a tombstone or a deletion), and the log after C. Every
- *   snapshot at >= C reads exactly what it read before; snapshots older than C are gone
- *   (StaleSnapshotError on read, `changes()` answers `null`).
+ *   newest version <= C (dropped if it is a tombstone or a deletion), and the log from C on (C's own
+ *   entry included, so `log` and `tidAt` still see the oldest readable commit). Every snapshot at >= C
+ *   reads exactly what it read before; snapshots older than C are gone (StaleSnapshotError on read,
+ *   `changes()` answers `null`, `packed()` answers C).
  */
 import type { Awaitable } from '../util/awaitable.ts'
 
@@ -106,8 +109,42 @@ export interface StorageTxn {
 export interface PackResult {
   /** The cutoff tid: snapshots at >= cutoff still read exactly as before. */
   readonly cutoff: Tid
+  /** The newest tid when the pack ran: the tids that stay readable are cutoff..head. */
+  readonly head: Tid
   readonly blocksRemoved: number
   readonly recordsRemoved: number
+}
+
+/** One file's part in a commit, as the log tells it. */
+export interface CommitFile {
+  readonly id: number
+  /** Its name at that commit; for a deletion, the name it had until then. */
+  readonly name: string
+  /** Blocks written (tombstones included), ascending. */
+  readonly blocks: readonly number[]
+  /** The record changed (size, meta, name or deletion). */
+  readonly record: boolean
+  /** The commit deleted the file. */
+  readonly deleted: boolean
+}
+
+/** One commit, as the log tells it. */
+export interface Commit {
+  readonly tid: Tid
+  /** When it committed (the committer's clock, never earlier than the previous commit's time). */
+  readonly time: Date
+  /** The files it changed, by id. */
+  readonly files: readonly CommitFile[]
+}
+
+/** Which commits `Storage.log` reads: from <= tid <= to, newest first, at most `limit`. */
+export interface LogQuery {
+  readonly from: Tid
+  readonly to: Tid
+  /** At most this many commits (a positive integer, or Infinity). */
+  readonly limit: number
+  /** Only commits that changed this file, and only its entry in each. */
+  readonly file?: number
 }
 
 export interface Storage {
@@ -122,6 +159,15 @@ export interface Storage {
   loadBlock(file: number, blk: number, at: Tid, buf: Uint8Array): Awaitable<void>
   /** Log entries with after < tid <= upto, by tid; `null` when pack removed part of that history. */
   changes(after: Tid, upto: Tid): Awaitable<Change[] | null>
+  /** The pack cutoff: snapshots at >= it read exactly, older ones are stale. 0 before the first pack. */
+  packed(): Awaitable<Tid>
+  /**
+   * The newest tid whose commit time is at or before `time` (by the recorded commit times); 0 when no
+   * commit the log still holds is that old (the empty database, or a commit older than the pack cutoff).
+   */
+  tidAt(time: Date): Awaitable<Tid>
+  /** Commits from the log (see LogQuery), newest first; commits older than the pack cutoff are gone. */
+  log(query: LogQuery): Awaitable<Commit[]>
   /** Starts the one write transaction: waits for other writers, takes the write lock, allocates the tid. */
   begin(): Awaitable<StorageTxn>
   /** Removes versions no snapshot at >= `cutoff` can read (see the rule above). */

@@ -7,6 +7,7 @@ import {
   InvalidArgumentError,
   LoadError,
   PurgedError,
+  ReadOnlyError,
   StoreError,
   VolatileWriteError,
   WouldBlockError,
@@ -46,6 +47,8 @@ export interface FileHOptions {
   strict?: boolean
   /** What reclaim purges at once: a whole volatile range (default; all there or all gone) or single pages. */
   purgeUnit?: PurgeUnit
+  /** Every write fault is refused with ReadOnlyError (EROFS): a view of a file that must not change. */
+  readOnly?: boolean
 }
 
 export interface PageInfo {
@@ -82,6 +85,7 @@ export class FileH implements VolatileSource {
   #storing = false
   /** Stable pages under writeout: write faults are refused (see `freezeForWriteout`). */
   #frozen = false
+  readonly #readOnly: boolean
 
   /** A scratch file over `ram`: pages read as zeros until written, and have no storage to go to. */
   static scratch(ram: RAM, options: FileHOptions = {}): FileH {
@@ -120,6 +124,7 @@ export class FileH implements VolatileSource {
       throw new InvalidArgumentError(`purgeUnit must be 'range' or 'page', got ${String(unit)}`)
     }
     this.#vol = new VolatileState(options.strict ?? false, unit)
+    this.#readOnly = options.readOnly ?? false
   }
 
   get closed(): boolean {
@@ -183,6 +188,7 @@ export class FileH implements VolatileSource {
       // (3) the FileH and the VMA must still be there (a retry may find them closed or unmapped)
       if (this.#closed) throw new ClosedError('FileH is closed')
       if (vma.unmapped) throw new ClosedError('VMA is unmapped')
+      if (write && this.#readOnly) throw new ReadOnlyError(`page ${pgoffset}: this file is read-only`)
       // (4) fileh, pgoffset -> page, via the page map
       const page = this.#pagemap.get(pgoffset)
       if (page !== undefined) {

@@ -2,8 +2,10 @@
 
 import type {
   Change,
+  Commit,
   FilePatch,
   FileRecord,
+  LogQuery,
   NewFile,
   PackResult,
   Storage,
@@ -58,6 +60,15 @@ export class FaultyStorage implements Storage {
   }
   begin(): Awaitable<StorageTxn> {
     return this.#fail('write', async () => new FaultyTxn(this, await this.inner.begin()))
+  }
+  packed(): Awaitable<Tid> {
+    return this.#fail('read', () => this.inner.packed())
+  }
+  tidAt(time: Date): Awaitable<Tid> {
+    return this.#fail('read', () => this.inner.tidAt(time))
+  }
+  log(query: LogQuery): Awaitable<Commit[]> {
+    return this.#fail('read', () => this.inner.log(query))
   }
   pack(cutoff: Tid): Awaitable<PackResult> {
     return this.inner.pack(cutoff)

@@ -4,6 +4,7 @@ import { dirname } from 'node:path'
 import { BigArray, exportNpy, exportRaw } from '../../array/index.ts'
 import { ExistsError, NotFoundError } from '../../errors.ts'
 import { parseRam, str } from '../args.ts'
+import { AT_OPTION, atHelp, resolveAt } from '../at.ts'
 import type { Command } from '../command.ts'
 import { COMMON_HELP } from '../command.ts'
 import { UsageError } from '../exit.ts'
@@ -18,10 +19,10 @@ export const exportCmd: Command = {
   spec: {
     name: 'export',
     positionals: ['DB', 'NAME', 'FILE'],
-    options: { format: { type: 'string' }, force: { type: 'boolean', short: 'f' } },
+    options: { format: { type: 'string' }, force: { type: 'boolean', short: 'f' }, ...AT_OPTION },
   },
   summary: 'export an array to a .npy or raw binary file',
-  help: `Usage: bigfile export DB NAME FILE.npy|FILE.raw [--format npy|raw] [--force]
+  help: `Usage: bigfile export DB NAME FILE.npy|FILE.raw [--format npy|raw] [--force] [--at TID|TIME]
 
 Writes array NAME of database DB to FILE: a .npy file (dtype, shape and order in its header), or any
 other name as raw little-endian elements in C order. The data goes to FILE.partial-<pid> first and is
@@ -31,6 +32,7 @@ Exit 4 when FILE exists (unless --force), 3 when NAME or FILE's directory does n
 Options:
   --format npy|raw   override the choice made by the file's extension
   -f, --force        overwrite FILE
+${atHelp(21)}
 
 ${COMMON_HELP}`,
   async run(p) {
@@ -42,8 +44,9 @@ ${COMMON_HELP}`,
     const partial = `${file}.partial-${process.pid}`
     const bar = new ProgressLine({ label: `export ${name}`, quiet: p.values.quiet === true })
     const a = await withDb(path, async (db) => {
-      const rec = await db.stat(name)
-      const conn = db.connect({ ram: makeRam(ramBytes, pagesizeFor(rec.blksize)) })
+      const at = await resolveAt(db, p)
+      const rec = await db.stat(name, { at })
+      const conn = db.connect({ ram: makeRam(ramBytes, pagesizeFor(rec.blksize)), at })
       const a = await BigArray.open(conn, name)
       // A second Ctrl-C exits at once: the partial file goes too.
       using interrupt = onInterrupt({ cleanup: () => rmSync(partial, { force: true }) })

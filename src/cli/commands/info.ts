@@ -1,5 +1,6 @@
 // bigfile info DB NAME: one file's description (dtype, shape, order, block size, size, meta).
 import { itemsizeOf } from '../../array/dtype.ts'
+import { AT_OPTION, atHelp, resolveAt } from '../at.ts'
 import type { Command } from '../command.ts'
 import { COMMON_HELP } from '../command.ts'
 import { printFields } from '../format.ts'
@@ -8,20 +9,21 @@ import { withDb } from '../session.ts'
 import { formatBytes } from '../size.ts'
 
 export const info: Command = {
-  spec: { name: 'info', positionals: ['DB', 'NAME'], options: { json: { type: 'boolean' } } },
+  spec: { name: 'info', positionals: ['DB', 'NAME'], options: { json: { type: 'boolean' }, ...AT_OPTION } },
   summary: 'describe one array: dtype, shape, order, block size, size, meta',
-  help: `Usage: bigfile info DB NAME [--json]
+  help: `Usage: bigfile info DB NAME [--json] [--at TID|TIME]
 
 Describes array (or file) NAME of database DB: dtype, shape, order, elements, block size, size in bytes,
 the tid of its last change, and its metadata. Exit 3 when there is no such file.
 
 Options:
   --json         the record as one JSON object
+${atHelp()}
 
 ${COMMON_HELP}`,
   async run(p) {
     const [path, name] = p.positionals
-    const rec = await withDb(path, (db) => db.stat(name))
+    const rec = await withDb(path, async (db) => db.stat(name, { at: await resolveAt(db, p) }))
     if (p.values.json) {
       const { blksize, size, meta, tid } = rec
       console.log(JSON.stringify({ name: rec.name, blksize, size, meta, tid }))

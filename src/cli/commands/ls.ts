@@ -1,4 +1,5 @@
 // bigfile ls DB: the files of a database, with their array shapes.
+import { AT_OPTION, atHelp, resolveAt } from '../at.ts'
 import type { Command } from '../command.ts'
 import { COMMON_HELP } from '../command.ts'
 import { printTable } from '../format.ts'
@@ -7,20 +8,21 @@ import { withDb } from '../session.ts'
 import { formatBytes } from '../size.ts'
 
 export const ls: Command = {
-  spec: { name: 'ls', positionals: ['DB'], options: { json: { type: 'boolean' } } },
+  spec: { name: 'ls', positionals: ['DB'], options: { json: { type: 'boolean' }, ...AT_OPTION } },
   summary: 'list the arrays and files of a database',
-  help: `Usage: bigfile ls DB [--json]
+  help: `Usage: bigfile ls DB [--json] [--at TID|TIME]
 
-Lists the files of database DB at its newest snapshot: name, dtype, shape, order, block size, bytes.
-Files that are not arrays show "-" for dtype and shape.
+Lists the files of database DB at its newest snapshot (or --at a past one): name, dtype, shape, order,
+block size, bytes. Files that are not arrays show "-" for dtype and shape.
 
 Options:
   --json         one JSON array of records instead of the table
+${atHelp()}
 
 ${COMMON_HELP}`,
   async run(p) {
     const [path] = p.positionals
-    const files = await withDb(path, (db) => db.files())
+    const files = await withDb(path, async (db) => db.files({ at: await resolveAt(db, p) }))
     if (p.values.json) {
       console.log(
         JSON.stringify(

@@ -24,7 +24,7 @@ ${COMMON_HELP}`,
     const r = await withDb(path, (db) => db.pack({ keep }))
     if (!p.values.quiet)
       console.log(
-        `packed: cutoff tid ${r.cutoff}, ${r.blocksRemoved} block versions and ${r.recordsRemoved} records removed`,
+        `packed: cutoff tid ${r.cutoff} (tids ${r.cutoff}..${r.head} stay readable), ${r.blocksRemoved} block versions and ${r.recordsRemoved} records removed`,
       )
     return 0
   },

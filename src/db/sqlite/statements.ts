@@ -50,7 +50,12 @@ export function prepareStatements(db: DatabaseSync) {
     changes: p(
       'SELECT tid, file_id AS file, blocks, record FROM log_files WHERE tid > ? AND tid <= ? ORDER BY tid',
     ),
-    insertLog: p('INSERT INTO log (tid, time) VALUES (?, ?)'),
+    // Commit times never go backwards (a clock stepped back gives the previous commit's time), so a time
+    // picks one snapshot: the newest commit at or before it.
+    insertLog: p(
+      `INSERT INTO log (tid, time)
+        VALUES (?1, max(?2, coalesce((SELECT time FROM log ORDER BY tid DESC LIMIT 1), 0)))`,
+    ),
     insertLogFile: p('INSERT INTO log_files (tid, file_id, blocks, record) VALUES (?, ?, ?, ?)'),
   }
 }

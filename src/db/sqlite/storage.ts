@@ -8,9 +8,20 @@ import {
   NotFoundError,
   StaleSnapshotError,
 } from '../../errors.ts'
-import type { Change, FileRecord, Meta, PackResult, Storage, StorageTxn, Tid } from '../storage.ts'
+import type {
+  Change,
+  Commit,
+  FileRecord,
+  LogQuery,
+  Meta,
+  PackResult,
+  Storage,
+  StorageTxn,
+  Tid,
+} from '../storage.ts'
 import { decodeBlocks } from './blocklist.ts'
 import { sqliteError } from './errors.ts'
+import { type LogStatements, prepareLogStatements, readLog, readTidAt } from './log.ts'
 import { APPLICATION_ID, preflight, SCHEMA, SCHEMA_VERSION } from './schema.ts'
 import { type LogRow, packedTid, prepareStatements, type RecordRow, type Statements } from './statements.ts'
 import { SQLiteTxn } from './txn.ts'
@@ -33,6 +44,7 @@ export class SQLiteStorage implements Storage {
   readonly path: string
   readonly #db: DatabaseSync
   readonly #s: Statements
+  readonly #log: LogStatements
   #writing = false
   readonly #waiters: (() => void)[] = []
   #closed = false
@@ -41,6 +53,7 @@ export class SQLiteStorage implements Storage {
     this.path = path
     this.#db = db
     this.#s = prepareStatements(db)
+    this.#log = prepareLogStatements(db)
   }
 
   static open(path: string, options: SQLiteOptions = {}): SQLiteStorage {
@@ -157,6 +170,36 @@ export class SQLiteStorage implements Storage {
     }
   }
 
+  packed(): Tid {
+    this.#check()
+    try {
+      return this.#packed()
+    } catch (e) {
+      throw sqliteError(e, 'read the pack cutoff')
+    }
+  }
+
+  tidAt(time: Date): Tid {
+    this.#check()
+    try {
+      return readTidAt(this.#log, time)
+    } catch (e) {
+      throw sqliteError(e, 'read the commit log')
+    }
+  }
+
+  log(query: LogQuery): Commit[] {
+    this.#check()
+    try {
+      const commits = readLog(this.#log, query)
+      // A pack by another process during the reads may have cut entries short: keep what it kept whole.
+      const packed = this.#packed()
+      return commits.filter((c) => c.tid >= packed)
+    } catch (e) {
+      throw sqliteError(e, 'read the commit log')
+    }
+  }
+
   begin(): StorageTxn | Promise<StorageTxn> {
     return this.#asWriter(() => this.#begin())
   }
@@ -222,6 +265,7 @@ export class SQLiteStorage implements Storage {
           records += Number(
             db.prepare('DELETE FROM file_versions WHERE file_id = ? AND tid <= ?').run(id, c).changes,
           )
+          db.prepare('DELETE FROM log_files WHERE file_id = ? AND tid <= ?').run(id, c)
         }
         blocks += Number(
           db
@@ -240,11 +284,13 @@ export class SQLiteStorage implements Storage {
             )
             .run(c).changes,
         )
-        db.prepare('DELETE FROM log_files WHERE tid <= ?').run(c)
-        db.prepare('DELETE FROM log WHERE tid <= ? AND tid < (SELECT max(tid) FROM log)').run(c)
+        // The log from c on stays (c's own entry too): `log` and `tidAt` still see the oldest readable commit.
+        db.prepare('DELETE FROM log_files WHERE tid < ?').run(c)
+        db.prepare('DELETE FROM log WHERE tid < ?').run(c)
         db.prepare(`UPDATE meta SET value = max(value, ?) WHERE key = 'packed'`).run(c)
+        const head = this.head()
         db.exec('COMMIT')
-        return { cutoff: c, blocksRemoved: blocks, recordsRemoved: records }
+        return { cutoff: c, head, blocksRemoved: blocks, recordsRemoved: records }
       } catch (e) {
         this.#rollbackQuietly()
         throw e
