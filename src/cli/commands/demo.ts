@@ -83,6 +83,7 @@ async function runDemo(o: DemoOptions): Promise<number> {
           mem.sample()
           bar.update(d, t)
         },
+        onCommit: bar.committing,
       },
     }
   }
