@@ -63,8 +63,8 @@ function render(x: Nested, depth: number, ndim: number, fmt: (v: Element) => str
     let column = depth
     x.forEach((v, i) => {
       const word = v === ELLIPSIS ? '...' : fmt(v as Element)
-      const closing = i === x.length - 1 ? 1 : 0
-      if (i > 0 && column + line.length + 1 + word.length + closing > width) {
+      // As NumPy: room is kept on every line for the closing brackets of this row and its parents.
+      if (i > 0 && column + line.length + 1 + word.length > width - depth - 1) {
         out += `${line}\n`
         line = ' '.repeat(depth + 1) + word
         column = 0
