@@ -13,7 +13,8 @@ async function arrayOf(dtype: DType, shape: number[], values: ArrayLike<number |
   return a
 }
 
-const range = (n: number, f = (i: number) => i) => Array.from({ length: n }, (_, i) => f(i))
+const range = <T = number>(n: number, f: (i: number) => T = (i) => i as T): T[] =>
+  Array.from({ length: n }, (_, i) => f(i))
 
 test('floats: positional with aligned points, or scientific for all; nan, inf, -0', async () => {
   const cases: [DType, number[], number[], string][] = [
