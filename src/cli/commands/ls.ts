@@ -47,8 +47,9 @@ ${COMMON_HELP}`,
     } else {
       const rows = files.map((f) => {
         const a = arrayMeta(f)
+        const name = f.name // the one place a name is printed
         return [
-          STAGING_NAME.test(f.name) ? `${f.name} (importing)` : f.name,
+          STAGING_NAME.test(f.name) ? `${name} (importing)` : name,
           a?.dtype ?? '-',
           a ? formatShape(a.shape) : '-',
           a?.order ?? '-',
