@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { bigfile, bigfileAsync, oneErrorLine, tempDir } from './helpers.ts'
+import { bigfile, bigfileAsync, oneErrorLine, spawnBigfile, tempDir } from './helpers.ts'
 
 function ok(args: string[]): string {
   const r = bigfile(args)
@@ -137,4 +137,24 @@ test('stat: 64-bit sums beyond 2^53 stay exact (as a JSON string)', () => {
   assert.equal(s.max, String(2n ** 63n + 1n))
   assert.equal(s.min, 5)
   assert.match(ok(['stat', db, 'u']), /^sum +18446744073709551622$/m)
+})
+
+test('stat: Ctrl-C stops the pass, exit 130, one line', async () => {
+  using t = tempDir()
+  const db = join(t.dir, 'x.db')
+  // 2 GiB of zeros (holes: nothing stored), read through 4 MiB of RAM.
+  ok(['create', db, 'big', '--dtype', 'f8', '--shape', String(2 ** 28), '-q'])
+  const c = spawnBigfile(['stat', db, 'big', '--ram', '4MiB'])
+  let stderr = ''
+  let stdout = ''
+  c.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+  c.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d
+    if (/^stat big: 10%/m.test(stderr)) c.kill('SIGINT')
+  })
+  const code = await new Promise((resolve) => c.on('close', resolve))
+  assert.equal(code, 130, stderr)
+  assert.equal(stdout, '')
+  assert.match(stderr, /^bigfile: interrupted/m)
+  assert.doesNotMatch(stderr, /stat big: 100%/)
 })
