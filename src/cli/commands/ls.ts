@@ -9,7 +9,7 @@ import { formatBytes } from '../size.ts'
 
 /**
  * The names `bigfile import` writes to until it is done: `.importing.<pid>.<time>.<NAME>` (stagingName
- * in io.ts; test/cli/ls.test.ts checks that the two agree).
+ * in io.ts; test/cli/options.test.ts checks that the two agree).
  */
 export const STAGING_NAME = /^\.importing\.\d+\.[0-9a-z]+\./
 
