@@ -198,12 +198,56 @@ export function itemsizeOf(dtype: DType): number {
   return Number(dtype.slice(dtype.search(/\d/))) / 8
 }
 
-/** The table entry of `name`; InvalidArgumentError for an unknown dtype or float16 without Float16Array. */
+/**
+ * The table entry of `name` (a dtype name or a NumPy code, see dtypeOf); InvalidArgumentError for an
+ * unknown dtype or float16 without Float16Array.
+ */
 export function dtypeInfo(name: unknown): DTypeInfo {
-  const d = isDType(name) ? TABLE[name] : undefined
+  const d = TABLE[dtypeOf(name)]
   if (d) return d
-  if (name === 'float16') throw new InvalidArgumentError('float16 needs a runtime with Float16Array')
-  throw new InvalidArgumentError(`unknown dtype ${JSON.stringify(name)}`)
+  throw new InvalidArgumentError('float16 needs a runtime with Float16Array')
+}
+
+/** The NumPy type code of a dtype without byte order: `f8`, `i4`, `u1` (known without the runtime's support). */
+function codeOf(d: DType): string {
+  return `${d[0]}${itemsizeOf(d)}`
+}
+
+/** What dtype messages list: `int8 (i1), uint8 (u1), ..., float64 (f8)`. */
+export const SUPPORTED_DTYPES = DTYPES.map((d) => `${d} (${codeOf(d)})`).join(', ')
+
+const OTHER_KINDS: Record<string, string> = {
+  b: 'bool',
+  c: 'complex',
+  U: 'unicode',
+  S: 'bytes',
+  V: 'void',
+  M: 'datetime',
+  m: 'timedelta',
+  O: 'object',
+}
+
+/**
+ * The dtype named by `text`: a name (`float64`) or a NumPy type code (`f8`, `<f8`, `=f8`, `|u1`: `<` is
+ * little-endian, what bigfile stores, and so is `=`, native order, on every platform Node runs on).
+ * InvalidArgumentError listing what is supported otherwise; big-endian codes (`>f8`), bool (`b1`) and
+ * NumPy's other kinds (complex, unicode, ...) are refused by name.
+ */
+export function dtypeOf(text: unknown): DType {
+  if (isDType(text)) return text
+  const bad = (why: string) =>
+    new InvalidArgumentError(`${why} (supported: ${SUPPORTED_DTYPES}; codes may start with < or =)`)
+  const m = typeof text === 'string' ? /^([<>=|]?)([a-zA-Z])(\d*)$/.exec(text) : null
+  if (!m) throw bad(`unknown dtype ${typeof text === 'string' ? JSON.stringify(text) : String(text)}`)
+  const [, order, kind, width] = m
+  const d = DTYPES.find((n) => codeOf(n) === kind + width)
+  // '|' means "byte order does not apply": only for one-byte types, as NumPy writes them.
+  if (d && (order === '' || order === '<' || order === '=' || (order === '|' && width === '1'))) return d
+  if (d && order === '>')
+    throw bad(`big-endian dtype ${JSON.stringify(text)} is not supported: arrays are little-endian`)
+  const other = OTHER_KINDS[kind]
+  if (other) throw bad(`dtype ${JSON.stringify(text)} (${other}) is not supported`)
+  throw bad(`unknown dtype ${JSON.stringify(text)}`)
 }
 
 /** The dtype of an .npy type code without byte order ('f8', 'i4', ...), or undefined. */

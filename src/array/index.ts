@@ -8,9 +8,11 @@ export {
   type AnyTypedArray,
   DTYPES,
   type DType,
+  dtypeOf,
   type Element,
   isDType,
   itemsizeOf,
+  SUPPORTED_DTYPES,
   type TypedArrayOf,
 } from './dtype.ts'
 export type { Order } from './layout.ts'

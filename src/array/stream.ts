@@ -11,6 +11,8 @@ import { checkAbort, type Progress, report } from './progress.ts'
 export interface ImportOptions extends Progress {
   /** Commit whenever this many bytes were written since the last commit. Default: half the RAM capacity. */
   commitEvery?: number
+  /** Called just before each of those commits (a progress display can say so: a commit takes a while). */
+  onCommit?: () => void
 }
 
 const BUFFER = 1 << 20
@@ -90,11 +92,12 @@ export async function readElements(
     }
     done += want
     dirty += want
+    report(opts, done, total)
     if (dirty >= every && done < total) {
+      opts.onCommit?.()
       await conn.commit()
       dirty = 0
     }
-    report(opts, done, total)
   }
 }
 

@@ -1,7 +1,8 @@
 // Command-line parsing on node:util parseArgs: every mistake becomes a UsageError (exit 2) that names
 // the command, and the values the commands share (sizes, shapes, dtypes) are checked in one place.
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util'
-import { DTYPES, type DType, isDType } from '../array/dtype.ts'
+import { type DType, dtypeOf } from '../array/dtype.ts'
+import { InvalidArgumentError } from '../errors.ts'
 import { UsageError } from './exit.ts'
 import { parseSize } from './size.ts'
 
@@ -37,13 +38,12 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[]): Parsed
   const options = { ...spec.options, ...COMMON_OPTIONS }
   let parsed: Parsed
   try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true }) as typeof parsed
+    const args = negativesAsPositionals(options, attachDashValues(options, argv))
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true }) as typeof parsed
   } catch (e) {
     // A mistake next to -h/--help still shows the help (as parsed: `-qh` asks, `-- --help` does not).
     if (asksHelp(options, argv)) return undefined
-    // parseArgs messages carry advice about '--' that does not fit here; keep their first sentence.
-    const msg = (e as Error).message.split('. ')[0].replace(/\.$/, '')
-    throw new UsageError(`${spec.name}: ${msg} (see bigfile ${spec.name} --help)`)
+    throw new UsageError(`${spec.name}: ${parseArgsMessage(e)} (see bigfile ${spec.name} --help)`)
   }
   if (parsed.values.help === true) return undefined
   const want = spec.positionals
@@ -57,6 +57,60 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[]): Parsed
     throw new UsageError(`${spec.name}: unexpected argument ${JSON.stringify(extra)}`)
   }
   return parsed
+}
+
+/**
+ * `--keep -1` → `--keep=-1`: a string option takes the next argument as its value even when it starts
+ * with `-` (as getopt does), unless that argument is itself one of the options. parseArgs would refuse
+ * it as ambiguous; the command's own check then says what is wrong with the value.
+ */
+function attachDashValues(options: ParseArgsOptionsConfig, argv: readonly string[]): string[] {
+  const longs = new Set(Object.keys(options).map((n) => `--${n}`))
+  const shorts = new Set(Object.values(options).flatMap((o) => (o.short ? [`-${o.short}`] : [])))
+  const isOption = (a: string) => longs.has(a.split('=')[0]) || shorts.has(a.slice(0, 2))
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    if (a === '--') {
+      out.push(...argv.slice(i))
+      break
+    }
+    const next = argv[i + 1]
+    const o = a.startsWith('--') ? options[a.slice(2)] : undefined
+    if (o?.type === 'string' && next?.startsWith('-') && next !== '--' && !isOption(next)) {
+      out.push(`${a}=${next}`)
+      i++
+    } else out.push(a)
+  }
+  return out
+}
+
+/**
+ * `show DB NAME -1` → `show DB NAME -- -1`: an argument like a negative number (`-1`, `-3:`) is a
+ * positional, since no option here is a digit. Every positional moves after a `--`, in order.
+ */
+function negativesAsPositionals(options: ParseArgsOptionsConfig, args: string[]): string[] {
+  const negative = /^-\d/
+  if (!args.some((a) => negative.test(a)) || args.includes('--')) return args
+  const { tokens } = parseArgs({ args, options, allowPositionals: true, strict: false, tokens: true })
+  const positional = new Set<number>()
+  for (const t of tokens) {
+    if (t.kind === 'positional') positional.add(t.index)
+    // strict: false reads `-1` as the options 1 (or 1, :, 3, ...): the whole argument is a positional.
+    else if (t.kind === 'option' && negative.test(args[t.index])) positional.add(t.index)
+  }
+  const rest = args.filter((_, i) => !positional.has(i))
+  return [...rest, '--', ...args.filter((_, i) => positional.has(i))]
+}
+
+/** One line for a parseArgs error: its first sentence, without the advice about '--' that does not fit. */
+function parseArgsMessage(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e)
+  const ambiguous = /^Option '(--?[^']+)' argument is ambiguous/.exec(msg)
+  if (ambiguous) return `${ambiguous[1]} needs a value`
+  const missing = /^Option '(?:-\w, )?(--[^' ]+) <value>' argument missing/.exec(msg)
+  if (missing) return `${missing[1]} needs a value`
+  return msg.split(/\.\s/)[0].replace(/\.$/, '').replace(/\s+/g, ' ')
 }
 
 /** Whether the arguments, parsed leniently, contain the help option (not after `--`, not as a value). */
@@ -93,9 +147,14 @@ export function parseShape(text: string): number[] {
   })
 }
 
+/** A dtype name or NumPy code (`float64`, `f8`, `<f8`); the error lists what is supported. */
 export function parseDType(text: string): DType {
-  if (isDType(text)) return text
-  throw new UsageError(`--dtype: unknown dtype ${JSON.stringify(text)} (one of ${DTYPES.join(', ')})`)
+  try {
+    return dtypeOf(text)
+  } catch (e) {
+    if (e instanceof InvalidArgumentError) throw new UsageError(`--dtype: ${e.message}`)
+    throw e
+  }
 }
 
 export function parseOrder(text: string | undefined): 'C' | 'F' {

@@ -1,5 +1,18 @@
-// The top-level help: commands and the exit codes scripts can rely on.
+// The top-level help: commands and the exit codes scripts can rely on; the version.
+import { readFileSync } from 'node:fs'
 import type { Command } from './command.ts'
+
+/**
+ * The version in the package's package.json, read at run time: it sits two levels up from this module
+ * both in the repository (src/cli/) and in the installed package (dist/cli/).
+ */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version?: unknown
+  }
+  if (typeof pkg.version !== 'string') throw new Error('package.json has no version')
+  return pkg.version
+}
 
 export const EXIT_CODES_HELP = `Exit codes:
   0    ok
@@ -23,7 +36,7 @@ and works on them through a fixed RAM budget (--ram).
 Commands:
 ${list}
 
-Run \`bigfile <command> --help\` for a command's arguments and options.
+Run \`bigfile <command> --help\` for a command's arguments and options, \`bigfile --version\` for the version.
 Errors are reported as one line on stderr (\`bigfile: <message>\`); BIGFILE_DEBUG=1 adds the stack.
 
 ${EXIT_CODES_HELP}`

@@ -13,15 +13,19 @@ import { log } from './commands/log.ts'
 import { ls } from './commands/ls.ts'
 import { pack } from './commands/pack.ts'
 import { rm } from './commands/rm.ts'
+import { show } from './commands/show.ts'
+import { stat } from './commands/stat.ts'
 import { stats } from './commands/stats.ts'
 import { Exit, exitCodeOf, reportError, UsageError } from './exit.ts'
-import { mainHelp } from './help.ts'
+import { mainHelp, packageVersion } from './help.ts'
 import { holdInterrupts } from './interrupt.ts'
 
 export const COMMANDS: Readonly<Record<string, Command>> = {
   create,
   info,
   ls,
+  show,
+  stat,
   rm,
   import: importCmd,
   export: exportCmd,
@@ -42,6 +46,11 @@ export async function run(argv: readonly string[]): Promise<number> {
       // Without a command it is a usage error: the help goes to stderr.
       console.error(mainHelp(COMMANDS))
       return Exit.USAGE
+    }
+    if (name === '--version') {
+      if (rest.length > 0) throw new UsageError(`--version: unexpected argument ${JSON.stringify(rest[0])}`)
+      console.log(`bigfile ${packageVersion()}`)
+      return Exit.OK
     }
     if (name === 'help' || name === '--help' || name === '-h') {
       // `bigfile help CMD`: that command's help.

@@ -9,6 +9,8 @@ import { checkAborted } from './interrupt.ts'
 export interface Steps {
   signal?: AbortSignal
   onProgress?: (done: number, total: number) => void
+  /** Called just before each commit. */
+  onCommit?: () => void
 }
 
 /** Element i's value: multiples of 0.5 below 500, so every partial sum is exact in float64. */
@@ -52,8 +54,9 @@ export async function fillChunked(
         const base = i0 + start
         for (let j = 0; j < f.length; j++) f[j] = ((base + j) % 1000) * 0.5
       },
-      { write: true, signal: steps.signal },
+      { write: true, signal: steps.signal, onProgress: (d) => steps.onProgress?.(i0 + d, n) },
     )
+    steps.onCommit?.()
     await conn.commit()
     commits++
     steps.onProgress?.(i1, n)

@@ -7,6 +7,7 @@ import { BigArray } from '../../array/index.ts'
 import { openDatabase } from '../../db/sqlite/open.ts'
 import { parseCount, str } from '../args.ts'
 import type { Command } from '../command.ts'
+import { ramReport } from '../counters.ts'
 import { onInterrupt } from '../interrupt.ts'
 import { type PhaseResult, readPhases, timePhase } from '../phases.ts'
 import { formatBytes, formatRate, formatSeconds } from '../size.ts'
@@ -60,10 +61,7 @@ ${WORKLOAD_COMMON_HELP}`,
       ]
       results.push(...(await readPhases(conn, a, { reads, changes, signal })))
       printPhases(results)
-      const c = ram.counters
-      console.log(
-        `pages: ${c.loads.toLocaleString('en-US')} loaded, ${c.stores.toLocaleString('en-US')} stored, ${c.reclaims.toLocaleString('en-US')} reclaimed`,
-      )
+      for (const line of ramReport(ram)) console.log(line)
     } catch (e) {
       await conn.abort().catch(() => {})
       throw e

@@ -9,6 +9,7 @@ import type { Database } from '../../db/database.ts'
 import { openDatabase } from '../../db/sqlite/open.ts'
 import type { RAM } from '../../virtmem/ram.ts'
 import type { Command } from '../command.ts'
+import { ramReport } from '../counters.ts'
 import { Exit } from '../exit.ts'
 import { onInterrupt } from '../interrupt.ts'
 import { MemorySampler } from '../memory.ts'
@@ -32,7 +33,7 @@ each chunk (dirty pages cannot leave RAM before they are committed); scans it an
 against the formula; makes --changes random single-element changes in one transaction and commits
 (in several when that many dirty pages might not fit half the budget);
 reopens the database and verifies the changed elements and the sum. Prints the time of each phase,
-the pages loaded, stored and reclaimed, and the peak memory. Exit 1 when a verification fails.
+the RAM's page counters (faults, loads, stores, reclaims, ...), and the peak memory. Exit 1 when a verification fails.
 
 Options:
   --data SIZE      array size in bytes (default 1GiB)
@@ -83,6 +84,7 @@ async function runDemo(o: DemoOptions): Promise<number> {
           mem.sample()
           bar.update(d, t)
         },
+        onCommit: bar.committing,
       },
     }
   }
@@ -154,14 +156,8 @@ async function runDemo(o: DemoOptions): Promise<number> {
     await db?.close()
   }
 
-  const c = ram.counters
-  const s = ram.stats()
   mem.sample()
-  console.log(
-    `pages: ${c.loads.toLocaleString('en-US')} loaded, ${c.stores.toLocaleString('en-US')} stored, ` +
-      `${c.reclaims.toLocaleString('en-US')} reclaimed, ${c.faults.toLocaleString('en-US')} faults; ` +
-      `RAM budget ${formatBytes(s.capacity)} (${formatBytes(s.usedBytes)} in use at the end)`,
-  )
+  for (const line of ramReport(ram)) console.log(line)
   console.log(
     `peak memory: RSS ${formatBytes(roundMiB(mem.peakRss))} (sampled), ` +
       `maxRSS ${formatBytes(roundMiB(MemorySampler.maxRss()))} (kernel)`,

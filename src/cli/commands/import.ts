@@ -75,12 +75,18 @@ ${COMMON_HELP}`,
       const conn = db.connect({ ram })
       using interrupt = onInterrupt()
       const bar = new ProgressLine({ label: `import ${name}`, quiet: p.values.quiet === true })
-      const progress = { signal: interrupt.signal, onProgress: bar.update, commitEvery }
+      const progress = {
+        signal: interrupt.signal,
+        onProgress: bar.update,
+        onCommit: bar.committing,
+        commitEvery,
+      }
       let a: BigArray
       try {
         a = raw
           ? await importRaw(conn, staging, file, { ...raw, blksize, ...progress })
           : await importNpy(conn, staging, file, { blksize, ...progress })
+        bar.committing()
         await conn.commit()
         await db.renameFile(staging, name)
       } catch (e) {

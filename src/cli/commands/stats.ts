@@ -6,6 +6,7 @@ import { printFields } from '../format.ts'
 import { arrayMeta } from '../meta.ts'
 import { withDb } from '../session.ts'
 import { formatBytes } from '../size.ts'
+import { fileSpace, isSqliteFile } from '../sqlite-file.ts'
 
 function fileSize(path: string): number {
   try {
@@ -17,14 +18,16 @@ function fileSize(path: string): number {
 
 export const stats: Command = {
   spec: { name: 'stats', positionals: ['DB'], options: { json: { type: 'boolean' } } },
-  summary: 'files, bytes, head tid and on-disk size of a database',
+  summary: 'files, bytes, head tid, on-disk size and free pages of a database',
   help: `Usage: bigfile stats DB [--json]
 
-Prints the number of files and arrays, their total logical size, the newest tid (head), and the size of
-the SQLite database file and its write-ahead log on disk (old versions count until \`bigfile pack\`).
+Prints the number of files and arrays, their total logical size, the newest tid (head), the size of
+the SQLite database file and its write-ahead log on disk (old versions count until \`bigfile pack\`),
+and the free pages in the file: space left by pack, rm or an aborted import, which SQLite reuses for
+later writes and \`bigfile pack\` returns to the file system.
 
 Options:
-  --json         the figures as one JSON object
+  --json         the figures as one JSON object (sizes in bytes)
 
 ${COMMON_HELP}`,
   async run(p) {
@@ -33,6 +36,8 @@ ${COMMON_HELP}`,
       files: await db.files(),
       head: await db.head(),
     }))
+    // After the close: the write-ahead log is checkpointed (unless another process has the file open).
+    const space = isSqliteFile(path) ? fileSpace(path) : undefined
     const s = {
       files: files.length,
       arrays: files.filter((f) => arrayMeta(f) !== undefined).length,
@@ -40,19 +45,28 @@ ${COMMON_HELP}`,
       head,
       dbFileBytes: fileSize(path),
       walBytes: fileSize(`${path}-wal`),
+      ...(space && { pageSize: space.pageSize, pages: space.pages, freePages: space.freePages }),
     }
     if (p.values.json) {
       console.log(JSON.stringify(s))
       return 0
     }
-    printFields([
+    const fields: [string, string][] = [
       ['files', String(s.files)],
       ['arrays', String(s.arrays)],
       ['bytes', `${formatBytes(s.bytes)} (${s.bytes} bytes)`],
       ['head tid', String(s.head)],
       ['sqlite file', `${formatBytes(s.dbFileBytes)} (${s.dbFileBytes} bytes)`],
       ['wal file', `${formatBytes(s.walBytes)} (${s.walBytes} bytes)`],
-    ])
+    ]
+    if (space) {
+      const free = space.freePages * space.pageSize
+      fields.push([
+        'free pages',
+        `${space.freePages.toLocaleString('en-US')} of ${space.pages.toLocaleString('en-US')} pages of ${formatBytes(space.pageSize)}: ${formatBytes(free)}${free > 0 ? ' (bigfile pack returns them)' : ''}`,
+      ])
+    }
+    printFields(fields)
     return 0
   },
 }

@@ -1,0 +1,59 @@
+// Free pages: `stats` counts them, `pack` gives them back to the file system (VACUUM) unless --no-vacuum.
+import assert from 'node:assert/strict'
+import { statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { bigfile, tempDir } from './helpers.ts'
+
+const ok = (args: string[]) => {
+  const r = bigfile(args)
+  assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`)
+  return r
+}
+const stats = (db: string) => JSON.parse(ok(['stats', db, '--json']).stdout)
+
+test('stats shows free pages; pack returns them to the file system; the data stays', () => {
+  using t = tempDir()
+  const db = join(t.dir, 'x.db')
+  const raw = join(t.dir, 'x.raw')
+  // 4 MiB of non-zero data: 64 blocks stored.
+  writeFileSync(
+    raw,
+    new Float64Array(1 << 19).map((_, i) => i + 1),
+  )
+  ok(['import', db, 'keep', raw, '--dtype', 'f8', '-q'])
+  ok(['import', db, 'drop', raw, '--dtype', 'f8', '-q'])
+  ok(['rm', db, 'drop'])
+  let s = stats(db)
+  assert.equal(s.pageSize, 65536)
+  assert.equal(s.freePages, 0, 'rm frees nothing until pack')
+  const full = statSync(db).size
+
+  // --no-vacuum: the versions go, their pages stay in the file as free pages.
+  let r = ok(['pack', db, '--no-vacuum'])
+  assert.match(r.stdout, /^packed: cutoff tid \d+.*, 64 block versions/)
+  assert.doesNotMatch(r.stdout, /vacuum/)
+  s = stats(db)
+  assert.ok(s.freePages >= 64, `${s.freePages} free pages`)
+  assert.equal(statSync(db).size, full)
+  assert.match(
+    ok(['stats', db]).stdout,
+    /^free pages +\d+ of \d+ pages of 64 KiB: [\d.]+ MiB \(bigfile pack returns them\)$/m,
+  )
+
+  // pack: the file shrinks by the free pages.
+  r = ok(['pack', db])
+  assert.match(r.stdout, /^vacuumed: file [\d.]+ MiB -> [\d.]+ MiB$/m)
+  assert.match(r.stderr, /^vacuum: rewriting .* without its [\d.]+ MiB of free pages…$/m)
+  const after = stats(db)
+  assert.equal(after.freePages, 0)
+  assert.ok(statSync(db).size <= full - s.freePages * 65536, `${statSync(db).size} of ${full}`)
+  assert.equal(after.walBytes, 0)
+  assert.equal(after.head, s.head, 'VACUUM adds no transaction')
+  assert.equal(ok(['stat', db, 'keep', '--json', '-q']).stdout.includes('"sum":137439215616'), true)
+
+  // Nothing free: nothing to rewrite.
+  r = ok(['pack', db])
+  assert.doesNotMatch(r.stdout + r.stderr, /vacuum/)
+  assert.equal(ok(['pack', db, '-q']).stdout, '')
+})
