@@ -399,7 +399,8 @@ describe('reclaim and invalidations at every await point of every awaitable API'
           minLength: 1,
           maxLength: 30,
         }),
-        async (frames, op, chaos) => {
+        fc.integer({ min: 0, max: 63 }),
+        async (frames, op, chaos, warm) => {
           const ram = new RAM({ pagesize: PS, capacity: frames * PS, reserve: 0 })
           const file = new ControlledFile(PS)
           const version = new Array<number>(NP).fill(1)
@@ -411,6 +412,14 @@ describe('reclaim and invalidations at every await point of every awaitable API'
           const last = Math.floor((op.off + len - 1) / PS)
           /** Versions each page had while the call ran. */
           const seen = version.map((v) => new Set([v]))
+          // Pages mapped before the call (as many as fit): the call finds them mapped, then the chaos strikes.
+          for (let pg = 0, n = 0; pg < NP && n < frames; pg++) {
+            if (!(warm & (1 << pg))) continue
+            n++
+            const f = vma.fault(pg * PS, 1)
+            while (file.pending.length > 0) file.complete()
+            await f
+          }
           const data = new Uint8Array(len).fill(250)
           const p = startOp(vma, op.api, op.off, len, data)
           let done = false
