@@ -49,7 +49,7 @@ export class OutOfRangeError extends BigFileError {
   }
 }
 
-/** The RAM budget is exhausted by pages that cannot be dropped (dirty, pinned, loading). */
+/** No frame, and waiting can never free one: the frames hold dirty pages or pins that will not go. */
 export class OutOfMemoryError extends BigFileError {
   constructor(message: string) {
     super('ENOMEM', message)

@@ -31,7 +31,7 @@ export function formatCounters(c: object, options: CounterOptions = {}): string 
 }
 
 /** RAMStats fields the budget line shows itself (settings and occupancy); any other is a counter. */
-const RAM_SETTINGS = ['pagesize', 'capacity', 'frames', 'reserve', 'used', 'free', 'usedBytes']
+const RAM_SETTINGS = ['pagesize', 'capacity', 'frames', 'reserve', 'used', 'free', 'usedBytes', 'maxLoads']
 
 interface RAMLike {
   readonly counters: { snapshot(): object }

@@ -14,6 +14,10 @@ export class Counters {
   drops = 0
   bytesLoaded = 0
   bytesStored = 0
+  /** Times a fault waited in the FIFO for a frame or a load slot (one fault may wait more than once). */
+  waits = 0
+  /** Milliseconds faults spent waiting there, summed. */
+  waitMs = 0
 
   snapshot(): CountersSnapshot {
     return { ...this }

@@ -51,6 +51,18 @@ export interface FileHOptions {
   readOnly?: boolean
 }
 
+/** @internal How an awaitable fault waits. */
+export interface FaultWaitOptions {
+  /** Stops a wait for a frame (AbortError). */
+  signal?: AbortSignal
+  /** Pages the caller holds pinned (its own, for deciding that waiting can never succeed). */
+  held?: readonly Page[]
+  /** The caller already waited in this walk: do not queue behind later waiters (a pinner finishes its range). */
+  priority?: boolean
+  /** Set when the fault waited for a frame. */
+  waited?: boolean
+}
+
 export interface PageInfo {
   state: PageState
   /** Number of VMAs mapping the page. */
@@ -145,11 +157,21 @@ export class FileH implements VolatileSource {
   // The walk of one fault, numbered as in ARCHITECTURE.md. (1) is in vma.ts: the slow path validates the
   // access and turns its VMA page index i into the file page pgoffset = vma.pgoffset + i.
 
-  /** @internal Fault for a synchronous access: WouldBlockError when the page needs an async load. */
-  _faultSync(vma: VMA, pgoffset: number, write: boolean): void {
+  /**
+   * @internal Fault for a synchronous access: WouldBlockError when the page needs an async load or must
+   * wait for a frame. `held`: pages this very call holds pinned (they count as its own when no frame is left).
+   */
+  _faultSync(vma: VMA, pgoffset: number, write: boolean, held?: readonly Page[]): void {
     // (2) count the fault
     this.#count('faults')
-    if (this.#step(vma, pgoffset, write) !== null) {
+    const page = this.#step(vma, pgoffset, write, false, 'sync', held)
+    if (page === null) {
+      throw new WouldBlockError(
+        pgoffset,
+        `no frame is free for page ${pgoffset}: pages are loading or pinned; await vma.fault() to wait for one`,
+      )
+    }
+    if (page.state === PageState.LOADING) {
       throw new WouldBlockError(
         pgoffset,
         `page ${pgoffset} is loading asynchronously; await vma.fault() before synchronous access`,
@@ -157,33 +179,113 @@ export class FileH implements VolatileSource {
     }
   }
 
-  /** @internal Fault that may wait for loads; resolves once the page is mapped in `vma`. */
-  _fault(vma: VMA, pgoffset: number, write: boolean): Awaitable<void> {
-    // (2) count the fault
-    this.#count('faults')
-    const wait = this.#step(vma, pgoffset, write)
-    if (wait === null) return
-    return this.#waitAndRetry(vma, pgoffset, write, wait)
+  /** @internal Fault that may wait (for loads and for frames); settles once the page is mapped in `vma`. */
+  _fault(vma: VMA, pgoffset: number, write: boolean, signal?: AbortSignal): Awaitable<unknown> {
+    return this.#fault(vma, pgoffset, write, false, { signal })
   }
 
-  /** (9) An asynchronous load ended: take its error, or go round the fault again (VM_RETRY), bounded. */
-  async #waitAndRetry(vma: VMA, pgoffset: number, write: boolean, wait: Promise<LoadOutcome>): Promise<void> {
-    for (let retries = 1; ; retries++) {
-      const err = await wait
-      if (err) throw err
-      if (retries > this.maxRetries) throw new FaultRetryError(pgoffset, retries - 1)
-      const next = this.#step(vma, pgoffset, write)
-      if (next === null) return
-      wait = next
+  /**
+   * @internal `_fault` that hands the page back pinned (the caller unpins it with the same `write`): the pin
+   * is taken in the same synchronous step that maps the page, so no reclaim can come between the fault and
+   * the caller's use of the frame — no frame address survives an await without a pin.
+   */
+  _faultPin(vma: VMA, pgoffset: number, write: boolean, opts: FaultWaitOptions = {}): Awaitable<Page> {
+    return this.#fault(vma, pgoffset, write, true, opts)
+  }
+
+  #fault(vma: VMA, pgoffset: number, write: boolean, pin: boolean, opts: FaultWaitOptions): Awaitable<Page> {
+    // (2) count the fault
+    this.#count('faults')
+    opts.signal?.throwIfAborted()
+    const page = this.#step(vma, pgoffset, write, pin, opts.priority ? 'turn' : 'async', opts.held)
+    if (page !== null && page.state !== PageState.LOADING) return page
+    return this.#waitAndRetry(vma, pgoffset, write, pin, opts, page)
+  }
+
+  /**
+   * (9) Waits — for a load to end, or (7) in the RAM's FIFO for a frame — then goes round the fault again
+   * (VM_RETRY). Lost loads are bounded by maxRetries; waits for frames are not retries.
+   */
+  async #waitAndRetry(
+    vma: VMA,
+    pgoffset: number,
+    write: boolean,
+    pin: boolean,
+    opts: FaultWaitOptions,
+    first: Page | null,
+  ): Promise<Page> {
+    const { signal } = opts
+    let page = first
+    // A caller that already waited once in its walk (opts.priority) keeps its place at the head.
+    let turn = opts.priority ?? false
+    try {
+      for (let retries = 0; ; ) {
+        if (page === null) {
+          opts.waited = true
+          const t0 = performance.now()
+          const front = turn
+          turn = false
+          // Pins this call holds while it waits are not going to be released by it: RAM._noFrame counts them
+          // as stuck, so pinners waiting on one another end in ENOMEM instead of waiting for ever.
+          const held = opts.held ?? []
+          for (const h of held) h.waitPins++
+          try {
+            await this.ram._waitFrame(signal, front)
+          } finally {
+            for (const h of held) h.waitPins--
+            this.#count('waits')
+            this.#count('waitMs', performance.now() - t0)
+          }
+          turn = true
+        } else {
+          const err = await (page.loading as Promise<LoadOutcome>)
+          if (err) throw err
+          if (pin && page.loadOk) {
+            // The load pinned the page for us: keep it if it is still the page of this offset.
+            const p = page
+            if (!p.detached && this.#pagemap.get(pgoffset) === p && !this.#closed && !vma.unmapped) {
+              try {
+                signal?.throwIfAborted()
+                this.#install(vma, p, write)
+              } catch (e) {
+                this._unpin(p)
+                throw e
+              }
+              if (write) p.wpincount++
+              return p
+            }
+            this._unpin(p)
+          }
+          if (++retries > this.maxRetries) throw new FaultRetryError(pgoffset, retries - 1)
+        }
+        signal?.throwIfAborted()
+        page = this.#step(vma, pgoffset, write, pin, turn ? 'turn' : 'async', opts.held)
+        if (page === null) continue // still no frame: back to the head of the queue
+        if (turn) this.ram._passTurn()
+        turn = false
+        if (page.state !== PageState.LOADING) return page
+      }
+    } finally {
+      // Leaving with the turn (an error): the next waiter must not wait for an event that has passed.
+      if (turn) this.ram._passTurn()
     }
   }
 
   /**
-   * One pass of the fault: maps the page if resident, starts its load if absent, or hands back the
-   * completion to wait for. A load that finishes synchronously is retried at once, so a loadblk that
-   * invalidated its own page (re-entrancy) just costs another turn, bounded by maxRetries.
+   * One pass of the fault: maps the page if resident (and pins it when `pin`), starts its load if absent,
+   * or hands back the LOADING page whose `loading` to wait for; null when it must wait for a frame (or a
+   * load slot). A load that finishes synchronously is retried at once, so a loadblk that invalidated its own
+   * page (re-entrancy) just costs another turn, bounded by maxRetries. `mode`: a synchronous caller never
+   * queues; an asynchronous one queues behind earlier waiters unless it is the woken one ('turn').
    */
-  #step(vma: VMA, pgoffset: number, write: boolean): Promise<LoadOutcome> | null {
+  #step(
+    vma: VMA,
+    pgoffset: number,
+    write: boolean,
+    pin: boolean,
+    mode: 'sync' | 'async' | 'turn',
+    held: readonly Page[] | undefined,
+  ): Page | null {
     for (let tries = 0; ; tries++) {
       // (3) the FileH and the VMA must still be there (a retry may find them closed or unmapped)
       if (this.#closed) throw new ClosedError('FileH is closed')
@@ -199,16 +301,37 @@ export class FileH implements VolatileSource {
               `page ${pgoffset} is being loaded by a synchronous loadblk up this call stack`,
             )
           }
-          return page.loading
+          if (pin) page.loadPins++
+          return page
         }
-        // (6) resident: install it in the VMA's page table (a minor fault)
+        // (6) resident: install it in the VMA's page table (a minor fault), pinned in the same step if asked
         this.#install(vma, page, write)
-        return null
+        if (pin) this._pin(page, write)
+        return page
       }
-      // (7) absent: allocate a frame from RAM (reclaim may run) for a new LOADING page in the page map
+      // (7) absent: take a frame from RAM (reclaim may run) for a new LOADING page in the page map. An async
+      // fault queues behind earlier waiters (FIFO) and waits when the loads in flight are at maxLoads or no
+      // frame can be had; OutOfMemoryError only when waiting can never give one (RAM._noFrame).
       if (tries > this.maxRetries) throw new FaultRetryError(pgoffset, tries - 1)
       if (this.#vol.strict && this.#vol.purged.contains(pgoffset)) throw new PurgedError(pgoffset)
-      const fresh = new Page(this, pgoffset, this.ram.allocFrame())
+      if ((mode === 'async' && this.ram._hasWaiters()) || !this.ram._loadSlotFree()) {
+        // Queue up; but not where every frame is stuck: someone has to fail, and it is the newcomer.
+        const oom = this.ram.freeFrames === 0 ? this.ram._noFrame(held) : undefined
+        if (oom) throw oom
+        return null
+      }
+      const frame = this.ram._tryAllocFrame()
+      if (frame < 0) {
+        const oom = this.ram._noFrame(held)
+        if (oom) throw oom
+        return null
+      }
+      // A callback during reclaim may have loaded this very page meanwhile: then use that one.
+      if (this.#pagemap.has(pgoffset)) {
+        this.ram._unclaim(frame)
+        continue
+      }
+      const fresh = new Page(this, pgoffset, frame)
       this.ram.bind(fresh.frame, fresh)
       this.#pagemap.set(pgoffset, fresh)
       // (8) load it, with no VM state held: loadblk may re-enter the VM
@@ -221,20 +344,35 @@ export class FileH implements VolatileSource {
         continue
       }
       if (isPromise(r)) {
+        this.ram._loadStarted()
         fresh.loading = r.then(
-          () => this.#finishLoad(fresh, undefined, false),
-          (e: unknown) => this.#finishLoad(fresh, e, true),
+          () => this.#endAsyncLoad(fresh, undefined, false),
+          (e: unknown) => this.#endAsyncLoad(fresh, e, true),
         )
-        return fresh.loading
+        if (pin) fresh.loadPins++
+        return fresh
       }
       // (9) loaded synchronously: re-validate, then go round again to (3), which installs it at (6)
       this.#finishLoad(fresh, undefined, false)
     }
   }
 
-  /** (9) Re-validates a page whose load ended: keep it (LOADED), or drop it when invalidated or failed. */
+  #endAsyncLoad(page: Page, e: unknown, failed: boolean): LoadOutcome {
+    try {
+      return this.#finishLoad(page, e, failed)
+    } finally {
+      this.ram._loadEnded()
+    }
+  }
+
+  /**
+   * (9) Re-validates a page whose load ended: keep it (LOADED, pinned once for each fault that asked for a
+   * pin), or drop it when invalidated or failed.
+   */
   #finishLoad(page: Page, e: unknown, failed: boolean): LoadOutcome {
     page.loading = undefined
+    const pins = page.loadPins
+    page.loadPins = 0
     if (page.state === PageState.LOADING_INVALIDATED) {
       // Invalidated (or the FileH closed) mid-load: the data may predate the change. The fault retries.
       page.state = PageState.EMPTY
@@ -248,6 +386,9 @@ export class FileH implements VolatileSource {
       return e instanceof BigFileError ? e : new LoadError(page.pgoffset, this.#blkOf(page.pgoffset), e)
     }
     page.state = PageState.LOADED
+    page.pincount += pins
+    page.loadOk = true
+    this.ram._wake()
     return undefined
   }
 
@@ -390,7 +531,10 @@ export class FileH implements VolatileSource {
     if (--page.pincount === 0 && page.detached) {
       page.detached = false
       this.ram.freeFrame(page.frame)
+      return
     }
+    // Reclaimable again (if clean); and a waiter that found every frame stuck must look again.
+    this.ram._wake()
   }
 
   /** @internal A resident page or undefined (EMPTY). */
@@ -510,6 +654,7 @@ export class FileH implements VolatileSource {
       this.#writeProtect(page)
     }
     this.#dirty.clear()
+    this.ram._wake() // clean pages are reclaimable: a fault waiting for a frame may take one
   }
 
   /** Makes every mapping of `page` read-only, so that the next write faults. */
@@ -632,6 +777,7 @@ export class FileH implements VolatileSource {
     }
     this.#vol.ranges.add(start, end, this.ram._nextMarkSeq())
     this.ram._registerVolatile(this)
+    this.ram._wake() // purgeable now
     for (const page of this.#residentIn(start, end)) this.#writeProtect(page)
   }
 

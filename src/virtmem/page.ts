@@ -39,6 +39,20 @@ export class Page {
    * throws DeadlockError instead.
    */
   loading: Promise<LoadOutcome> | undefined = undefined
+  /**
+   * Faults waiting on this load that want the page pinned: a successful load pins it once for each, in the
+   * same step that makes it LOADED, so no reclaim can come between the load and their use of the frame.
+   */
+  loadPins = 0
+  /** Pins held by calls that are waiting for a frame themselves (they will not release them meanwhile). */
+  waitPins = 0
+  /**
+   * Pins held by live Pin objects: released when user code says so, which may be never while this very
+   * call waits (a caller holding a pin and faulting), so a fault does not wait for them.
+   */
+  userPins = 0
+  /** The load went through (the page became LOADED): the `loadPins` were handed out. */
+  loadOk = false
 
   constructor(fileh: FileH, pgoffset: number, frame: number) {
     this.fileh = fileh

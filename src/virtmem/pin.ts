@@ -5,6 +5,8 @@ import type { VMA } from './vma.ts'
 export interface PinOptions {
   /** Pin for writing: the pages are made dirty now, so writes through the views are kept. */
   write?: boolean
+  /** `pinAsync`/`withPinned`: stops waiting for a frame (AbortError). */
+  signal?: AbortSignal
 }
 
 type TypedArrayCtor<T> = {
@@ -33,6 +35,7 @@ export class Pin implements Disposable {
     this.length = length
     this.write = write
     this.#pages = pages
+    for (const p of pages) p.userPins++
   }
 
   /** @internal Pins page by page, `ensure` mapping each first. */
@@ -41,12 +44,12 @@ export class Pin implements Disposable {
     off: number,
     length: number,
     write: boolean,
-    ensure: (i: number, write: boolean) => void,
+    ensure: (i: number, write: boolean, held: readonly Page[]) => void,
   ): Pin {
     const pages: Page[] = []
     try {
       for (const i of pageIndexes(vma, off, length)) {
-        ensure(i, write)
+        ensure(i, write, pages)
         pages.push(pinPage(vma, i, write))
       }
     } catch (e) {
@@ -56,18 +59,18 @@ export class Pin implements Disposable {
     return new Pin(vma, off, length, write, pages)
   }
 
-  /** @internal */
-  static async _makeAsync(vma: VMA, off: number, length: number, write: boolean): Promise<Pin> {
-    const pages: Page[] = []
-    try {
-      for (const i of pageIndexes(vma, off, length)) {
-        await vma._ensure(i, write)
-        pages.push(pinPage(vma, i, write))
-      }
-    } catch (e) {
-      for (const p of pages) vma.fileh._unpin(p, write)
-      throw e
-    }
+  /** @internal Pins with waits (VMA._pinRange: each page pinned in the step that maps it). */
+  static async _makeAsync(
+    vma: VMA,
+    off: number,
+    length: number,
+    write: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<Pin> {
+    const ps = vma.pagesize
+    const first = Math.floor(off / ps)
+    const last = Math.floor((off + length - 1) / ps) // first - 1 when length is 0: nothing to pin
+    const pages = last < first ? [] : await vma._pinRange(first, last, write, signal)
     return new Pin(vma, off, length, write, pages)
   }
 
@@ -120,7 +123,10 @@ export class Pin implements Disposable {
   release(): void {
     if (this.#released) return
     this.#released = true
-    for (const p of this.#pages) p.fileh._unpin(p, this.write)
+    for (const p of this.#pages) {
+      p.userPins--
+      p.fileh._unpin(p, this.write)
+    }
   }
 
   [Symbol.dispose](): void {
@@ -141,7 +147,7 @@ function* pageIndexes(vma: VMA, off: number, length: number): Generator<number> 
 
 function pinPage(vma: VMA, i: number, write: boolean): Page {
   const page = vma.fileh._page(vma.pgoffset + i)
-  // ensure() has just mapped it, with no await in between.
+  // ensure() has just mapped it, in this same synchronous step.
   if (!page) throw new ClosedError(`page ${vma.pgoffset + i} vanished while pinning`)
   vma.fileh._pin(page, write)
   return page

@@ -1,4 +1,4 @@
-import { ClosedError, InvalidArgumentError, OutOfMemoryError } from '../errors.ts'
+import { AbortError, ClosedError, InvalidArgumentError, OutOfMemoryError } from '../errors.ts'
 import { Counters } from './counters.ts'
 import type { Interval } from './intervals.ts'
 import type { Page } from './page.ts'
@@ -16,6 +16,11 @@ export interface RAMOptions {
   reserve?: number
   /** Clean pages dropped per reclaim pass. Default 64. */
   reclaimBatch?: number
+  /**
+   * Asynchronous loads in flight at most (the storage's queue depth): a fault past it waits in the FIFO of
+   * frame waiters instead of starting another load. Default min(frames, 64).
+   */
+  maxLoads?: number
 }
 
 export interface RAMStats {
@@ -28,6 +33,11 @@ export interface RAMStats {
   used: number
   free: number
   usedBytes: number
+  /** Faults waiting now for a frame or a load slot (FIFO). */
+  waiters: number
+  /** Asynchronous loads in flight now (at most `maxLoads`). */
+  loadsInFlight: number
+  maxLoads: number
 }
 
 const MIN_PAGESIZE = 4 << 10
@@ -35,8 +45,10 @@ const MAX_PAGESIZE = 16 << 20
 
 /**
  * A fixed pool of page frames inside one ArrayBuffer. The arena is allocated once, at the size of the
- * budget, so the budget cannot be exceeded: when no frame is free and reclaim finds nothing clean to drop,
- * allocation fails with OutOfMemoryError.
+ * budget, so the budget cannot be exceeded. A frame comes from the free stack, else from purging volatile
+ * ranges, else from CLOCK dropping clean pages; when none of them gives one, an awaitable fault waits in a
+ * FIFO until a frame is freed (`_waitFrame`), a synchronous one gets WouldBlockError, and only when waiting
+ * can never succeed (every frame dirty or pinned by the caller itself) is it OutOfMemoryError (`_noFrame`).
  *
  * Reclaim is CLOCK (second chance): every fault sets the frame's reference bit; the hand clears set bits
  * and unmaps those pages from their VMAs, so a page still in use faults back in (a minor fault, no load)
@@ -49,6 +61,7 @@ export class RAM {
   readonly frames: number
   readonly reserve: number
   readonly reclaimBatch: number
+  readonly maxLoads: number
   readonly arena: ArrayBuffer
   readonly bytes: Uint8Array
   readonly dataview: DataView
@@ -67,6 +80,15 @@ export class RAM {
   /** Files with volatile ranges: reclaim purges those before it drops any ordinary clean page. */
   readonly #volatile = new Set<VolatileSource>()
   #markSeq = 0
+  /** Set while an allocation reclaims for itself: the first frame freed meanwhile is kept for it (#claimed). */
+  #claiming = false
+  #claimed = -1
+  /** Faults waiting for a frame or a load slot, oldest first (a deque: `#whead` is its front). */
+  #waiters: (Waiter | undefined)[] = []
+  #whead = 0
+  #nwaiting = 0
+  #kickQueued = false
+  #loadsInFlight = 0
 
   constructor(options: RAMOptions) {
     const pagesize = options.pagesize ?? 64 << 10
@@ -100,6 +122,11 @@ export class RAM {
     if (!Number.isSafeInteger(batch) || batch < 1) {
       throw new InvalidArgumentError(`reclaimBatch must be a positive integer, got ${batch}`)
     }
+    const maxLoads = options.maxLoads ?? Math.min(total - reserve, 64)
+    if (!Number.isSafeInteger(maxLoads) || maxLoads < 1) {
+      throw new InvalidArgumentError(`maxLoads must be a positive integer, got ${maxLoads}`)
+    }
+    this.maxLoads = maxLoads
     this.pagesize = pagesize
     this.capacity = total * pagesize
     this.reserve = reserve
@@ -122,18 +149,57 @@ export class RAM {
     this.#nfree = this.frames
   }
 
-  /** A frame for a new page (`bind` links them): a free one, or one freed by reclaim; OutOfMemoryError when neither. */
+  /**
+   * A frame for a new page (`bind` links them): a free one, or one freed by reclaim; OutOfMemoryError when
+   * neither (the fault path uses `_tryAllocFrame` and decides between waiting and failing with `_noFrame`).
+   */
   allocFrame(): number {
-    if (this.#closed) throw new ClosedError('RAM is closed')
-    // Volatile memory is given up only as far as this one frame needs; clean pages go in batches.
-    if (this.#nfree === 0 && this.#purgeVolatile(1) === 0 && this.#clock(this.reclaimBatch) === 0) {
+    const frame = this._tryAllocFrame()
+    if (frame < 0) {
       throw new OutOfMemoryError(
         `RAM budget exhausted: all ${this.frames} frames of ${this.pagesize} bytes hold dirty, pinned or loading pages`,
       )
     }
-    const frame = this.#freeStack[--this.#nfree]
+    return frame
+  }
+
+  /**
+   * @internal A frame, or -1 when none could be had now. Correct whatever a callback does: notifiers run
+   * during reclaim may fault, free or reclaim pages themselves, so the frame this reclaim frees first is
+   * claimed for this allocation before any callback can take it, and the free stack is re-checked after.
+   */
+  _tryAllocFrame(): number {
+    if (this.#closed) throw new ClosedError('RAM is closed')
+    let frame = this.#nfree > 0 ? this.#freeStack[--this.#nfree] : this.#reclaimForOne()
+    // A reclaim already running up the stack claims for its own allocation: here only free frames count.
+    if (frame < 0 && this.#nfree > 0) frame = this.#freeStack[--this.#nfree]
+    if (frame < 0) return -1
     this.ref[frame] = 1
     return frame
+  }
+
+  /** Frees frames for one allocation, in order, and returns the one claimed for it (-1: none). */
+  #reclaimForOne(): number {
+    if (this.#claiming) return -1
+    this.#claiming = true
+    this.#claimed = -1
+    try {
+      // (1) volatile ranges, only as far as this one frame needs; (2) CLOCK drops clean pages in a batch
+      if (this.#purgeVolatile(1) === 0) this.#clock(this.reclaimBatch)
+      // (3) [spill] dirty pages go to the spill file here (issue 9, i9-spill): if (this.#claimed < 0) this.#spill?.(this.reclaimBatch)
+    } finally {
+      this.#claiming = false
+    }
+    const frame = this.#claimed
+    this.#claimed = -1
+    return frame
+  }
+
+  /** @internal Gives back a frame from `_tryAllocFrame` that no page was bound to. */
+  _unclaim(frame: number): void {
+    this.ref[frame] = 0
+    this.#freeStack[this.#nfree++] = frame
+    this._wake()
   }
 
   /** Links `page` to the frame it was allocated for. */
@@ -147,7 +213,9 @@ export class RAM {
       throw new Error(`bigfile internal error: frame ${frame} freed twice`)
     this.pageOf[frame] = undefined
     this.ref[frame] = 0
-    this.#freeStack[this.#nfree++] = frame
+    if (this.#claiming && this.#claimed < 0) this.#claimed = frame
+    else this.#freeStack[this.#nfree++] = frame
+    this._wake()
   }
 
   /** The bytes of one frame (a fresh view: not for the hit path). */
@@ -254,7 +322,138 @@ export class RAM {
       used,
       free: this.#nfree,
       usedBytes: used * this.pagesize,
+      waiters: this.#nwaiting,
+      loadsInFlight: this.#loadsInFlight,
+      maxLoads: this.maxLoads,
     }
+  }
+
+  // ---------------------------------------------------------------- waiting for frames
+
+  /**
+   * @internal No frame could be had for a fault of the caller holding `held` pinned: undefined when waiting
+   * may get one — a page is loading, pinned by a call in progress (a load handing its page over, a writeout,
+   * another pinAsync that is not waiting itself), or clean but not reclaimable right now (a reclaim is
+   * running up the stack) — else the OutOfMemoryError saying what holds the frames: dirty pages, this
+   * call's own pins, live Pin objects, pinners waiting on one another.
+   */
+  _noFrame(held: readonly Page[] = []): OutOfMemoryError | undefined {
+    if (this.#loadsInFlight > 0) return undefined
+    let dirty = 0
+    let own = 0
+    let pinned = 0
+    let stuck = 0
+    for (let f = 0; f < this.frames; f++) {
+      const page = this.pageOf[f]
+      if (page === undefined) continue
+      if (page.pincount > 0) {
+        let mine = 0
+        for (const h of held) if (h === page) mine++
+        // Pinned by a call in progress that is not itself waiting for a frame: that pin will go. Pins of
+        // live Pin objects go when user code says so — maybe never, if it is the caller — so they do not count.
+        if (page.pincount > mine + page.waitPins + page.userPins) return undefined
+        if (mine > 0) own++
+        else if (page.userPins > 0) pinned++
+        else stuck++
+      } else if (page.state === PageState.DIRTY) dirty++
+      else return undefined
+    }
+    const what = [
+      dirty > 0 ? `${dirty} dirty (write them out or discard them)` : '',
+      own > 0 ? `${own} pinned by this very call (pin a smaller range)` : '',
+      pinned > 0 ? `${pinned} held by live pins (release them)` : '',
+      stuck > 0 ? `${stuck} pinned by calls that wait for frames themselves (pin fewer pages at once)` : '',
+    ].filter((x) => x !== '')
+    return new OutOfMemoryError(
+      `RAM budget exhausted: all ${this.frames} frames of ${this.pagesize} bytes hold pages that waiting cannot free: ${what.join(', ')}`,
+    )
+  }
+
+  /** @internal Whether faults are queued for frames (a new async fault queues behind them: FIFO). */
+  _hasWaiters(): boolean {
+    return this.#nwaiting > 0
+  }
+
+  /**
+   * @internal Waits, in FIFO order, until a frame may have been freed (or a load slot); `front` puts back at
+   * the head a waiter that was woken and still found none. Rejects with AbortError when `signal` aborts and
+   * ClosedError when the RAM closes. The caller retries its fault, then calls `_passTurn`.
+   */
+  _waitFrame(signal?: AbortSignal, front = false): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClosedError('RAM is closed'))
+    if (signal?.aborted) return Promise.reject(new AbortError(signal.reason))
+    return new Promise((resolve, reject) => {
+      const w: Waiter = { resolve, reject, signal, onAbort: undefined }
+      if (signal) {
+        w.onAbort = () => {
+          const i = this.#waiters.indexOf(w, this.#whead)
+          if (i < 0) return
+          this.#waiters[i] = undefined
+          this.#nwaiting--
+          reject(new AbortError(signal.reason))
+        }
+        signal.addEventListener('abort', w.onAbort, { once: true })
+      }
+      if (front && this.#whead > 0) this.#waiters[--this.#whead] = w
+      else if (front) this.#waiters.unshift(w)
+      else this.#waiters.push(w)
+      // No wake here: the caller's failed try and this call are one synchronous step (a wake now would spin).
+      this.#nwaiting++
+    })
+  }
+
+  /** @internal A woken waiter is done with its turn: the next one may try (a frame may be left over). */
+  _passTurn(): void {
+    this._wake()
+  }
+
+  /** @internal A frame may have become obtainable (freed, unpinned, clean again, a load slot): wake the head waiter. */
+  _wake(): void {
+    if (this.#nwaiting === 0 || this.#kickQueued) return
+    this.#kickQueued = true
+    queueMicrotask(this.#kick)
+  }
+
+  readonly #kick = (): void => {
+    this.#kickQueued = false
+    const w = this.#shiftWaiter()
+    if (w === undefined) return
+    if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort)
+    w.resolve()
+  }
+
+  #shiftWaiter(): Waiter | undefined {
+    const q = this.#waiters
+    while (this.#whead < q.length) {
+      const w = q[this.#whead]
+      q[this.#whead++] = undefined
+      if (w === undefined) continue // aborted
+      this.#nwaiting--
+      if (this.#whead > 1024 && this.#whead * 2 > q.length) {
+        q.splice(0, this.#whead)
+        this.#whead = 0
+      }
+      return w
+    }
+    q.length = 0
+    this.#whead = 0
+    return undefined
+  }
+
+  /** @internal Whether another asynchronous load may start now (fewer than `maxLoads` in flight). */
+  _loadSlotFree(): boolean {
+    return this.#loadsInFlight < this.maxLoads
+  }
+
+  /** @internal */
+  _loadStarted(): void {
+    this.#loadsInFlight++
+  }
+
+  /** @internal */
+  _loadEnded(): void {
+    this.#loadsInFlight--
+    this._wake()
   }
 
   /** Bytes of the bounce buffer (the reserve frames, contiguous at the end of the arena). */
@@ -285,10 +484,21 @@ export class RAM {
     else this.#bounceBusy = false
   }
 
-  /** Forbids further allocation. Pages already resident stay readable until their FileH closes. */
+  /** Forbids further allocation; faults waiting for a frame fail with ClosedError. Pages already resident stay readable until their FileH closes. */
   close(): void {
     this.#closed = true
+    for (let w = this.#shiftWaiter(); w !== undefined; w = this.#shiftWaiter()) {
+      if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort)
+      w.reject(new ClosedError('RAM is closed'))
+    }
   }
+}
+
+interface Waiter {
+  resolve: () => void
+  reject: (e: unknown) => void
+  signal: AbortSignal | undefined
+  onAbort: (() => void) | undefined
 }
 
 /** What reclaim needs from a file with volatile ranges. */

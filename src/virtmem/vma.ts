@@ -1,6 +1,7 @@
-import { ClosedError, FaultRetryError, OutOfRangeError } from '../errors.ts'
+import { ClosedError, FaultRetryError, OutOfMemoryError, OutOfRangeError } from '../errors.ts'
 import { type Awaitable, isPromise } from '../util/awaitable.ts'
-import type { FileH } from './fileh.ts'
+import type { FaultWaitOptions, FileH } from './fileh.ts'
+import type { Page } from './page.ts'
 import { Pin, type PinOptions } from './pin.ts'
 
 /** How a VMA maps one page (its protection): not at all, read-only, or writable. */
@@ -9,6 +10,13 @@ export type PageProtection = 'none' | 'r' | 'rw'
 export interface FaultOptions {
   /** Fault for writing: the pages become dirty. */
   write?: boolean
+  /** Stops waiting for a frame (AbortError). */
+  signal?: AbortSignal
+}
+
+export interface ReadOptions {
+  /** Stops waiting for a frame (AbortError). */
+  signal?: AbortSignal
 }
 
 /**
@@ -315,23 +323,28 @@ export class VMA implements Disposable {
   }
 
   // ---------------------------------------------------------------- awaitable
+  //
+  // The rule of every awaitable path: no frame address survives an await. An address is computed from the
+  // page table in the same synchronous step that uses it, or from a page the caller holds pinned (the fault
+  // hands pages back pinned: FileH._faultPin); after an await, the page table is read anew.
 
   /**
-   * Faults in every page of [off, off+length), loads running in parallel. Settles synchronously (returns
-   * undefined) when no load had to be awaited. With less RAM than the range, earlier pages may already be
-   * reclaimed when it resolves: it is a prefetch, `read`/`write`/`pinAsync` are the safe forms.
+   * Faults in every page of [off, off+length), loads running in parallel, waiting for frames when none is
+   * free. Settles synchronously (returns undefined) when nothing had to be awaited. With less RAM than the
+   * range, earlier pages may already be reclaimed when it resolves: it is a prefetch, `read`/`write`/
+   * `pinAsync` are the safe forms.
    */
   fault(off: number, length: number, options: FaultOptions = {}): Awaitable<void> {
     this.#checkAccess(off, length)
     const write = options.write ?? false
-    const waits: Promise<void>[] = []
+    const waits: Promise<unknown>[] = []
     const ps = this.#ps
     const first = Math.floor(off / ps)
     const last = length === 0 ? first - 1 : Math.floor((off + length - 1) / ps)
     try {
       for (let i = first; i <= last; i++) {
         if (this.#has(i, write)) continue
-        const r = this.fileh._fault(this, this.pgoffset + i, write)
+        const r = this.fileh._fault(this, this.pgoffset + i, write, options.signal)
         if (isPromise(r)) waits.push(r)
       }
     } catch (e) {
@@ -342,8 +355,8 @@ export class VMA implements Disposable {
     if (waits.length > 0) return Promise.all(waits).then(() => {})
   }
 
-  /** Reads `length` bytes at `off`, awaiting loads as needed. */
-  async read(off: number, length: number): Promise<Uint8Array> {
+  /** Reads `length` bytes at `off`, awaiting loads and frames as needed. */
+  async read(off: number, length: number, options: ReadOptions = {}): Promise<Uint8Array> {
     this.#checkAccess(off, length)
     const out = new Uint8Array(length)
     const ps = this.#ps
@@ -352,22 +365,51 @@ export class VMA implements Disposable {
       const i = Math.floor(pos / ps)
       const inpage = pos - i * ps
       const n = Math.min(ps - inpage, length - at)
-      await this._ensure(i, false)
-      // No await between the check in _ensure and this copy: the page is mapped right now.
-      const base = (this._pt[i] >> 1) * ps + inpage
-      out.set(this.#bytes.subarray(base, base + n), at)
+      if (this._pt[i] >= 0) {
+        // Mapped now: copy in this same step.
+        const base = (this._pt[i] >> 1) * ps + inpage
+        out.set(this.#bytes.subarray(base, base + n), at)
+      } else {
+        await this.#readPinned(i, inpage, out.subarray(at, at + n), options.signal)
+      }
       at += n
     }
     return out
   }
 
-  /** Writes `data` at `off`, awaiting loads as needed; the pages become dirty. All or nothing, as writeBytes. */
-  async write(off: number, data: Uint8Array): Promise<void> {
+  /** Copies from VMA page `i` through a pin the fault hands back: the frame cannot be reused meanwhile. */
+  async #readPinned(
+    i: number,
+    inpage: number,
+    dst: Uint8Array,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const fileh = this.fileh
+    for (let tries = 0; ; tries++) {
+      const r = fileh._faultPin(this, this.pgoffset + i, false, { signal })
+      const page = isPromise(r) ? await r : r
+      try {
+        // Invalidated (detached) after its load: the bytes may predate the change; fault again.
+        if (!page.detached) {
+          const base = page.frame * this.#ps + inpage
+          dst.set(this.#bytes.subarray(base, base + dst.length))
+          return
+        }
+      } finally {
+        fileh._unpin(page)
+      }
+      if (tries >= fileh.maxRetries) throw new FaultRetryError(this.pgoffset + i, tries + 1)
+    }
+  }
+
+  /** Writes `data` at `off`, awaiting loads and frames as needed; the pages become dirty. All or nothing, as writeBytes. */
+  async write(off: number, data: Uint8Array, options: ReadOptions = {}): Promise<void> {
     this.#checkAccess(off, data.length)
     if (data.length === 0) return
     for (let tries = 0; ; tries++) {
-      using pin = await this.pinAsync(off, data.length)
-      // A page pinned early may have been invalidated while a later one loaded: pin again, within a bound.
+      // A read pin: the pages become dirty only in #copyIn, all at once, so a failure dirties nothing.
+      using pin = await this.pinAsync(off, data.length, { signal: options.signal })
+      // A page may have been invalidated between the pin and this continuation: pin again, within a bound.
       if (pin._intact()) {
         this.#copyIn(off, data)
         return
@@ -377,23 +419,44 @@ export class VMA implements Disposable {
     }
   }
 
-  /** @internal Makes VMA page `i` mapped (writable if asked) at the moment the returned value settles. */
-  _ensure(i: number, write: boolean): Awaitable<void> {
-    if (this.#has(i, write)) return
-    const r = this.fileh._fault(this, this.pgoffset + i, write)
-    if (!isPromise(r)) return
-    return this.#ensureAsync(i, write, r)
-  }
-
-  async #ensureAsync(i: number, write: boolean, r: Promise<void>): Promise<void> {
-    for (let tries = 0; ; tries++) {
-      await r
-      if (this.#has(i, write)) return
-      // Reclaimed or invalidated between the load and this continuation: fault again, within a bound.
-      if (tries >= this.fileh.maxRetries) throw new FaultRetryError(this.pgoffset + i, tries)
-      const next = this.fileh._fault(this, this.pgoffset + i, write)
-      if (!isPromise(next)) return
-      r = next
+  /**
+   * @internal Pins VMA pages [first, last] for `pinAsync`: a page mapped now is pinned in the same step
+   * that checks it; any other is faulted and handed back pinned. The pages pinned so far stay pinned while
+   * a later one waits for a frame; once the walk has waited it keeps its place at the head of the queue,
+   * and pinners that would wait on one another for ever end in ENOMEM (RAM._noFrame). A page invalidated
+   * during the walk makes it start over, within maxRetries.
+   */
+  async _pinRange(first: number, last: number, write: boolean, signal?: AbortSignal): Promise<Page[]> {
+    const fileh = this.fileh
+    const count = last - first + 1
+    if (count > fileh.ram.frames) {
+      throw new OutOfMemoryError(
+        `pinning ${count} pages needs more frames than the RAM has (${fileh.ram.frames}); pin a smaller range`,
+      )
+    }
+    const opts: FaultWaitOptions = { signal, held: [] }
+    for (let tries = 0; ; ) {
+      const pages: Page[] = []
+      opts.held = pages
+      try {
+        for (let i = first; i <= last; i++) {
+          if (this.#has(i, write)) {
+            const page = fileh._page(this.pgoffset + i) as Page
+            fileh._pin(page, write)
+            pages.push(page)
+            continue
+          }
+          opts.priority = opts.waited ?? false
+          const r = fileh._faultPin(this, this.pgoffset + i, write, opts)
+          pages.push(isPromise(r) ? await r : r)
+        }
+      } catch (e) {
+        for (const p of pages) fileh._unpin(p, write)
+        throw e
+      }
+      if (pages.every((p) => !p.detached && fileh._page(p.pgoffset) === p)) return pages
+      for (const p of pages) fileh._unpin(p, write)
+      if (++tries > fileh.maxRetries) throw new FaultRetryError(this.pgoffset + first, tries - 1)
     }
   }
 
@@ -410,15 +473,19 @@ export class VMA implements Disposable {
    */
   pin(off: number, length: number, options: PinOptions = {}): Pin {
     this.#checkAccess(off, length)
-    return Pin._make(this, off, length, options.write ?? false, (i, write) => {
-      if (!this.#has(i, write)) this.fileh._faultSync(this, this.pgoffset + i, write)
+    return Pin._make(this, off, length, options.write ?? false, (i, write, held) => {
+      if (!this.#has(i, write)) this.fileh._faultSync(this, this.pgoffset + i, write, held)
     })
   }
 
-  /** `pin` for storages that load asynchronously. */
+  /**
+   * `pin` for storages that load asynchronously, and for waiting for frames: resolves once every page of
+   * the range is resident and pinned at the same time (OutOfMemoryError when the range alone needs more
+   * frames than the RAM has, or waiting can never free one).
+   */
   pinAsync(off: number, length: number, options: PinOptions = {}): Promise<Pin> {
     this.#checkAccess(off, length)
-    return Pin._makeAsync(this, off, length, options.write ?? false)
+    return Pin._makeAsync(this, off, length, options.write ?? false, options.signal)
   }
 
   /** Pins, calls `fn` with the pin, releases it (also when `fn` throws or rejects), and returns fn's result. */

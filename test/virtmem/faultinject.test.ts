@@ -387,12 +387,19 @@ describe('fault injection: concurrent faults on one failing load', () => {
   // so their LoadError became an unhandled rejection.
   it('vma.fault() that throws synchronously part-way leaves no orphaned rejection behind', async () => {
     const unhandled = await captureUnhandled(async () => {
-      // Page 0's load is asynchronous and will fail; page 1 then fails at once: ENOMEM (one frame)...
+      // Page 0's load is asynchronous and will fail; page 1 waits for the one frame meanwhile and then
+      // loads: fault() rejects with page 0's error, and page 1's fault ends on its own...
       const file = new DeferredFile(PS)
       const ram = new RAM({ pagesize: PS, capacity: PS, reserve: 0 })
       const vma = new FileH(file, ram).mmap(0, 2)
-      assert.throws(() => vma.fault(0, 2 * PS), { code: 'ENOMEM' })
+      const both = vma.fault(0, 2 * PS)
+      assert.ok(both instanceof Promise)
+      assert.equal(ram.stats().waiters, 1)
       file.pending.shift()!.reject(new InjectedError('page 0 fails later'))
+      await assert.rejects(both, { code: 'ELOAD' })
+      await tick()
+      assert.equal(ram.stats().waiters, 0)
+      file.pending.shift()!.reject(new InjectedError('page 1 fails too, and nobody awaits it'))
       // ... or a storage that throws synchronously for page 1.
       const file2 = new FaultFile(PS, 'async-throw')
       file2.failLoad = () => true

@@ -391,7 +391,8 @@ async function runModel(cfg: Config, cmds: Cmd[]): Promise<void> {
   }
 
   /**
-   * After ENOMEM: no frame could be freed, i.e. every page is dirty, loading or pinned. The only pins are
+   * After ENOMEM: no frame could be freed and none ever will by waiting: every page is dirty (a loading or
+   * pinned page would make it EWOULDBLOCK, or a wait for the async forms). The only pins are
    * those a failed synchronous write held on its range (`pinned.pages` of `pinned.slot`) while faulting in
    * the rest of it; it released them when it threw, so those pages may be clean now.
    */
@@ -401,10 +402,37 @@ async function runModel(cfg: Config, cmds: Cmd[]): Promise<void> {
       if (!slot.fh) continue
       for (const pg of slot.fh.residentPages()) {
         if (slot === pinned?.slot && pinned.pages.includes(pg)) continue
-        const st = slot.fh.pageState(pg)
+        const { state: st, pincount } = slot.fh.pageInfo(pg)
         if (st === PageState.LOADED) fail(`ENOMEM while s${slot.id} page ${pg} is clean and reclaimable`)
+        // Waiting for a load to end or a pin to go may free a frame: that is EWOULDBLOCK, not ENOMEM.
+        if (st === PageState.LOADING) fail(`ENOMEM while s${slot.id} page ${pg} is loading`)
+        if (pincount > 0) fail(`ENOMEM while s${slot.id} page ${pg} is pinned by another call`)
       }
     }
+  }
+
+  /**
+   * EWOULDBLOCK for want of a frame: none is free, and some page is loading or pinned by someone else than
+   * the failed call (its own pins, `pinned`, do not count), so waiting may give one.
+   */
+  function checkWaitJustified(pinned?: { slot: Slot; pages: number[] }): void {
+    assert.equal(ram.stats().free, 0, 'EWOULDBLOCK for want of a frame while frames are free')
+    for (const slot of slots) {
+      if (!slot.fh) continue
+      for (const pg of slot.fh.residentPages()) {
+        const { state, pincount } = slot.fh.pageInfo(pg)
+        if (state === PageState.LOADING || state === PageState.LOADING_INVALIDATED) return
+        if (pincount > (slot === pinned?.slot && pinned.pages.includes(pg) ? 1 : 0)) return
+      }
+    }
+    if (ram.stats().loadsInFlight > 0 || ram.stats().used > residentCount()) return // detached or invalidated loads
+    fail('EWOULDBLOCK from a file with synchronous loads, yet nothing is loading or pinned')
+  }
+
+  function residentCount(): number {
+    let n = 0
+    for (const slot of slots) if (slot.fh) n += slot.fh.residentPages().length
+    return n
   }
 
   /**
@@ -414,7 +442,8 @@ async function runModel(cfg: Config, cmds: Cmd[]): Promise<void> {
   function allowedSyncError(slot: Slot, e: unknown, pinned?: number[]): 'wouldblock' | 'nomem' {
     saw(`sync ${codeOf(e)}`)
     if (e instanceof WouldBlockError) {
-      if (slot.file.mode === 'sync') fail(`EWOULDBLOCK from a file with synchronous loads`)
+      // A file with synchronous loads blocks only where a frame must be waited for.
+      if (slot.file.mode === 'sync') checkWaitJustified(pinned && { slot, pages: pinned })
       return 'wouldblock'
     }
     if (e instanceof OutOfMemoryError) {
