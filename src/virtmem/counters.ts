@@ -14,6 +14,12 @@ export class Counters {
   drops = 0
   bytesLoaded = 0
   bytesStored = 0
+  /** Dirty pages written to the spill file (their frames freed). */
+  spills = 0
+  /** Spilled pages read back, by a fault or a writeout. */
+  spillReads = 0
+  bytesSpilled = 0
+  bytesSpillRead = 0
 
   snapshot(): CountersSnapshot {
     return { ...this }

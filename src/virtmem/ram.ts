@@ -1,8 +1,9 @@
-import { ClosedError, InvalidArgumentError, OutOfMemoryError } from '../errors.ts'
+import { ClosedError, InvalidArgumentError, OutOfMemoryError, SpillFullError } from '../errors.ts'
 import { Counters } from './counters.ts'
 import type { Interval } from './intervals.ts'
 import type { Page } from './page.ts'
 import { PageState } from './page.ts'
+import { SpillFile, type SpillIO } from './spill.ts'
 
 export interface RAMOptions {
   /** Page (frame) size in bytes: a power of two from 4 KiB to 16 MiB. Default 64 KiB. */
@@ -14,8 +15,21 @@ export interface RAMOptions {
    * (and the writeout they need) always progresses without taking frames from pages. Default 2.
    */
   reserve?: number
-  /** Clean pages dropped per reclaim pass. Default 64. */
+  /** Clean pages dropped per reclaim pass (at most a quarter of the frames are spilled at once). Default 64. */
   reclaimBatch?: number
+  /**
+   * Dirty spill: when no frame is free and nothing clean can be dropped, dirty pages of files with a
+   * storage are written to a private spill file and their frames freed, so a transaction may be bigger
+   * than the budget. Needs `reserve >= 1` (writeout reads spilled pages back through the reserve);
+   * with `reserve: 0` spill is off. Default true.
+   */
+  spill?: boolean
+  /** Directory of the spill file (created on first spill, removed on close or exit). Default: the OS temp dir. */
+  spillDir?: string
+  /** Most bytes the spill file may hold; past it a spill fails with SpillFullError (ENOSPC). Default: unbounded. */
+  maxSpill?: number
+  /** @internal The spill file's system calls (fault injection in tests). */
+  spillIO?: SpillIO
 }
 
 export interface RAMStats {
@@ -28,6 +42,12 @@ export interface RAMStats {
   used: number
   free: number
   usedBytes: number
+  /** Pages in the spill file now (dirty pages with no frame). */
+  spilled: number
+  /** Bytes of those pages. */
+  spillBytes: number
+  /** Length of the spill file (its high-water mark; 0 before the first spill). */
+  spillFileBytes: number
 }
 
 const MIN_PAGESIZE = 4 << 10
@@ -67,6 +87,10 @@ export class RAM {
   /** Files with volatile ranges: reclaim purges those before it drops any ordinary clean page. */
   readonly #volatile = new Set<VolatileSource>()
   #markSeq = 0
+  /** Files whose dirty pages may be spilled (a storage behind them), and the spill itself (lazily created). */
+  readonly #spillSources = new Set<SpillSource>()
+  readonly #spill: SpillFile | undefined
+  #dirtySeq = 0
 
   constructor(options: RAMOptions) {
     const pagesize = options.pagesize ?? 64 << 10
@@ -105,6 +129,19 @@ export class RAM {
     this.reserve = reserve
     this.frames = total - reserve
     this.reclaimBatch = batch
+    const maxSpill = options.maxSpill ?? Number.POSITIVE_INFINITY
+    if (maxSpill !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(maxSpill) || maxSpill < 0)) {
+      throw new InvalidArgumentError(
+        `maxSpill must be a non-negative integer number of bytes, got ${maxSpill}`,
+      )
+    }
+    if ((options.spill ?? true) && reserve >= 1) {
+      this.#spill = new SpillFile(pagesize, {
+        max: maxSpill,
+        ...(options.spillDir === undefined ? {} : { dir: options.spillDir }),
+        ...(options.spillIO === undefined ? {} : { io: options.spillIO }),
+      })
+    }
     try {
       this.arena = new ArrayBuffer(this.capacity)
     } catch (e) {
@@ -125,10 +162,16 @@ export class RAM {
   /** A frame for a new page (`bind` links them): a free one, or one freed by reclaim; OutOfMemoryError when neither. */
   allocFrame(): number {
     if (this.#closed) throw new ClosedError('RAM is closed')
-    // Volatile memory is given up only as far as this one frame needs; clean pages go in batches.
-    if (this.#nfree === 0 && this.#purgeVolatile(1) === 0 && this.#clock(this.reclaimBatch) === 0) {
+    // Volatile memory is given up only as far as this one frame needs; clean pages go in batches, and
+    // only when nothing clean is left do dirty pages go to the spill.
+    if (
+      this.#nfree === 0 &&
+      this.#purgeVolatile(1) === 0 &&
+      this.#clock(this.reclaimBatch) === 0 &&
+      this.#spillDirty() === 0
+    ) {
       throw new OutOfMemoryError(
-        `RAM budget exhausted: all ${this.frames} frames of ${this.pagesize} bytes hold dirty, pinned or loading pages`,
+        `RAM budget exhausted: all ${this.frames} frames of ${this.pagesize} bytes hold ${this.#spill ? 'pinned, loading or unspillable dirty (scratch)' : 'dirty (spill is off), pinned or loading'} pages`,
       )
     }
     const frame = this.#freeStack[--this.#nfree]
@@ -203,6 +246,48 @@ export class RAM {
     return freed
   }
 
+  /**
+   * The spill step of allocation: writes out one batch of dirty pages, oldest dirtied first across every
+   * spill-capable file, and frees their frames. Returns the frames freed. SpillFullError when the spill
+   * cannot take even one page (nothing is lost: the pages stay dirty).
+   */
+  #spillDirty(): number {
+    const spill = this.#spill
+    if (spill === undefined || this.#spillSources.size === 0 || this.#reclaiming) return 0
+    this.#reclaiming = true
+    try {
+      // 1. candidates: each file offers its oldest dirty, unpinned pages; keep the oldest overall
+      const want = Math.min(this.reclaimBatch, Math.max(1, this.frames >> 2))
+      const cands: Page[] = []
+      for (const src of this.#spillSources) src._spillCandidates(want, cands)
+      if (cands.length === 0) return 0
+      cands.sort((a, b) => a.dirtySeq - b.dirtySeq)
+      if (cands.length > want) cands.length = want
+      // 2. per file, in ascending page order: one sequential write into consecutive slots where possible
+      const byFile = new Map<SpillSource, Page[]>()
+      for (const p of cands) {
+        const src = p.fileh as SpillSource
+        const list = byFile.get(src)
+        if (list) list.push(p)
+        else byFile.set(src, [p])
+      }
+      let freed = 0
+      for (const [src, pages] of byFile) {
+        pages.sort((a, b) => a.pgoffset - b.pgoffset)
+        try {
+          freed += src._spillOut(pages, spill)
+        } catch (e) {
+          // 3. a full spill ends the batch; frames already freed still count
+          if (freed > 0 && e instanceof SpillFullError) break
+          throw e
+        }
+      }
+      return freed
+    } finally {
+      this.#reclaiming = false
+    }
+  }
+
   #purgeVolatile(want: number): number {
     if (this.#volatile.size === 0 || this.#reclaiming) return 0
     this.#reclaiming = true
@@ -235,6 +320,26 @@ export class RAM {
     this.#volatile.delete(src)
   }
 
+  /** @internal A file whose dirty pages may be spilled. */
+  _registerSpill(src: SpillSource): void {
+    if (this.#spill) this.#spillSources.add(src)
+  }
+
+  /** @internal */
+  _unregisterSpill(src: SpillSource): void {
+    this.#spillSources.delete(src)
+  }
+
+  /** @internal The spill file, or undefined when spill is off. */
+  get _spill(): SpillFile | undefined {
+    return this.#spill
+  }
+
+  /** @internal Orders dirtying across every file of this RAM (oldest dirty pages spill first). */
+  _nextDirtySeq(): number {
+    return ++this.#dirtySeq
+  }
+
   /** @internal Orders volatile marks across every file of this RAM. */
   _nextMarkSeq(): number {
     return ++this.#markSeq
@@ -254,6 +359,9 @@ export class RAM {
       used,
       free: this.#nfree,
       usedBytes: used * this.pagesize,
+      spilled: this.#spill?.used ?? 0,
+      spillBytes: (this.#spill?.used ?? 0) * this.pagesize,
+      spillFileBytes: this.#spill?.fileBytes ?? 0,
     }
   }
 
@@ -288,7 +396,17 @@ export class RAM {
   /** Forbids further allocation. Pages already resident stay readable until their FileH closes. */
   close(): void {
     this.#closed = true
+    // The spill file goes once no page is left in it (a FileH closing frees its slots).
+    this.#spill?.close()
   }
+}
+
+/** What the spill step needs from a file that can spill (one with a storage). */
+export interface SpillSource {
+  /** Appends up to `max` of its oldest dirty pages that may be spilled now (unpinned, not under writeout). */
+  _spillCandidates(max: number, out: Page[]): void
+  /** Writes `pages` (ascending) to the spill and frees their frames; returns how many it spilled. */
+  _spillOut(pages: Page[], spill: SpillFile): number
 }
 
 /** What reclaim needs from a file with volatile ranges. */

@@ -8,11 +8,11 @@ import { BigArray, openDatabase, RAM } from '../../src/index.ts'
 
 const PS = 4096
 
-async function mkdb(t: { after(fn: () => void): void }, frames = 64) {
+async function mkdb(t: { after(fn: () => void): void }, frames = 64, spill = true) {
   const dir = mkdtempSync(join(tmpdir(), 'bigfile-array-'))
   t.after(() => rmSync(dir, { recursive: true, force: true }))
   const db = await openDatabase(join(dir, 'x.bigfile'))
-  const ram = new RAM({ pagesize: PS, capacity: (frames + 2) * PS })
+  const ram = new RAM({ pagesize: PS, capacity: (frames + 2) * PS, spill })
   return { db, ram, conn: db.connect({ ram }) }
 }
 
@@ -53,8 +53,8 @@ test("get1/set1/get2 see another connection's shrink after sync", async (t) => {
   await db.close()
 })
 
-test('append rolls back to the old shape even when it failed for want of memory', async (t) => {
-  const { db, ram, conn } = await mkdb(t, 8)
+test('append rolls back to the old shape even when it failed for want of memory (spill off)', async (t) => {
+  const { db, ram, conn } = await mkdb(t, 8, false)
   const a = await BigArray.create(conn, 'a', { dtype: 'float64', shape: [100] })
   const other = await BigArray.create(conn, 'o', { dtype: 'float64', shape: [512 * 7] })
   await a.fill(1)
