@@ -51,7 +51,11 @@ function check(
   for (let pg = 0; pg < PAGES; pg++) {
     for (const w of [0, 1, 4095, PS / 8 - 1]) {
       const word = pg * (PS / 8) + w
-      assert.equal(vma.getFloat64(word * 8), changed.get(word) ?? value(gen, pg, w), `${what}: page ${pg} word ${w}`)
+      assert.equal(
+        vma.getFloat64(word * 8),
+        changed.get(word) ?? value(gen, pg, w),
+        `${what}: page ${pg} word ${w}`,
+      )
     }
   }
   for (const [word, v] of changed) assert.equal(vma.getFloat64(word * 8), v, `${what}: word ${word}`)
