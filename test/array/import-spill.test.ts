@@ -24,7 +24,7 @@ async function writeRaw(path: string): Promise<void> {
   for (let start = 0; start < N; start += piece) {
     const a = new Float64Array(piece)
     for (let i = 0; i < piece; i++) a[i] = start + i
-    if (!out.write(new Uint8Array(a.buffer))) await new Promise((r) => out.once('drain', r))
+    if (!out.write(new Uint8Array(a.buffer))) await new Promise<void>((r) => out.once('drain', () => r()))
   }
   await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())))
 }
