@@ -39,6 +39,15 @@ export interface SpillOptions {
   io?: SpillIO
 }
 
+/** A spill file dropped without close (its RAM was garbage collected) still gives its descriptor back. */
+const orphans = new FinalizationRegistry<{ io: SpillIO; fd: number }>(({ io, fd }) => {
+  try {
+    io.close(fd)
+  } catch {
+    // Already closed.
+  }
+})
+
 /** Paths of spill files that could not be unlinked at creation (Windows): removed at process exit. */
 const linked = new Set<string>()
 let exitHook = false
@@ -179,6 +188,7 @@ export class SpillFile {
         cause: e,
       })
     }
+    orphans.register(this, { io: this.#io, fd: this.#fd }, this)
     try {
       this.#io.unlink(path) // the open fd keeps it alive; nothing is left behind, even after SIGKILL
     } catch {
@@ -195,6 +205,7 @@ export class SpillFile {
     if (this.#fd < 0) return
     const fd = this.#fd
     this.#fd = -1
+    orphans.unregister(this)
     try {
       this.#io.close(fd)
     } catch {
