@@ -3,8 +3,8 @@
  * each in a fresh process so that memory figures are clean, a sequential sum, 100,000 random
  * single-element reads and 1,000 random single-element changes committed in one transaction — with a
  * RAM budget bigger than the data (1.5 GiB) and with 256 MiB. With 2 MiB blocks in 256 MiB the
- * scattered changes dirty ~400 blocks (~800 MiB): that phase ends in the typed out-of-memory error
- * (ENOMEM), printed as its result. Then all of it again with 64 KiB blocks. The sequential scan is
+ * scattered changes dirty ~400 blocks (~800 MiB), 3× the budget: they spill, and the commit streams them
+ * (wendelin.core itself aborts there with `OOM BUG!`). Then all of it again with 64 KiB blocks. The sequential scan is
  * compared with reading the same bytes from a plain file into a Float64Array and summing it.
  *
  * Overrides for a quick run: BIGFILE_BENCH_DATA (e.g. 256MiB), BIGFILE_BENCH_RAM_BIG (default 1.5 ×
