@@ -9,7 +9,7 @@
  * (default 3).
  */
 import { spawnSync } from 'node:child_process'
-import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -18,7 +18,7 @@ import { formatBytes, parseSize } from '../src/cli/size.ts'
 import { fillChunked, value } from '../src/cli/workload.ts'
 import { openDatabase } from '../src/db/database.ts'
 import { RAM } from '../src/virtmem/ram.ts'
-import { fmtRatio, median, table } from './util.ts'
+import { fmtRatio, median, table, writePlainValues } from './util.ts'
 
 const MiB = 1 << 20
 const env = process.env
@@ -53,7 +53,7 @@ function inChild(kind: Kind, dir: string): Result {
 async function child(kind: Kind, dir: string): Promise<Result> {
   if (kind === 'plain file + fsync') {
     const t = performance.now()
-    writePlain(join(dir, 'plain.f64'))
+    writePlainValues(join(dir, 'plain.f64'), DATA, CHUNK, value, true)
     return { ms: performance.now() - t, maxRss: maxRss(), spilled: 0, spillRead: 0, commits: 0 }
   }
   const ram = new RAM({ pagesize: PS, capacity: BUDGET, spillDir: dir })
@@ -69,22 +69,6 @@ async function child(kind: Kind, dir: string): Promise<Result> {
     return { ms, maxRss: maxRss(), spilled: c.bytesSpilled, spillRead: c.bytesSpillRead, commits }
   } finally {
     await db.close()
-  }
-}
-
-function writePlain(file: string): void {
-  const fd = openSync(file, 'w')
-  const buf = new Float64Array(CHUNK / 8)
-  try {
-    for (let i0 = 0; i0 < DATA / 8; i0 += buf.length) {
-      const n = Math.min(buf.length, DATA / 8 - i0)
-      for (let j = 0; j < n; j++) buf[j] = value(i0 + j)
-      const bytes = new Uint8Array(buf.buffer, 0, n * 8)
-      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at)
-    }
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
   }
 }
 

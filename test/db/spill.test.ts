@@ -61,14 +61,29 @@ function check(
   for (const [word, v] of changed) assert.equal(vma.getFloat64(word * 8), v, `${what}: word ${word}`)
 }
 
-test('SQLite: a transaction 16× the budget (fill, scattered writes) commits whole; reopened, every page is right', async (t) => {
+/** A new database with file 'data' of PAGES pages, mapped whole, over a RAM spilling into the test's dir. */
+async function openData(t: Parameters<typeof tmpDir>[0]) {
   const dir = tmpDir(t)
   const path = join(dir, 'x.bigfile')
   const ram = newRam(dir)
-  let db = await openDatabase(path)
+  const db = await openDatabase(path)
   const conn = db.connect({ ram })
   const f = await conn.open('data', { create: { blksize: PS, size: PAGES * PS } })
-  const vma = f.mmap(0, PAGES)
+  return { dir, path, ram, db, conn, f, vma: f.mmap(0, PAGES) }
+}
+
+/** Reopens the database in a fresh RAM and checks generation `gen` with `changed` on top. */
+async function checkReopened(path: string, dir: string, gen: number, changed: Map<number, number>) {
+  const db = await openDatabase(path)
+  const g = await db.connect({ ram: newRam(dir) }).open('data')
+  const vma = g.mmap(0, PAGES)
+  check(vma, gen, changed, 'reopened')
+  vma.unmap()
+  await db.close()
+}
+
+test('SQLite: a transaction 16× the budget (fill, scattered writes) commits whole; reopened, every page is right', async (t) => {
+  const { dir, path, ram, db, conn, f, vma } = await openData(t)
   const changed = writeGeneration(vma, 1, 2000, 7)
   const s = ram.stats()
   assert.ok(s.spilled >= PAGES - FRAMES, `most pages are in the spill (${s.spilled})`)
@@ -81,24 +96,11 @@ test('SQLite: a transaction 16× the budget (fill, scattered writes) commits who
   check(vma, 1, changed, 'after commit')
   vma.unmap()
   await db.close()
-
-  db = await openDatabase(path)
-  const again = db.connect({ ram: newRam(dir) })
-  const g = await again.open('data')
-  const v2 = g.mmap(0, PAGES)
-  check(v2, 1, changed, 'reopened')
-  v2.unmap()
-  await db.close()
+  await checkReopened(path, dir, 1, changed)
 })
 
 test('SQLite: the same transaction aborted leaves the old data, in this process and after reopening', async (t) => {
-  const dir = tmpDir(t)
-  const path = join(dir, 'x.bigfile')
-  const ram = newRam(dir)
-  let db = await openDatabase(path)
-  const conn = db.connect({ ram })
-  const f = await conn.open('data', { create: { blksize: PS, size: PAGES * PS } })
-  const vma = f.mmap(0, PAGES)
+  const { dir, path, ram, db, conn, vma } = await openData(t)
   const old = writeGeneration(vma, 1, 100, 1)
   await conn.commit()
   writeGeneration(vma, 2, 2000, 2)
@@ -108,13 +110,7 @@ test('SQLite: the same transaction aborted leaves the old data, in this process 
   check(vma, 1, old, 'after abort')
   vma.unmap()
   await db.close()
-
-  db = await openDatabase(path)
-  const g = await db.connect({ ram: newRam(dir) }).open('data')
-  const v2 = g.mmap(0, PAGES)
-  check(v2, 1, old, 'reopened')
-  v2.unmap()
-  await db.close()
+  await checkReopened(path, dir, 1, old)
 })
 
 test('raw file: a commit 16× the budget streams the spilled pages through its journal, synchronously', (t) => {
