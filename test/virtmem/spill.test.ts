@@ -270,6 +270,20 @@ describe('dirty spill', () => {
     for (let pg = 0; pg < 4; pg++) assert.equal((file as RecordingFile).blocks.get(pg)?.[0], 40 + pg)
   })
 
+  test('short writes and reads go on where they stopped', (t) => {
+    const io = new FaultySpillIO()
+    // At most 1000 bytes per call, so every page takes several calls and runs split mid-page.
+    io.writev = (fd, bufs, position) => nodeSpillIO.writev(fd, [bufs[0].subarray(0, 1000)], position)
+    io.read = (fd, buf, position) => nodeSpillIO.read(fd, buf.subarray(0, 1000), position)
+    const ram = new RAM({ pagesize: PS, capacity: 10 * PS, spillDir: dir(t), spillIO: io })
+    const fh = new FileH(new MemoryBigFile(PS), ram)
+    const vma = fh.mmap(0, 16)
+    const page = (pg: number) => Uint8Array.from({ length: PS }, (_, i) => (pg * 7 + i * 13) & 0xff)
+    for (let pg = 0; pg < 16; pg++) vma.writeBytes(pg * PS, page(pg))
+    assert.ok(ram.stats().spilled >= 8)
+    for (let pg = 0; pg < 16; pg++) assert.deepEqual(vma.readBytes(pg * PS, new Uint8Array(PS)), page(pg))
+  })
+
   test('pinned, scratch and spill-off dirty pages never spill: ENOMEM says so', (t) => {
     const { vma } = setup(t, 2)
     const pin = vma.pin(0, 2 * PS, { write: true })
