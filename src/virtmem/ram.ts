@@ -20,8 +20,8 @@ export interface RAMOptions {
   /**
    * Dirty spill: when no frame is free and nothing clean can be dropped, dirty pages of files with a
    * storage are written to a private spill file and their frames freed, so a transaction may be bigger
-   * than the budget. Needs `reserve >= 1` (writeout reads spilled pages back through the reserve);
-   * with `reserve: 0` spill is off. Default true.
+   * than the budget. Needs `reserve >= 1` (writeout reads spilled pages back through the reserve):
+   * with `reserve: 0` spill is off, and asking for it is InvalidArgumentError. Default true.
    */
   spill?: boolean
   /** Directory of the spill file (created on first spill, removed on close or exit). Default: the OS temp dir. */
@@ -134,6 +134,9 @@ export class RAM {
       throw new InvalidArgumentError(
         `maxSpill must be a non-negative integer number of bytes, got ${maxSpill}`,
       )
+    }
+    if (options.spill === true && reserve < 1) {
+      throw new InvalidArgumentError('spill needs reserve >= 1: writeout reads spilled pages back through it')
     }
     if ((options.spill ?? true) && reserve >= 1) {
       this.#spill = new SpillFile(pagesize, {

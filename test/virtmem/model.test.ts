@@ -351,7 +351,7 @@ async function runModel(cfg: Config, cmds: Cmd[]): Promise<void> {
     pagesize: PS,
     capacity: PS * (cfg.reserve + cfg.nframes),
     reserve: cfg.reserve,
-    spill: cfg.spill,
+    spill: cfg.spill && cfg.reserve >= 1,
     ...(cfg.maxSpill === null ? {} : { maxSpill: cfg.maxSpill * PS }),
   })
   const spills = cfg.spill && cfg.reserve >= 1

@@ -301,6 +301,10 @@ describe('dirty spill', () => {
       for (let pg = 0; pg < r.frames; pg++) v.setUint8(pg * PS, 1)
       assert.throws(() => v.setUint8(r.frames * PS, 1), { code: 'ENOMEM', message: /spill is off/ })
     }
+    assert.throws(() => new RAM({ pagesize: PS, capacity: 4 * PS, reserve: 0, spill: true }), {
+      code: 'EINVAL',
+      message: /spill needs reserve >= 1/,
+    })
   })
 
   test("notifiers hear a spill (reason 'spill') around the frame going away", (t) => {
