@@ -55,8 +55,8 @@ const MAX_PAGESIZE = 16 << 20
 
 /**
  * A fixed pool of page frames inside one ArrayBuffer. The arena is allocated once, at the size of the
- * budget, so the budget cannot be exceeded: when no frame is free and reclaim finds nothing clean to drop,
- * allocation fails with OutOfMemoryError.
+ * budget, so the budget cannot be exceeded: when no frame is free, reclaim finds nothing clean to drop and
+ * no dirty page can go to the spill file, allocation fails with OutOfMemoryError.
  *
  * Reclaim is CLOCK (second chance): every fault sets the frame's reference bit; the hand clears set bits
  * and unmaps those pages from their VMAs, so a page still in use faults back in (a minor fault, no load)
@@ -162,7 +162,11 @@ export class RAM {
     this.#nfree = this.frames
   }
 
-  /** A frame for a new page (`bind` links them): a free one, or one freed by reclaim; OutOfMemoryError when neither. */
+  /**
+   * A frame for a new page (`bind` links them): a free one, else one freed by purging volatile ranges, by
+   * reclaiming clean pages, or by spilling dirty ones (SpillFullError when the spill is full); else
+   * OutOfMemoryError.
+   */
   allocFrame(): number {
     if (this.#closed) throw new ClosedError('RAM is closed')
     // Volatile memory is given up only as far as this one frame needs; clean pages go in batches, and
