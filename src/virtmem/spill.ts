@@ -15,6 +15,8 @@ export interface SpillIO {
   writev(fd: number, bufs: Uint8Array[], position: number): number
   /** Reads into `buf` at byte `position`; returns the bytes read. */
   read(fd: number, buf: Uint8Array, position: number): number
+  /** Cuts the file to `length` bytes. */
+  truncate(fd: number, length: number): void
   close(fd: number): void
   unlink(path: string): void
 }
@@ -27,6 +29,7 @@ export const nodeSpillIO: SpillIO = {
   create: (path) => fs.openSync(path, O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW, 0o600),
   writev: (fd, bufs, position) => fs.writevSync(fd, bufs, position),
   read: (fd, buf, position) => fs.readSync(fd, buf, 0, buf.length, position),
+  truncate: (fd, length) => fs.ftruncateSync(fd, length),
   close: (fd) => fs.closeSync(fd),
   unlink: (path) => fs.unlinkSync(path),
 }
@@ -87,7 +90,7 @@ export class SpillFile {
     return this.#used
   }
 
-  /** The file's length in bytes (its high-water mark: slots are reused, the file never shrinks). */
+  /** The file's length in bytes: its high-water mark since it was last empty (then it is cut to 0). */
   get fileBytes(): number {
     return this.#end * this.pagesize
   }
@@ -122,11 +125,21 @@ export class SpillFile {
     return out
   }
 
-  /** Returns a slot to the free list. */
+  /** Returns a slot to the free list. The last one empties the file (its disk space and cached pages go). */
   free(slot: number): void {
     this.#free.push(slot)
-    this.#used--
-    if (this.#used === 0 && this.#closed) this.#release()
+    if (--this.#used > 0) return
+    if (this.#closed) {
+      this.#release()
+      return
+    }
+    this.#free.length = 0
+    this.#end = 0
+    try {
+      this.#io.truncate(this.#fd, 0)
+    } catch {
+      // The space stays allocated; the slots are reused all the same.
+    }
   }
 
   /**
