@@ -320,6 +320,11 @@ const cmdArb = fc.oneof(
     }),
   },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('unmap' as const), s: fc.nat(1), v: fc.nat(7) }) },
+  {
+    // Spill pressure: a synchronous write to every page of a mapping, in turn.
+    weight: 2,
+    arbitrary: fc.record({ t: fc.constant('press' as const), s: fc.nat(1), v: fc.nat(7), x: fc.nat(255) }),
+  },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('close' as const), s: fc.nat(1) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('open' as const), s: fc.nat(1) }) },
 )
@@ -335,7 +340,7 @@ const configArb = fc.record({
   reserve: fc.integer({ min: 0, max: 2 }),
   nframes: fc.integer({ min: 2, max: 8 }),
   /** Dirty spill (needs reserve ≥ 1), and its bound in pages (none: unbounded). */
-  spill: fc.boolean(),
+  spill: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
   maxSpill: fc.option(fc.integer({ min: 0, max: 6 })),
   files: fc.array(fileArb, { minLength: 1, maxLength: 2 }),
   seed: fc.integer(),
@@ -808,6 +813,15 @@ async function runModel(cfg: Config, cmds: Cmd[]): Promise<void> {
       case 'reclaim':
         ram.reclaim(c.batch ?? undefined)
         return
+      case 'press': {
+        const vma = vmaOf(slotOf(c.s), c.v)
+        if (!vma) return
+        for (let vpg = 0; vpg < vma.pglen; vpg++) {
+          const at = { vpg, delta: (c.x * 16 + vpg) % PS }
+          await step({ t: 'write', s: c.s, v: c.v, at, data: Uint8Array.of(c.x, vpg), sync: true })
+        }
+        return
+      }
       case 'unmap': {
         const slot = slotOf(c.s)
         const vma = vmaOf(slot, c.v)
