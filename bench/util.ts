@@ -1,3 +1,5 @@
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs'
+
 /** Tiny benchmark helpers: timing with warm-up, medians, formatting. Benchmarks print; they never assert. */
 
 let sink: unknown
@@ -69,6 +71,32 @@ export function table(header: readonly string[], rows: readonly (readonly string
 }
 
 export { rng } from '../src/util/rng.ts'
+
+/**
+ * Writes `bytes` bytes of the workload's float64 values (element i = `value(i)`) to a new plain file,
+ * `chunk` bytes per write, and fsyncs it once when `fsync` is set: the baseline array benches compare with.
+ */
+export function writePlainValues(
+  file: string,
+  bytes: number,
+  chunk: number,
+  value: (i: number) => number,
+  fsync: boolean,
+): void {
+  const fd = openSync(file, 'w')
+  const buf = new Float64Array(chunk / 8)
+  try {
+    for (let i0 = 0; i0 < bytes / 8; i0 += buf.length) {
+      const n = Math.min(buf.length, bytes / 8 - i0)
+      for (let j = 0; j < n; j++) buf[j] = value(i0 + j)
+      const b = new Uint8Array(buf.buffer, 0, n * 8)
+      for (let at = 0; at < b.length; ) at += writeSync(fd, b, at)
+    }
+    if (fsync) fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
 
 /** Used by `consume`; exported so that nothing can prove the sink dead. */
 export function sunk(): unknown {

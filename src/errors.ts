@@ -23,7 +23,7 @@
  *
  * Codes: EINVAL, ERANGE, ENOMEM, EWOULDBLOCK, EDEADLK, ELOAD, ESTORE, ERETRY, ECLOSED, EBUSY, ECONFLICT,
  * ECORRUPT, ENOENT, EEXIST, ELOCKED, ESTORAGE (and its subclass CommitRefreshError), ESTALE, EPURGED,
- * EVOLATILE, EROFS, EABORT. Fields named `pgoffset` are file page numbers; `blk` is a block number.
+ * EVOLATILE, EROFS, EABORT, ENOSPC (SpillFullError) and ESPILL (SpillError). Fields named `pgoffset` are file page numbers; `blk` is a block number.
  */
 
 export class BigFileError extends Error {
@@ -53,6 +53,24 @@ export class OutOfRangeError extends BigFileError {
 export class OutOfMemoryError extends BigFileError {
   constructor(message: string) {
     super('ENOMEM', message)
+  }
+}
+
+/**
+ * Dirty pages must go to the spill file and it cannot take them: the `maxSpill` bound is reached or the
+ * disk is full (`cause` holds the system error then). Nothing was lost: the pages are still dirty in RAM,
+ * the transaction can still commit (when memory allows) or abort.
+ */
+export class SpillFullError extends BigFileError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ENOSPC', message, options)
+  }
+}
+
+/** The spill file could not be created, written or read back (`cause` holds the system error). */
+export class SpillError extends BigFileError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ESPILL', message, options)
   }
 }
 

@@ -6,7 +6,7 @@ import { BigArray } from './bigarray.ts'
 import { type DType, dtypeInfo, dtypeOfNpy } from './dtype.ts'
 import type { Order } from './layout.ts'
 import type { Progress } from './progress.ts'
-import { type ImportOptions, readElements, writeElements } from './stream.ts'
+import { type ImportOptions, importTransaction, readElements, writeElements } from './stream.ts'
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59] // \x93NUMPY
 
@@ -90,10 +90,11 @@ export async function exportNpy(a: BigArray, path: string, progress?: Progress):
 }
 
 /**
- * Creates array `name` in the connection's transaction from an .npy file (any version, either byte
- * order, C or Fortran order — a Fortran file becomes an F-order array). Commits every `commitEvery`
- * bytes (default: half the RAM) so the import can exceed the RAM budget; on error the transaction is
- * left to the caller to abort. Progress counts data bytes.
+ * Creates array `name` from an .npy file (any version, either byte order, C or Fortran order — a Fortran
+ * file becomes an F-order array). The import is one transaction: refused (EBUSY) while the connection
+ * has uncommitted changes, committed before it returns, and aborted on any failure, so other connections
+ * see the whole array or nothing. Any size: dirty pages beyond the RAM budget spill. `commitEvery` opts
+ * into intermediate commits (those pieces stay if the import fails). Progress counts data bytes.
  */
 export async function importNpy(
   conn: Connection,
@@ -108,12 +109,14 @@ export async function importNpy(
   const buf = new Uint8Array(Math.min(12 + hlen, 1 << 24))
   await inp.read(buf, 0, buf.length, 0)
   const h = parseNpyHeader(buf)
-  const a = await BigArray.create(conn, name, {
-    dtype: h.dtype,
-    shape: h.shape,
-    order: h.order,
-    ...(options.blksize === undefined ? {} : { blksize: options.blksize }),
+  return await importTransaction(conn, 'importNpy', async () => {
+    const a = await BigArray.create(conn, name, {
+      dtype: h.dtype,
+      shape: h.shape,
+      order: h.order,
+      ...(options.blksize === undefined ? {} : { blksize: options.blksize }),
+    })
+    await readElements(conn, a, inp, h.dataOffset, { ...options, storageOrder: true, swap: h.bigEndian })
+    return a
   })
-  await readElements(conn, a, inp, h.dataOffset, { ...options, storageOrder: true, swap: h.bigEndian })
-  return a
 }

@@ -1,18 +1,43 @@
 // Streaming between files and arrays in bounded pieces: exports batch pinned chunks into one buffer per
-// write; imports write straight into the array's pages and commit as they go, since dirty pages cannot
-// leave RAM before a commit.
+// write; imports write straight into the array's pages (dirty pages beyond the budget spill) and commit once.
 import type { FileHandle } from 'node:fs/promises'
 import type { Connection } from '../db/connection.ts'
-import { CorruptError, InvalidArgumentError } from '../errors.ts'
+import { BusyError, CorruptError, InvalidArgumentError } from '../errors.ts'
 import type { BigArray } from './bigarray.ts'
 import { copyRange } from './copy.ts'
 import { checkAbort, type Progress, report } from './progress.ts'
 
 export interface ImportOptions extends Progress {
-  /** Commit whenever this many bytes were written since the last commit. Default: half the RAM capacity. */
+  /**
+   * Opt-in intermediate commits: commit whenever this many bytes were written since the last commit.
+   * Those pieces stay committed if the import then fails. Default: none, the import is one transaction.
+   */
   commitEvery?: number
   /** Called just before each of those commits (a progress display can say so: a commit takes a while). */
   onCommit?: () => void
+}
+
+/**
+ * Runs an import as a transaction of its own: refused (BusyError) while the connection has uncommitted
+ * changes, committed before it returns, aborted on any failure (the commit's included) — so without
+ * `commitEvery` other connections see all of it or nothing.
+ */
+export async function importTransaction<T>(
+  conn: Connection,
+  what: string,
+  body: () => Promise<T>,
+): Promise<T> {
+  if (conn.hasChanges()) {
+    throw new BusyError(`${what} commits on its own: commit or abort the connection's pending changes first`)
+  }
+  try {
+    const out = await body()
+    await conn.commit()
+    return out
+  } catch (e) {
+    await conn.abort().catch(() => {})
+    throw e
+  }
 }
 
 const BUFFER = 1 << 20
@@ -64,7 +89,7 @@ export async function readElements(
   const item = a.itemsize
   const total = a.size * item
   const ram = conn.ram
-  const every = opts.commitEvery ?? Math.floor(ram.capacity / 2)
+  const every = opts.commitEvery ?? Number.POSITIVE_INFINITY
   if (!(every > 0))
     throw new InvalidArgumentError(`commitEvery must be a positive number of bytes, got ${every}`)
   // A piece is pinned whole while copied in: keep it to a quarter of the RAM.

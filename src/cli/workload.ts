@@ -1,6 +1,6 @@
 // The wendelin.core workload, shared by `bigfile demo`, `bigfile bench` and bench/wendelin.bench.ts:
-// fill a float64 array with a known formula chunk by chunk (a commit per chunk: dirty pages cannot
-// leave RAM before they are committed), scan it, read and change random elements.
+// fill a float64 array with a known formula chunk by chunk (a commit per chunk), scan it, read and change
+// random elements (changes beyond the RAM budget spill until their commit).
 import { type BigArray, slice } from '../array/index.ts'
 import type { Connection } from '../db/connection.ts'
 import { rng } from '../util/rng.ts'

@@ -18,6 +18,12 @@ export class Counters {
   waits = 0
   /** Milliseconds faults spent waiting there, summed. */
   waitMs = 0
+  /** Dirty pages written to the spill file (their frames freed). */
+  spills = 0
+  /** Spilled pages read back, by a fault or a writeout. */
+  spillReads = 0
+  bytesSpilled = 0
+  bytesSpillRead = 0
 
   snapshot(): CountersSnapshot {
     return { ...this }

@@ -23,8 +23,9 @@ import {
   type NotifierRegistration,
 } from './notifier.ts'
 import { type LoadOutcome, Page, PageState } from './page.ts'
-import type { RAM, VolatileSource } from './ram.ts'
+import type { RAM, SpillSource, VolatileSource } from './ram.ts'
 import { runSeq, settle } from './seq.ts'
+import type { SpillFile } from './spill.ts'
 import { VMA } from './vma.ts'
 import { type PurgeUnit, VolatileState } from './volatile.ts'
 
@@ -75,7 +76,7 @@ export interface PageInfo {
  * A file handle: one snapshot view of a BigFile through a RAM. It owns the page map (which pages are
  * resident, and in which frame), the dirty set, and the mappings (VMAs) made from it.
  */
-export class FileH implements VolatileSource {
+export class FileH implements VolatileSource, SpillSource {
   readonly file: BigFile
   readonly ram: RAM
   readonly pagesize: number
@@ -89,6 +90,10 @@ export class FileH implements VolatileSource {
   readonly #ppb: number
   readonly #pagemap = new Map<number, Page>()
   readonly #dirty = new Set<Page>()
+  /** SPILLED pages: pgoffset → slot in the RAM's spill file. The dirty set is `#dirty` plus these. */
+  readonly #spilled = new Map<number, number>()
+  /** Spill slots freed while a writeout may still read them: returned to the spill when it ends. */
+  readonly #heldSlots: number[] = []
   readonly #vmas = new Set<VMA>()
   readonly #notifiers = new NotifierList()
   readonly #vol: VolatileState
@@ -137,6 +142,8 @@ export class FileH implements VolatileSource {
     }
     this.#vol = new VolatileState(options.strict ?? false, unit)
     this.#readOnly = options.readOnly ?? false
+    // Only a file with a storage can spill: a scratch page has nowhere to come back from but RAM.
+    if (!this.isScratch) ram._registerSpill(this)
   }
 
   get closed(): boolean {
@@ -333,6 +340,13 @@ export class FileH implements VolatileSource {
       }
       const fresh = new Page(this, pgoffset, frame)
       this.ram.bind(fresh.frame, fresh)
+      // (7s) SPILLED (looked up after allocFrame, whose callbacks may have dropped it): read the image
+      // back synchronously; the page is dirty again, and goes round to (6)
+      const slot = this.#spilled.get(pgoffset)
+      if (slot !== undefined) {
+        this.#unspill(fresh, slot)
+        continue
+      }
       this.#pagemap.set(pgoffset, fresh)
       // (8) load it, with no VM state held: loadblk may re-enter the VM
       let r: Awaitable<void>
@@ -409,6 +423,7 @@ export class FileH implements VolatileSource {
     }
     if (write && page.state === PageState.LOADED) {
       page.state = PageState.DIRTY
+      page.dirtySeq = this.ram._nextDirtySeq()
       this.#dirty.add(page)
     }
     const pt = vma._pt
@@ -476,6 +491,107 @@ export class FileH implements VolatileSource {
   #count(event: keyof CountersSnapshot, n = 1): void {
     this.counters[event] += n
     this.ram.counters[event] += n
+  }
+
+  // ---------------------------------------------------------------- spill
+
+  /** (7s) Fills `page` (a fresh frame) from spill slot `slot`: DIRTY and resident again, the slot freed. */
+  #unspill(page: Page, slot: number): void {
+    const spill = this.ram._spill as SpillFile
+    try {
+      spill.read(slot, this.ram.frameBytes(page.frame))
+    } catch (e) {
+      page.state = PageState.EMPTY
+      this.ram.freeFrame(page.frame)
+      throw e
+    }
+    this.#count('spillReads')
+    this.#count('bytesSpillRead', this.pagesize)
+    this.#spilled.delete(page.pgoffset)
+    this.#releaseSlot(slot)
+    page.state = PageState.DIRTY
+    page.dirtySeq = this.ram._nextDirtySeq()
+    this.#dirty.add(page)
+    this.#pagemap.set(page.pgoffset, page)
+  }
+
+  /** Frees a spill slot, or holds it until the running writeout (which may still read it) ends. */
+  #releaseSlot(slot: number): void {
+    if (this.#storing) this.#heldSlots.push(slot)
+    else (this.ram._spill as SpillFile).free(slot)
+  }
+
+  /** Forgets spilled page `pgoffset` (discard, invalidate, close, marked stored): it reads from storage again. */
+  #dropSpilled(pgoffset: number, slot: number): void {
+    this.#spilled.delete(pgoffset)
+    this.#releaseSlot(slot)
+  }
+
+  /** @internal RAM's spill step: the oldest dirty pages (the dirty set keeps the order they were dirtied in). */
+  _spillCandidates(max: number, out: Page[]): void {
+    let n = 0
+    for (const page of this.#dirty) {
+      if (n >= max) break
+      if (page.pincount !== 0 || page.detached || page.state !== PageState.DIRTY) continue
+      out.push(page)
+      n++
+    }
+  }
+
+  /**
+   * @internal RAM's spill step: writes `pages` (ascending) to the spill and frees their frames.
+   * 1. notifiers hear of each page (reason 'spill') before its frame goes; a callback may re-enter,
+   * 2. so each page is re-checked (still this page, DIRTY, unpinned) afterwards,
+   * 3. slots are taken (SpillFullError when none is left) and the images written, sequentially,
+   * 4. then the pages become SPILLED: unmapped, out of the page map and the resident dirty set, frame freed.
+   * A failed write frees the slots and changes nothing.
+   */
+  _spillOut(pages: Page[], spill: SpillFile): number {
+    // (1)
+    const ranges = this.#notifiers.size > 0 ? pages.map((p) => this.#notifyStart(p, 'spill')) : null
+    try {
+      // (2)
+      let victims = pages.filter(
+        (p) => this.#pagemap.get(p.pgoffset) === p && p.state === PageState.DIRTY && p.pincount === 0,
+      )
+      if (victims.length === 0) return 0
+      // (3)
+      const slots = spill.alloc(victims.length)
+      if (slots.length < victims.length) victims = victims.slice(0, slots.length)
+      try {
+        spill.write(
+          slots,
+          victims.map((p) => this.ram.frameBytes(p.frame)),
+        )
+      } catch (e) {
+        for (const slot of slots) spill.free(slot)
+        throw e
+      }
+      // (4)
+      for (let i = 0; i < victims.length; i++) {
+        const page = victims[i]
+        this._unmapFromAll(page)
+        this.#dirty.delete(page)
+        this.#pagemap.delete(page.pgoffset)
+        this.#spilled.set(page.pgoffset, slots[i])
+        page.state = PageState.EMPTY
+        this.ram.freeFrame(page.frame)
+      }
+      this.#count('spills', victims.length)
+      this.#count('bytesSpilled', victims.length * this.pagesize)
+      return victims.length
+    } finally {
+      if (ranges) for (const r of ranges) this.#notifiers.end(r)
+    }
+  }
+
+  #notifyStart(
+    page: Page,
+    reason: InvalidateReason,
+  ): { fileh: FileH; pgstart: number; pgend: number; reason: InvalidateReason } {
+    const range = { fileh: this, pgstart: page.pgoffset, pgend: page.pgoffset + 1, reason }
+    this.#notifiers.start(range)
+    return range
   }
 
   // ---------------------------------------------------------------- dropping pages
@@ -582,32 +698,61 @@ export class FileH implements VolatileSource {
       this.#markStored()
       return
     }
-    const pages = [...this.#dirty].sort((a, b) => a.pgoffset - b.pgoffset)
-    for (const p of pages) this._pin(p)
+    // The dirty set is the resident dirty pages (pinned for the store) and the spilled ones (their slots
+    // held until the store ends), in one ascending list: the storage sees blocks in order either way.
+    const resident = [...this.#dirty]
+    const spilled = new Map(this.#spilled)
+    const pages: DirtyPage[] = resident.map((p) => ({ pgoffset: p.pgoffset, page: p, slot: -1 }))
+    for (const [pgoffset, slot] of spilled) pages.push({ pgoffset, page: undefined, slot })
+    pages.sort((a, b) => a.pgoffset - b.pgoffset)
+    for (const p of resident) this._pin(p)
     this.#storing = true
     const done = () => {
       this.#storing = false
-      for (const p of pages) this._unpin(p)
+      for (const p of resident) this._unpin(p)
+      const spill = this.ram._spill
+      if (spill) for (const slot of this.#heldSlots.splice(0)) spill.free(slot)
     }
     const mark = flags & WriteoutFlags.MARKSTORED ? () => this.#markStored() : () => {}
-    const r = settle(() => this.#store(pages), done)
+    const r = settle(() => this.#store(pages, spilled), done)
     if (isPromise(r)) return r.then(mark)
     mark()
   }
 
-  #store(pages: Page[]): Awaitable<void> {
+  /**
+   * STORE: one storeblk per block, ascending. A resident page is stored from its frame; a spilled one is
+   * read back into the bounce buffer (the reserve) and stored from there, so the writeout never needs
+   * more frames than the budget has, however big the dirty set.
+   */
+  #store(pages: DirtyPage[], spilled: Map<number, number>): Awaitable<void> {
     const { ram, blksize: bs, pagesize: ps } = this
     if (this.#ppb === 1) {
       const bpp = this.#bpp
-      return runSeq(pages.length * bpp, (i) => {
-        const page = pages[Math.floor(i / bpp)]
-        const k = i % bpp
-        return this.#blockIO(
-          'store',
-          page.pgoffset,
-          page.pgoffset * bpp + k,
-          new Uint8Array(ram.arena, page.frame * ps + k * bs, bs),
-        )
+      return runSeq(pages.length, (i) => {
+        const { pgoffset, page, slot } = pages[i]
+        const blk0 = pgoffset * bpp
+        if (page) {
+          return runSeq(bpp, (k) =>
+            this.#blockIO(
+              'store',
+              pgoffset,
+              blk0 + k,
+              new Uint8Array(ram.arena, page.frame * ps + k * bs, bs),
+            ),
+          )
+        }
+        const body = (b: Uint8Array): Awaitable<void> =>
+          settle(
+            () => {
+              this.#readSpilled(slot, b)
+              return runSeq(bpp, (k) =>
+                this.#blockIO('store', pgoffset, blk0 + k, b.subarray(k * bs, k * bs + bs)),
+              )
+            },
+            () => ram._releaseBounce(),
+          )
+        const b = ram._tryBounce(ps)
+        return b ? body(b) : ram._bounce(ps).then(body)
       })
     }
     const ppb = this.#ppb
@@ -619,15 +764,19 @@ export class FileH implements VolatileSource {
           () => {
             const assemble = () => {
               for (let j = 0; j < ppb; j++) {
-                const page = this.#pagemap.get(blk * ppb + j)
+                const pgoffset = blk * ppb + j
+                const page = this.#pagemap.get(pgoffset)
                 if (page && (page.state === PageState.LOADED || page.state === PageState.DIRTY)) {
                   b.set(ram.bytes.subarray(page.frame * ps, page.frame * ps + ps), j * ps)
+                  continue
                 }
+                const slot = this.#spilled.get(pgoffset) ?? spilled.get(pgoffset)
+                if (slot !== undefined) this.#readSpilled(slot, b.subarray(j * ps, j * ps + ps))
               }
               return this.#blockIO('store', blk * ppb, blk, b)
             }
-            // Pages of the block that are not resident come from the storage as it is.
-            if (!this.#blockResident(blk)) {
+            // Pages of the block that are neither resident nor spilled come from the storage as it is.
+            if (!this.#blockResident(blk, spilled)) {
               const r = this.#blockIO('load', blk * ppb, blk, b)
               if (isPromise(r)) return r.then(assemble)
             }
@@ -640,20 +789,31 @@ export class FileH implements VolatileSource {
     })
   }
 
-  #blockResident(blk: number): boolean {
+  #blockResident(blk: number, spilled: Map<number, number>): boolean {
     for (let j = 0; j < this.#ppb; j++) {
-      const page = this.#pagemap.get(blk * this.#ppb + j)
-      if (!page || (page.state !== PageState.LOADED && page.state !== PageState.DIRTY)) return false
+      const pgoffset = blk * this.#ppb + j
+      const page = this.#pagemap.get(pgoffset)
+      if (page && (page.state === PageState.LOADED || page.state === PageState.DIRTY)) continue
+      if (!this.#spilled.has(pgoffset) && !spilled.has(pgoffset)) return false
     }
     return true
   }
 
+  /** Reads a spilled page's image into `into` for a writeout, counted. */
+  #readSpilled(slot: number, into: Uint8Array): void {
+    ;(this.ram._spill as SpillFile).read(slot, into)
+    this.#count('spillReads')
+    this.#count('bytesSpillRead', this.pagesize)
+  }
+
+  /** MARKSTORED: resident dirty pages become LOADED (read-only); spilled ones are forgotten, their slots freed. */
   #markStored(): void {
     for (const page of this.#dirty) {
       page.state = PageState.LOADED
       this.#writeProtect(page)
     }
     this.#dirty.clear()
+    for (const [pgoffset, slot] of this.#spilled) this.#dropSpilled(pgoffset, slot)
     this.ram._wake() // clean pages are reclaimable: a fault waiting for a frame may take one
   }
 
@@ -698,12 +858,17 @@ export class FileH implements VolatileSource {
     return this.#frozen
   }
 
-  /** Drops every dirty page: their next access reloads the stored data. Always succeeds. */
+  /** Drops every dirty page, spilled ones included: their next access reloads the stored data. Always succeeds. */
   discard(): void {
     this.#checkOpen()
     for (const page of [...this.#dirty]) {
       if (page.state !== PageState.DIRTY) continue // dropped meanwhile by a re-entrant notifier
       this.#drop(page, 'discard')
+      this.#count('drops')
+    }
+    for (const [pgoffset, slot] of [...this.#spilled]) {
+      if (this.#spilled.get(pgoffset) !== slot) continue
+      this.#dropSpilled(pgoffset, slot)
       this.#count('drops')
     }
   }
@@ -733,6 +898,13 @@ export class FileH implements VolatileSource {
         this.#pagemap.delete(page.pgoffset)
       } else if (page.state === PageState.LOADED || page.state === PageState.DIRTY) {
         this.#drop(page, null)
+        this.#count('drops')
+      }
+    }
+    if (this.#spilled.size > 0) {
+      for (const [pg, slot] of [...this.#spilled]) {
+        if (pg < pgoffset || pg >= end) continue
+        this.#dropSpilled(pg, slot)
         this.#count('drops')
       }
     }
@@ -768,10 +940,13 @@ export class FileH implements VolatileSource {
     const [start, end] = this.#pageSpan(offset, length, false)
     if (start >= end) return
     if (!this.isScratch) {
-      const dirty = this.#residentIn(start, end).filter((p) => p.state === PageState.DIRTY)
+      const dirty = this.#residentIn(start, end)
+        .filter((p) => p.state === PageState.DIRTY)
+        .map((p) => p.pgoffset)
+      for (const pg of this.#spilled.keys()) if (pg >= start && pg < end) dirty.push(pg)
       if (dirty.length > 0) {
         throw new BusyError(
-          `pages ${dirty.map((p) => p.pgoffset).join(', ')} are dirty: write them out or discard them before marking volatile`,
+          `pages ${dirty.sort((a, b) => a - b).join(', ')} are dirty: write them out or discard them before marking volatile`,
         )
       }
     }
@@ -866,6 +1041,11 @@ export class FileH implements VolatileSource {
     }
     this.#pagemap.clear()
     this.#dirty.clear()
+    for (const [pgoffset, slot] of [...this.#spilled]) {
+      this.#dropSpilled(pgoffset, slot)
+      this.#count('drops')
+    }
+    this.ram._unregisterSpill(this)
     this.#vol.ranges.clear()
     this.ram._unregisterVolatile(this)
     this.#notifiers.release(this)
@@ -893,12 +1073,19 @@ export class FileH implements VolatileSource {
   // ---------------------------------------------------------------- introspection
 
   isDirty(): boolean {
-    return this.#dirty.size > 0
+    return this.#dirty.size > 0 || this.#spilled.size > 0
   }
 
-  /** Offsets of the dirty pages, ascending. */
+  /** Offsets of the dirty pages, resident (DIRTY) and spilled (SPILLED), ascending. */
   dirtyPages(): number[] {
-    return [...this.#dirty].map((p) => p.pgoffset).sort((a, b) => a - b)
+    const out = [...this.#dirty].map((p) => p.pgoffset)
+    for (const pg of this.#spilled.keys()) out.push(pg)
+    return out.sort((a, b) => a - b)
+  }
+
+  /** Offsets of the SPILLED pages (dirty, in the spill file, no frame), ascending. */
+  spilledPages(): number[] {
+    return [...this.#spilled.keys()].sort((a, b) => a - b)
   }
 
   /** Offsets of the resident pages (loading ones included), ascending. */
@@ -907,12 +1094,15 @@ export class FileH implements VolatileSource {
   }
 
   pageState(pgoffset: number): PageState {
-    return this.#pagemap.get(pgoffset)?.state ?? PageState.EMPTY
+    return (
+      this.#pagemap.get(pgoffset)?.state ??
+      (this.#spilled.has(pgoffset) ? PageState.SPILLED : PageState.EMPTY)
+    )
   }
 
   pageInfo(pgoffset: number): PageInfo {
     const p = this.#pagemap.get(pgoffset)
-    if (!p) return { state: PageState.EMPTY, mapcount: 0, pincount: 0, frame: -1 }
+    if (!p) return { state: this.pageState(pgoffset), mapcount: 0, pincount: 0, frame: -1 }
     return { state: p.state, mapcount: p.mapcount, pincount: p.pincount, frame: p.frame }
   }
 
@@ -923,6 +1113,13 @@ export class FileH implements VolatileSource {
   #checkOpen(): void {
     if (this.#closed) throw new ClosedError('FileH is closed')
   }
+}
+
+/** One entry of a writeout's dirty list: a resident page, or a spilled one (`page` undefined) and its slot. */
+interface DirtyPage {
+  pgoffset: number
+  page: Page | undefined
+  slot: number
 }
 
 function checkPageRange(pgoffset: number, pglen: number, pagesize: number): void {

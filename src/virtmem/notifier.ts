@@ -1,7 +1,7 @@
 import type { FileH } from './fileh.ts'
 
 /** Why page memory is about to go away or change underneath a mirror. */
-export type InvalidateReason = 'invalidate' | 'discard' | 'reclaim' | 'purge'
+export type InvalidateReason = 'invalidate' | 'discard' | 'reclaim' | 'purge' | 'spill'
 
 export interface InvalidateRange {
   readonly fileh: FileH

@@ -5,6 +5,8 @@ import type { FileH } from './fileh.ts'
  *
  *   EMPTY → LOADING → LOADED ⇄ DIRTY → (dropped) EMPTY
  *   LOADING → LOADING_INVALIDATED when an invalidation lands mid-load: the load's data is dropped.
+ *   DIRTY → SPILLED (its image in the RAM's spill file, no frame, no Page object) → DIRTY on the next
+ *   fault, or → EMPTY when written out and marked stored, discarded or invalidated.
  */
 export const PageState = {
   EMPTY: 'EMPTY',
@@ -12,6 +14,7 @@ export const PageState = {
   LOADING_INVALIDATED: 'LOADING_INVALIDATED',
   LOADED: 'LOADED',
   DIRTY: 'DIRTY',
+  SPILLED: 'SPILLED',
 } as const
 export type PageState = (typeof PageState)[keyof typeof PageState]
 
@@ -30,6 +33,8 @@ export class Page {
   pincount = 0
   /** Pins taken for writing: their views write without faults, so a write freeze must wait for them. */
   wpincount = 0
+  /** When it last became dirty (RAM-wide order): the spill takes the oldest dirty pages first. */
+  dirtySeq = 0
   /** Dropped from its FileH while pinned: the frame goes back to RAM at the last unpin. */
   detached = false
   /**

@@ -1,8 +1,9 @@
-import { AbortError, ClosedError, InvalidArgumentError, OutOfMemoryError } from '../errors.ts'
+import { AbortError, ClosedError, InvalidArgumentError, OutOfMemoryError, SpillFullError } from '../errors.ts'
 import { Counters } from './counters.ts'
 import type { Interval } from './intervals.ts'
 import type { Page } from './page.ts'
 import { PageState } from './page.ts'
+import { SpillFile, type SpillIO } from './spill.ts'
 
 export interface RAMOptions {
   /** Page (frame) size in bytes: a power of two from 4 KiB to 16 MiB. Default 64 KiB. */
@@ -14,13 +15,26 @@ export interface RAMOptions {
    * (and the writeout they need) always progresses without taking frames from pages. Default 2.
    */
   reserve?: number
-  /** Clean pages dropped per reclaim pass. Default 64. */
+  /** Clean pages dropped per reclaim pass (at most a quarter of the frames are spilled at once). Default 64. */
   reclaimBatch?: number
   /**
    * Asynchronous loads in flight at most (the storage's queue depth): a fault past it waits in the FIFO of
    * frame waiters instead of starting another load. Default min(frames, 64).
    */
   maxLoads?: number
+  /**
+   * Dirty spill: when no frame is free and nothing clean can be dropped, dirty pages of files with a
+   * storage are written to a private spill file and their frames freed, so a transaction may be bigger
+   * than the budget. Needs `reserve >= 1` (writeout reads spilled pages back through the reserve):
+   * with `reserve: 0` spill is off, and asking for it is InvalidArgumentError. Default true.
+   */
+  spill?: boolean
+  /** Directory of the spill file (created on first spill, removed on close or exit). Default: the OS temp dir. */
+  spillDir?: string
+  /** Most bytes the spill file may hold; past it a spill fails with SpillFullError (ENOSPC). Default: unbounded. */
+  maxSpill?: number
+  /** @internal The spill file's system calls (fault injection in tests). */
+  spillIO?: SpillIO
 }
 
 export interface RAMStats {
@@ -38,6 +52,12 @@ export interface RAMStats {
   /** Asynchronous loads in flight now (at most `maxLoads`). */
   loadsInFlight: number
   maxLoads: number
+  /** Pages in the spill file now (dirty pages with no frame). */
+  spilled: number
+  /** Bytes of those pages. */
+  spillBytes: number
+  /** Length of the spill file (its high-water mark; 0 before the first spill). */
+  spillFileBytes: number
 }
 
 const MIN_PAGESIZE = 4 << 10
@@ -46,7 +66,7 @@ const MAX_PAGESIZE = 16 << 20
 /**
  * A fixed pool of page frames inside one ArrayBuffer. The arena is allocated once, at the size of the
  * budget, so the budget cannot be exceeded. A frame comes from the free stack, else from purging volatile
- * ranges, else from CLOCK dropping clean pages; when none of them gives one, an awaitable fault waits in a
+ * ranges, else from CLOCK dropping clean pages, else from spilling dirty pages to the spill file; when none of them gives one, an awaitable fault waits in a
  * FIFO until a frame is freed (`_waitFrame`), a synchronous one gets WouldBlockError, and only when waiting
  * can never succeed (every frame dirty or pinned by the caller itself) is it OutOfMemoryError (`_noFrame`).
  *
@@ -89,6 +109,10 @@ export class RAM {
   #nwaiting = 0
   #kickQueued = false
   #loadsInFlight = 0
+  /** Files whose dirty pages may be spilled (a storage behind them), and the spill itself (lazily created). */
+  readonly #spillSources = new Set<SpillSource>()
+  readonly #spill: SpillFile | undefined
+  #dirtySeq = 0
 
   constructor(options: RAMOptions) {
     const pagesize = options.pagesize ?? 64 << 10
@@ -132,6 +156,22 @@ export class RAM {
     this.reserve = reserve
     this.frames = total - reserve
     this.reclaimBatch = batch
+    const maxSpill = options.maxSpill ?? Number.POSITIVE_INFINITY
+    if (maxSpill !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(maxSpill) || maxSpill < 0)) {
+      throw new InvalidArgumentError(
+        `maxSpill must be a non-negative integer number of bytes, got ${maxSpill}`,
+      )
+    }
+    if (options.spill === true && reserve < 1) {
+      throw new InvalidArgumentError('spill needs reserve >= 1: writeout reads spilled pages back through it')
+    }
+    if ((options.spill ?? true) && reserve >= 1) {
+      this.#spill = new SpillFile(pagesize, {
+        max: maxSpill,
+        ...(options.spillDir === undefined ? {} : { dir: options.spillDir }),
+        ...(options.spillIO === undefined ? {} : { io: options.spillIO }),
+      })
+    }
     try {
       this.arena = new ArrayBuffer(this.capacity)
     } catch (e) {
@@ -150,14 +190,14 @@ export class RAM {
   }
 
   /**
-   * A frame for a new page (`bind` links them): a free one, or one freed by reclaim; OutOfMemoryError when
-   * neither (the fault path uses `_tryAllocFrame` and decides between waiting and failing with `_noFrame`).
+   * A frame for a new page (`bind` links them): a free one, or one freed by reclaim or by the spill (SpillFullError when
+   * the spill is full); OutOfMemoryError when none (the fault path uses `_tryAllocFrame` and decides between waiting and failing with `_noFrame`).
    */
   allocFrame(): number {
     const frame = this._tryAllocFrame()
     if (frame < 0) {
       throw new OutOfMemoryError(
-        `RAM budget exhausted: all ${this.frames} frames of ${this.pagesize} bytes hold dirty, pinned or loading pages`,
+        `RAM budget exhausted: all ${this.frames} frames of ${this.pagesize} bytes hold ${this.#spill ? 'pinned, loading or unspillable dirty (scratch)' : 'dirty (spill is off), pinned or loading'} pages`,
       )
     }
     return frame
@@ -186,7 +226,13 @@ export class RAM {
     try {
       // (1) volatile ranges, only as far as this one frame needs; (2) CLOCK drops clean pages in a batch
       if (this.#purgeVolatile(1) === 0) this.#clock(this.reclaimBatch)
-      // (3) [spill] dirty pages go to the spill file here (issue 9, i9-spill): if (this.#claimed < 0) this.#spill?.(this.reclaimBatch)
+      // (3) only when nothing clean could go: a batch of dirty pages goes to the spill file
+      if (this.#claimed < 0 && this.#nfree === 0) this.#spillDirty()
+    } catch (e) {
+      // a failed spill may have freed a frame first: it goes back, not lost
+      if (this.#claimed >= 0) this.#freeStack[this.#nfree++] = this.#claimed
+      this.#claimed = -1
+      throw e
     } finally {
       this.#claiming = false
     }
@@ -271,6 +317,48 @@ export class RAM {
     return freed
   }
 
+  /**
+   * The spill step of allocation: writes out one batch of dirty pages, oldest dirtied first across every
+   * spill-capable file, and frees their frames. Returns the frames freed. SpillFullError when the spill
+   * cannot take even one page (nothing is lost: the pages stay dirty).
+   */
+  #spillDirty(): number {
+    const spill = this.#spill
+    if (spill === undefined || this.#spillSources.size === 0 || this.#reclaiming) return 0
+    this.#reclaiming = true
+    try {
+      // 1. candidates: each file offers its oldest dirty, unpinned pages; keep the oldest overall
+      const want = Math.min(this.reclaimBatch, Math.max(1, this.frames >> 2))
+      const cands: Page[] = []
+      for (const src of this.#spillSources) src._spillCandidates(want, cands)
+      if (cands.length === 0) return 0
+      cands.sort((a, b) => a.dirtySeq - b.dirtySeq)
+      if (cands.length > want) cands.length = want
+      // 2. per file, in ascending page order: one sequential write into consecutive slots where possible
+      const byFile = new Map<SpillSource, Page[]>()
+      for (const p of cands) {
+        const src = p.fileh as SpillSource
+        const list = byFile.get(src)
+        if (list) list.push(p)
+        else byFile.set(src, [p])
+      }
+      let freed = 0
+      for (const [src, pages] of byFile) {
+        pages.sort((a, b) => a.pgoffset - b.pgoffset)
+        try {
+          freed += src._spillOut(pages, spill)
+        } catch (e) {
+          // 3. a full spill ends the batch; frames already freed still count
+          if (freed > 0 && e instanceof SpillFullError) break
+          throw e
+        }
+      }
+      return freed
+    } finally {
+      this.#reclaiming = false
+    }
+  }
+
   #purgeVolatile(want: number): number {
     if (this.#volatile.size === 0 || this.#reclaiming) return 0
     this.#reclaiming = true
@@ -303,6 +391,26 @@ export class RAM {
     this.#volatile.delete(src)
   }
 
+  /** @internal A file whose dirty pages may be spilled. */
+  _registerSpill(src: SpillSource): void {
+    if (this.#spill) this.#spillSources.add(src)
+  }
+
+  /** @internal */
+  _unregisterSpill(src: SpillSource): void {
+    this.#spillSources.delete(src)
+  }
+
+  /** @internal The spill file, or undefined when spill is off. */
+  get _spill(): SpillFile | undefined {
+    return this.#spill
+  }
+
+  /** @internal Orders dirtying across every file of this RAM (oldest dirty pages spill first). */
+  _nextDirtySeq(): number {
+    return ++this.#dirtySeq
+  }
+
   /** @internal Orders volatile marks across every file of this RAM. */
   _nextMarkSeq(): number {
     return ++this.#markSeq
@@ -325,6 +433,9 @@ export class RAM {
       waiters: this.#nwaiting,
       loadsInFlight: this.#loadsInFlight,
       maxLoads: this.maxLoads,
+      spilled: this.#spill?.used ?? 0,
+      spillBytes: (this.#spill?.used ?? 0) * this.pagesize,
+      spillFileBytes: this.#spill?.fileBytes ?? 0,
     }
   }
 
@@ -359,7 +470,9 @@ export class RAM {
       else return undefined
     }
     const what = [
-      dirty > 0 ? `${dirty} dirty (write them out or discard them)` : '',
+      dirty > 0
+        ? `${dirty} dirty that cannot spill (${this.#spill ? 'scratch pages, or under writeout' : 'spill is off'}: write them out or discard them)`
+        : '',
       own > 0 ? `${own} pinned by this very call (pin a smaller range)` : '',
       pinned > 0 ? `${pinned} held by live pins (release them)` : '',
       stuck > 0 ? `${stuck} pinned by calls that wait for frames themselves (pin fewer pages at once)` : '',
@@ -491,6 +604,8 @@ export class RAM {
       if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort)
       w.reject(new ClosedError('RAM is closed'))
     }
+    // The spill file goes once no page is left in it (a FileH closing frees its slots).
+    this.#spill?.close()
   }
 }
 
@@ -499,6 +614,14 @@ interface Waiter {
   reject: (e: unknown) => void
   signal: AbortSignal | undefined
   onAbort: (() => void) | undefined
+}
+
+/** What the spill step needs from a file that can spill (one with a storage). */
+export interface SpillSource {
+  /** Appends up to `max` of its oldest dirty pages that may be spilled now (unpinned, not under writeout). */
+  _spillCandidates(max: number, out: Page[]): void
+  /** Writes `pages` (ascending) to the spill and frees their frames; returns how many it spilled. */
+  _spillOut(pages: Page[], spill: SpillFile): number
 }
 
 /** What reclaim needs from a file with volatile ranges. */

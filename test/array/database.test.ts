@@ -205,9 +205,9 @@ test("get1/set1/get2 see another connection's shrink after sync", async (t) => {
   await d.close()
 })
 
-test('append rolls back to the old shape even when it failed for want of memory', async (t) => {
+test('append rolls back to the old shape even when it failed for want of memory (spill off)', async (t) => {
   const d = await db(t)
-  const r = new RAM({ pagesize: PS, capacity: 10 * PS })
+  const r = new RAM({ pagesize: PS, capacity: 10 * PS, spill: false })
   const conn = d.connect({ ram: r })
   const a = await BigArray.create(conn, 'a', { dtype: 'float64', shape: [100] })
   const other = await BigArray.create(conn, 'o', { dtype: 'float64', shape: [512 * 7] })

@@ -34,8 +34,20 @@ test('Ctrl-C during a long import: exit 130, no array under the name, no staging
   ftruncateSync(fd, 512 << 20) // sparse: cheap to make, 512 MiB to import
   closeSync(fd)
   assert.equal(bigfile(['create', db, 'other', '--dtype', 'uint8', '--shape', '10', '-q']).code, 0)
-  // A small RAM: the import commits every 2 MiB, so some chunks are committed before the interrupt.
-  const c = spawnBigfile(['import', db, 'big', src, '--dtype', 'float64', '--ram', '4MiB'])
+  // Opt-in commits every 2 MiB (an import is otherwise one transaction), so some chunks are committed
+  // before the interrupt.
+  const c = spawnBigfile([
+    'import',
+    db,
+    'big',
+    src,
+    '--dtype',
+    'float64',
+    '--ram',
+    '4MiB',
+    '--commit-every',
+    '2MiB',
+  ])
   const r = await interruptWhen(c, /^import big: 10%/m)
   assert.ok(r.sent, `the import ended before it could be interrupted: ${r.stderr}`)
   assert.equal(r.code, 130, r.stderr)

@@ -242,6 +242,11 @@ const cmdArb = fc.oneof(
     }),
   },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('unmap' as const), s: fc.nat(1), v: fc.nat(7) }) },
+  {
+    // Spill pressure: a synchronous write to every page of a mapping, in turn.
+    weight: 2,
+    arbitrary: fc.record({ t: fc.constant('press' as const), s: fc.nat(1), v: fc.nat(7), x: fc.nat(255) }),
+  },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('close' as const), s: fc.nat(1) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('open' as const), s: fc.nat(1) }) },
 )
@@ -256,6 +261,9 @@ const fileArb = fc.record({
 const configArb = fc.record({
   reserve: fc.integer({ min: 0, max: 2 }),
   nframes: fc.integer({ min: 2, max: 8 }),
+  /** Dirty spill (needs reserve ≥ 1), and its bound in pages (none: unbounded). */
+  spill: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+  maxSpill: fc.option(fc.integer({ min: 0, max: 6 })),
   files: fc.array(fileArb, { minLength: 1, maxLength: 2 }),
   seed: fc.integer(),
 })
@@ -266,7 +274,14 @@ type Config = typeof configArb extends fc.Arbitrary<infer T> ? T : never
 async function runModel(cfg: Config, cmds: Cmd[]): Promise<void> {
   const rng = mulberry32(cfg.seed)
   const pending: PendingLoad[] = []
-  const ram = new RAM({ pagesize: PS, capacity: PS * (cfg.reserve + cfg.nframes), reserve: cfg.reserve })
+  const ram = new RAM({
+    pagesize: PS,
+    capacity: PS * (cfg.reserve + cfg.nframes),
+    reserve: cfg.reserve,
+    spill: cfg.spill && cfg.reserve >= 1,
+    ...(cfg.maxSpill === null ? {} : { maxSpill: cfg.maxSpill * PS }),
+  })
+  const spills = cfg.spill && cfg.reserve >= 1
   assert.equal(ram.stats().frames, cfg.nframes)
   const slots: Slot[] = cfg.files.map((f, id) => {
     const file = new CtlFile(f.blksize, f.mode, f.asyncStore, rng, pending)
@@ -360,6 +375,7 @@ async function runModel(cfg: Config, cmds: Cmd[]): Promise<void> {
         log.push(`  in-flight ${op.kind} on s${slot.id} page ${op.pg} failed: ${code}`)
         saw(`in-flight ${code}`)
         if (code === 'ENOMEM') continue
+        if (code === 'ENOSPC' && spills && cfg.maxSpill !== null) continue
         if (code === 'ELOAD' && (op.error as Error).cause instanceof LoadFailure) continue
         if (code === 'ECLOSED' && (op.vma.unmapped || op.fh.closed)) continue
         // readf64 'fault' form: the sync access after the fault may find the page reclaimed again.
@@ -407,6 +423,8 @@ async function runModel(cfg: Config, cmds: Cmd[]): Promise<void> {
         // Waiting for a load to end or a pin to go may free a frame: that is EWOULDBLOCK, not ENOMEM.
         if (st === PageState.LOADING) fail(`ENOMEM while s${slot.id} page ${pg} is loading`)
         if (pincount > 0) fail(`ENOMEM while s${slot.id} page ${pg} is pinned by another call`)
+        if (st === PageState.DIRTY && spills && pincount === 0)
+          fail(`ENOMEM while s${slot.id} page ${pg} is dirty, unpinned and could spill`)
       }
     }
   }
@@ -441,6 +459,12 @@ async function runModel(cfg: Config, cmds: Cmd[]): Promise<void> {
    */
   function allowedSyncError(slot: Slot, e: unknown, pinned?: number[]): 'wouldblock' | 'nomem' {
     saw(`sync ${codeOf(e)}`)
+    if (codeOf(e) === 'ENOSPC') {
+      // The spill is at its bound: every slot is taken by a dirty page of an open file.
+      if (!spills || cfg.maxSpill === null) fail(`ENOSPC without a spill bound: ${String(e)}`)
+      assert.equal(ram.stats().spilled, cfg.maxSpill, 'ENOSPC with spill slots left')
+      return 'nomem'
+    }
     if (e instanceof WouldBlockError) {
       // A file with synchronous loads blocks only where a frame must be waited for.
       if (slot.file.mode === 'sync') checkWaitJustified(pinned && { slot, pages: pinned })
@@ -507,6 +531,20 @@ async function runModel(cfg: Config, cmds: Cmd[]): Promise<void> {
     const st = ram.stats()
     assert.ok(st.used >= 0 && st.used <= st.frames, `frames used ${st.used} of ${st.frames}`)
     assert.equal(st.used + st.free, st.frames)
+    // Spill: every slot in use is a SPILLED page of an open file (none leaks), within the bound; a spilled
+    // page is dirty (the dirty-set check below covers resident + spilled) and never resident at once.
+    let spilled = 0
+    for (const slot of slots) {
+      for (const pg of slot.fh?.spilledPages() ?? []) {
+        spilled++
+        assert.equal(slot.fh!.pageState(pg), PageState.SPILLED)
+        if (!slot.overlay.has(pg)) fail(`s${slot.id}: page ${pg} is spilled but the model has it clean`)
+      }
+    }
+    assert.equal(st.spilled, spilled, 'spill slots in use = spilled pages')
+    if (!spills) assert.equal(st.spilled, 0)
+    if (cfg.maxSpill !== null) assert.ok(st.spilled <= cfg.maxSpill, 'the spill stays within maxSpill')
+    if (st.spilled > 0) saw('spilled pages')
     const frames = new Set<number>()
     let resident = 0
     for (const slot of slots) {
@@ -726,6 +764,15 @@ async function runModel(cfg: Config, cmds: Cmd[]): Promise<void> {
       case 'reclaim':
         ram.reclaim(c.batch ?? undefined)
         return
+      case 'press': {
+        const vma = vmaOf(slotOf(c.s), c.v)
+        if (!vma) return
+        for (let vpg = 0; vpg < vma.pglen; vpg++) {
+          const at = { vpg, delta: (c.x * 16 + vpg) % PS }
+          await step({ t: 'write', s: c.s, v: c.v, at, data: Uint8Array.of(c.x, vpg), sync: true })
+        }
+        return
+      }
       case 'unmap': {
         const slot = slotOf(c.s)
         const vma = vmaOf(slot, c.v)
@@ -818,6 +865,9 @@ async function runModel(cfg: Config, cmds: Cmd[]): Promise<void> {
   while (pending.length > 0) pending.shift()!.complete()
   await tick()
   assert.equal(ram.stats().used, 0, 'every frame is free after close')
+  assert.equal(ram.stats().spilled, 0, 'every spill slot is free after close')
+  if (ram.counters.spillReads > 0) saw('spilled page read back')
+  ram.close()
 }
 
 describe('virtmem model', () => {
@@ -836,6 +886,9 @@ describe('virtmem model', () => {
       'sync ENOMEM',
       'sync EWOULDBLOCK',
       'in-flight ELOAD',
+      'spilled pages',
+      'spilled page read back',
+      'sync ENOSPC',
     ]) {
       assert.ok((seen[what] ?? 0) > 0, `the random runs never exercised: ${what}`)
     }

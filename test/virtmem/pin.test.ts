@@ -5,8 +5,8 @@ import { RecordingFile } from '../helpers/bigfiles.ts'
 
 const PS = 4096
 
-function setup(frames = 4, file = new RecordingFile(PS)) {
-  const ram = new RAM({ pagesize: PS, capacity: (frames + 2) * PS })
+function setup(frames = 4, file = new RecordingFile(PS), spill = true) {
+  const ram = new RAM({ pagesize: PS, capacity: (frames + 2) * PS, spill })
   const fh = new FileH(file, ram)
   const vma = fh.mmap(0, 8)
   return { ram, fh, vma }
@@ -97,8 +97,8 @@ describe('pinned zero-copy views', () => {
     assert.throws(() => vma.pin(3 * PS, 1), { code: 'EWOULDBLOCK' })
   })
 
-  test('writeBytes is all or nothing when the RAM cannot hold the range', () => {
-    const { fh, vma } = setup(2)
+  test('writeBytes is all or nothing when the RAM cannot hold the range (spill off)', () => {
+    const { fh, vma } = setup(2, new RecordingFile(PS), false)
     vma.setUint8(5 * PS, 1)
     assert.throws(() => vma.setFloat64(PS - 4, 1.5), { code: 'ENOMEM' })
     assert.deepEqual(fh.dirtyPages(), [5])

@@ -7,8 +7,8 @@ const PS = 4096
 const { STORE, MARKSTORED } = WriteoutFlags
 
 /** A RAM of `frames` page frames (plus the default reserve), a recording file and a 8-page mapping. */
-function setup(frames = 8, pglen = 8) {
-  const ram = new RAM({ pagesize: PS, capacity: (frames + 2) * PS })
+function setup(frames = 8, pglen = 8, spill = true) {
+  const ram = new RAM({ pagesize: PS, capacity: (frames + 2) * PS, spill })
   const file = new RecordingFile(PS)
   const fh = new FileH(file, ram)
   const vma = fh.mmap(0, pglen)
@@ -86,8 +86,8 @@ describe('page faults', () => {
     assert.deepEqual(file.loads, [0, 1, 2, 3])
   })
 
-  test('when every frame is dirty the fault fails with OutOfMemoryError and nothing changes', () => {
-    const { ram, fh, vma } = setup(2)
+  test('with spill off, when every frame is dirty the fault fails with OutOfMemoryError and nothing changes', () => {
+    const { ram, fh, vma } = setup(2, 8, false)
     vma.setUint8(0, 1)
     vma.setUint8(PS, 2)
     assert.throws(() => vma.getUint8(2 * PS), { code: 'ENOMEM', name: 'OutOfMemoryError' })

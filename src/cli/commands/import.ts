@@ -48,7 +48,7 @@ Options:
   --shape N,M,...       raw only: dimensions (their product times the itemsize must be the file size)
   --order C|F           raw only: layout of the new array (the file is read in C order)
   --blksize SIZE        storage block size (default 64KiB)
-  --commit-every SIZE   commit after this many bytes (default: half of --ram)
+  --commit-every SIZE   also commit after every SIZE bytes (default: one transaction)
 
 ${COMMON_HELP}`,
   async run(p) {
