@@ -37,6 +37,6 @@ export {
   writeNpy,
 } from './npy.ts'
 export type { Progress } from './progress.ts'
-export { exportRaw, importRaw, importRawFrom } from './raw.ts'
+export { exportRaw, importRaw, importRawFrom, writeRaw } from './raw.ts'
 export { all, type Index, newaxis, type Slice, slice } from './slice.ts'
 export type { ImportOptions } from './stream.ts'

@@ -3,9 +3,17 @@ import type { Connection } from '../db/connection.ts'
 import { CorruptError, InvalidArgumentError } from '../errors.ts'
 import { openRegular } from '../util/exclusive.ts'
 import { BigArray, type CreateArrayOptions } from './bigarray.ts'
-import { type ByteSource, type ExportOptions, expectEnd, exportToFile, fileSource } from './bytes.ts'
+import {
+  type ByteSink,
+  type ByteSource,
+  type ExportOptions,
+  expectEnd,
+  exportToFile,
+  fileSource,
+} from './bytes.ts'
 import { dtypeInfo } from './dtype.ts'
 import { checkShape, sizeOf } from './layout.ts'
+import type { Progress } from './progress.ts'
 import { type ImportOptions, readElements, writeElements } from './stream.ts'
 
 /**
@@ -14,6 +22,11 @@ import { type ImportOptions, readElements, writeElements } from './stream.ts'
  */
 export async function exportRaw(a: BigArray, path: string, options: ExportOptions = {}): Promise<void> {
   await exportToFile(path, options, (out) => writeElements(a, out, options))
+}
+
+/** Writes `a` (any view) to `out` as raw C-order little-endian elements; progress counts bytes. */
+export async function writeRaw(a: BigArray, out: ByteSink, progress?: Progress): Promise<void> {
+  await writeElements(a, out, progress)
 }
 
 /** The bytes `options` describe, checked before any work. */
