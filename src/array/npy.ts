@@ -75,16 +75,12 @@ function dtypeOfDescr(descr: string | { readonly list: readonly PyValue[] }): {
   const m = /^([<>|=]?)([A-Za-z?])(\d*)(\[\w+\])?$/.exec(descr)
   if (!m) throw bad(`descr ${pyRepr(descr)} is not a NumPy dtype string`)
   const [, endian, kind, size] = m
-  if (kind === 'b' && size !== '1' && size !== '') {
-    throw unsupported(pyRepr(descr), KINDS.b)
-  }
   const dtype = kind === 'b' || kind === '?' ? undefined : dtypeOfNpy(kind + size)
   if (!dtype) {
     const k = KINDS[kind]
-    throw unsupported(
-      pyRepr(descr),
-      k ? (size && 'fiu'.includes(kind) ? `${k} of ${size} bytes` : k) : 'unknown kind',
-    )
+    // NumPy writes dtype.str: a byte order, a kind it knows and a size.
+    if (!k) throw bad(`descr ${pyRepr(descr)} is not a NumPy dtype string`)
+    throw unsupported(pyRepr(descr), size && 'fiu'.includes(kind) ? `${k} of ${size} bytes` : k)
   }
   dtypeInfo(dtype) // float16 without Float16Array: InvalidArgumentError
   return { dtype, bigEndian: endian === '>' }
