@@ -53,9 +53,12 @@ export function streamSink(w: NodeJS.WritableStream): ByteSink {
   }
 }
 
-/** Reads a stream (e.g. process.stdin) piece by piece: it never holds more than one of its chunks. */
-export function streamSource(r: AsyncIterable<Uint8Array | string>): ByteSource {
-  const it = r[Symbol.asyncIterator]()
+/** Reads a stream (e.g. process.stdin, or any iterable of chunks) piece by piece: it never holds more than one of its chunks. */
+export function streamSource(
+  r: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
+): ByteSource {
+  const it: AsyncIterator<Uint8Array | string> | Iterator<Uint8Array | string> =
+    Symbol.asyncIterator in r ? r[Symbol.asyncIterator]() : r[Symbol.iterator]()
   let chunk: Uint8Array = new Uint8Array(0)
   let at = 0
   let ended = false

@@ -5,7 +5,7 @@
 import type { Connection } from '../db/connection.ts'
 import { CorruptError, InvalidArgumentError } from '../errors.ts'
 import { openRegular } from '../util/exclusive.ts'
-import { BigArray } from './bigarray.ts'
+import type { BigArray } from './bigarray.ts'
 import {
   type ByteSink,
   type ByteSource,
@@ -19,7 +19,7 @@ import { DTYPES, type DType, dtypeInfo, dtypeOfNpy, itemsizeOf } from './dtype.t
 import type { Order } from './layout.ts'
 import { type PyValue, parseNpyHeaderDict, pyRepr } from './npy-header.ts'
 import type { Progress } from './progress.ts'
-import { type ImportOptions, readElements, writeElements } from './stream.ts'
+import { createForImport, type ImportOptions, readElements, writeElements } from './stream.ts'
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59] // \x93NUMPY
 
@@ -229,7 +229,7 @@ export async function importNpyFrom(
   options: { blksize?: number; what?: string } & ImportOptions = {},
 ): Promise<BigArray> {
   const what = options.what ?? 'the .npy data'
-  const a = await BigArray.create(conn, name, {
+  const a = await createForImport(conn, name, {
     dtype: h.dtype,
     shape: h.shape,
     order: h.order,

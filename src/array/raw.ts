@@ -2,7 +2,7 @@
 import type { Connection } from '../db/connection.ts'
 import { CorruptError, InvalidArgumentError } from '../errors.ts'
 import { openRegular } from '../util/exclusive.ts'
-import { BigArray, type CreateArrayOptions } from './bigarray.ts'
+import type { BigArray, CreateArrayOptions } from './bigarray.ts'
 import {
   type ByteSink,
   type ByteSource,
@@ -14,7 +14,7 @@ import {
 import { dtypeInfo } from './dtype.ts'
 import { checkShape, sizeOf } from './layout.ts'
 import type { Progress } from './progress.ts'
-import { type ImportOptions, readElements, writeElements } from './stream.ts'
+import { createForImport, type ImportOptions, readElements, writeElements } from './stream.ts'
 
 /**
  * Writes `a` (any view) as raw C-order little-endian elements, whole or not at all (as exportNpy:
@@ -69,7 +69,7 @@ export async function importRawFrom(
     throw new InvalidArgumentError(
       `importRaw into an F-order array must fit in half the RAM (${want} bytes); import C order and transpose`,
     )
-  const a = await BigArray.create(conn, name, options)
+  const a = await createForImport(conn, name, options)
   await readElements(conn, a, src, what, { ...options, storageOrder: a.order === 'C', swap: false })
   await expectEnd(src, what)
   return a

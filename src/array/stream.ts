@@ -2,8 +2,8 @@
 // write; imports write straight into the array's pages and commit as they go, since dirty pages cannot
 // leave RAM before a commit.
 import type { Connection } from '../db/connection.ts'
-import { InvalidArgumentError } from '../errors.ts'
-import type { BigArray } from './bigarray.ts'
+import { BigFileError, InvalidArgumentError } from '../errors.ts'
+import { BigArray, type CreateArrayOptions } from './bigarray.ts'
 import { type ByteSink, type ByteSource, readFully } from './bytes.ts'
 import { copyRange } from './copy.ts'
 import { checkAbort, type Progress, report } from './progress.ts'
@@ -14,6 +14,26 @@ export interface ImportOptions extends Progress {
 }
 
 const BUFFER = 1 << 20
+
+/**
+ * BigArray.create for an import whose size comes from the input: a shape the VM cannot map (its page
+ * table would not fit: a RangeError from the allocator) is InvalidArgumentError naming it, with cause.
+ */
+export async function createForImport(
+  conn: Connection,
+  name: string,
+  options: CreateArrayOptions,
+): Promise<BigArray> {
+  try {
+    return await BigArray.create(conn, name, options)
+  } catch (e) {
+    if (e instanceof BigFileError) throw e
+    throw new InvalidArgumentError(
+      `cannot create an array of shape [${options.shape.join(',')}] for the import: ${(e as Error).message}`,
+      { cause: e },
+    )
+  }
+}
 
 /** Writes the array's elements in C order to `out`; progress counts bytes. */
 export async function writeElements(a: BigArray, out: ByteSink, progress?: Progress): Promise<void> {

@@ -62,6 +62,21 @@ export async function openInput(file: string): Promise<Input> {
   return { src: fileSource(fh), size, [Symbol.asyncDispose]: () => fh.close() }
 }
 
+/**
+ * A database path must name a regular file (through a symlink is fine) or nothing: a directory, FIFO,
+ * socket or device is a usage error (exit 2) before SQLite opens it — SQLite would leave a -journal
+ * file next to /dev/null, or wait on a FIFO.
+ */
+export function checkDbPath(path: string): void {
+  let st: Stats
+  try {
+    st = statSync(path)
+  } catch {
+    return // missing (the open says so) or unreadable (the open reports it)
+  }
+  if (!st.isFile()) throw new InvalidArgumentError(`${path} is ${kindOf(st)}, not a database file`)
+}
+
 /** ExistsError (exit 4) when the database has a file called `name`. */
 export async function refuseExisting(
   db: { stat(name: string): Promise<unknown> },

@@ -3,10 +3,12 @@
 import { type Database, openDatabase } from '../db/database.ts'
 import { RAM } from '../virtmem/ram.ts'
 import { UsageError } from './exit.ts'
+import { checkDbPath } from './io.ts'
 import { formatBytes } from './size.ts'
 
 /** Opens the database at `path`; NotFoundError (exit 3) when it does not exist, unless `create`. */
 export async function openDb(path: string, options: { create?: boolean } = {}): Promise<Database> {
+  checkDbPath(path)
   return openDatabase(path, { create: options.create ?? false })
 }
 

@@ -11,6 +11,15 @@ import { fsError } from './fserror.ts'
 
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_RDWR, O_NONBLOCK } = constants
 
+/** A path argument: a non-empty string without NUL (InvalidArgumentError, not node:fs's TypeError). */
+export function checkPath(path: unknown, what = 'path'): string {
+  if (typeof path !== 'string' || path === '' || path.includes('\0'))
+    throw new InvalidArgumentError(
+      `${what} must be a non-empty string without NUL, got ${JSON.stringify(path) ?? String(path)}`,
+    )
+  return path
+}
+
 /** Flags of a file this process creates: a new file, never an existing one, never through a link. */
 export const EXCLUSIVE_FLAGS = O_CREAT | O_EXCL | O_NOFOLLOW | O_RDWR
 
@@ -30,6 +39,7 @@ export function tempNameFor(target: string): string {
  * NotFoundError if its directory does not. Read-write, mode 0600 unless `mode` says otherwise.
  */
 export async function createExclusive(path: string, mode = PRIVATE_MODE): Promise<FileHandle> {
+  checkPath(path)
   try {
     return await open(path, EXCLUSIVE_FLAGS, mode)
   } catch (e) {
@@ -39,6 +49,7 @@ export async function createExclusive(path: string, mode = PRIVATE_MODE): Promis
 
 /** createExclusive for synchronous code: returns the file descriptor. */
 export function createExclusiveSync(path: string, mode = PRIVATE_MODE): number {
+  checkPath(path)
   try {
     return openSync(path, EXCLUSIVE_FLAGS, mode)
   } catch (e) {
@@ -79,6 +90,7 @@ function notRegular(path: string, st: Stats): InvalidArgumentError {
  * InvalidArgumentError; a missing file NotFoundError; other failures StorageError (errno in `cause`).
  */
 export async function openRegular(path: string, options: OpenRegularOptions = {}): Promise<FileHandle> {
+  checkPath(path)
   let fh: FileHandle
   try {
     fh = await open(path, flagsOf(options))
@@ -97,6 +109,7 @@ export async function openRegular(path: string, options: OpenRegularOptions = {}
 
 /** openRegular for synchronous code: returns the file descriptor. */
 export function openRegularSync(path: string, options: OpenRegularOptions = {}): number {
+  checkPath(path)
   let fd: number
   try {
     fd = openSync(path, flagsOf(options))

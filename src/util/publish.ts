@@ -10,7 +10,7 @@ import { lstatSync, type Stats, unlinkSync } from 'node:fs'
 import { type FileHandle, link, open, rename, unlink } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { ExistsError, InvalidArgumentError, NotFoundError } from '../errors.ts'
-import { createExclusive, kindOf, tempNameFor } from './exclusive.ts'
+import { checkPath, createExclusive, kindOf, tempNameFor } from './exclusive.ts'
 import { fsError } from './fserror.ts'
 
 export interface PublishOptions {
@@ -34,6 +34,7 @@ function lstatOrUndefined(path: string): Stats | undefined {
  * at `target`, or (with `replace`) a regular file. Returns the existing file's stats, if any.
  */
 export function checkTarget(target: string, options: PublishOptions = {}): Stats | undefined {
+  checkPath(target)
   const st = lstatOrUndefined(target)
   if (st === undefined) return undefined
   if (!options.replace) throw new ExistsError(`${target} exists`)
@@ -106,6 +107,7 @@ export class TempFile implements AsyncDisposable {
 
   /** Creates the temporary file for `target`; NotFoundError when its directory does not exist. */
   static async create(target: string): Promise<TempFile> {
+    checkPath(target)
     const path = tempNameFor(target)
     try {
       return new TempFile(path, target, await createExclusive(path))
