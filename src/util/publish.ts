@@ -116,7 +116,8 @@ export class TempFile implements AsyncDisposable {
         throw new NotFoundError(`cannot write ${target}: directory ${dirname(target)} does not exist`, {
           cause: e.cause,
         })
-      throw e
+      // Name the file the caller asked for (EACCES, EROFS, ENOSPC…), not the temporary one.
+      throw e instanceof Error && e.cause !== undefined ? fsError(e.cause, `write ${target}`) : e
     }
   }
 
