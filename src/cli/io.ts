@@ -37,8 +37,11 @@ export interface Input extends AsyncDisposable {
  * directory InvalidArgumentError (exit 2), an unreadable one StorageError (exit 1).
  */
 export async function openInput(file: string): Promise<Input> {
-  if (file === STDIO)
+  if (file === STDIO) {
+    if (process.stdin.isTTY)
+      throw new UsageError('import: not reading binary data from a terminal (redirect or pipe stdin)')
     return { src: streamSource(process.stdin), size: undefined, [Symbol.asyncDispose]: async () => {} }
+  }
   let st: Stats
   try {
     st = statSync(file)
