@@ -80,7 +80,7 @@ test('.npy corpus: each file imports, or is refused with its code and a message 
 })
 
 function plant(dir: string, p: Plant): boolean {
-  if ('db' in p) return true // made by the caller
+  if ('db' in p || 'truncatedDb' in p) return true // made by the caller
   if ('file' in p) writeFileSync(join(dir, p.file), p.text)
   else if ('dir' in p) mkdirSync(join(dir, p.dir))
   else if ('symlink' in p) symlinkSync(p.to, join(dir, p.symlink))
@@ -103,7 +103,7 @@ function snapshot(dir: string): Record<string, string> {
     if (/^d\.db-(wal|shm)$/.test(name)) continue // the planted database's own companions
     const st = lstatSync(join(dir, name))
     out[name] = st.isFile()
-      ? `file:${name === 'd.db' ? '' : readFileSync(join(dir, name), 'latin1').slice(0, 16)}`
+      ? `file:${st.size}:${name === 'd.db' ? '' : readFileSync(join(dir, name), 'latin1').slice(0, 16)}`
       : st.isDirectory()
         ? `dir:${readdirSync(join(dir, name)).join(',')}`
         : st.isSymbolicLink()
@@ -146,6 +146,8 @@ function prepare(root: string, template: string, k: number, c: CliCase): string 
   mkdirSync(dir)
   for (const p of c.plant) {
     if ('db' in p) copyFileSync(template, join(dir, p.db))
+    else if ('truncatedDb' in p)
+      writeFileSync(join(dir, p.truncatedDb), readFileSync(template).subarray(0, p.bytes))
     else if (!plant(dir, p)) return undefined
   }
   return dir
@@ -176,7 +178,7 @@ test('command-line corpus: each gives its exit code and leaves exactly what it s
       delete after[name]
     }
     if (c.id === 'export-force-file') {
-      assert.match(after['o.npy'], /^file:\x93NUMPY/)
+      assert.match(after['o.npy'], /^file:\d+:\x93NUMPY/)
       after['o.npy'] = before['o.npy']
     }
     assert.deepEqual(after, before, `${c.id}: the directory changed`)

@@ -28,6 +28,8 @@ export type Plant =
   | { device: string }
   | { dir: string }
   | { symlink: string; to: string }
+  /** A copy of the planted database cut to `bytes` (a damaged database). */
+  | { truncatedDb: string; bytes: number }
 
 /**
  * A command line run in a fresh directory (`@x` is the path of x in it) and its exit code. Afterwards the
@@ -467,6 +469,22 @@ export function cliCases(seed = SEED): CliCase[] {
     args: ['ls', '@x.db'],
     exit: 1,
   })
+  // Damaged databases (cut at a seeded length inside the header page or after it): exit 1, untouched.
+  for (let k = 0; k < 4; k++) {
+    const bytes = k < 2 ? 1 + int(99) : 100 + int(300000)
+    out.push({
+      id: `db-truncated-${bytes}`,
+      plant: [{ truncatedDb: 'x.db', bytes }],
+      args: ['ls', '@x.db'],
+      exit: 1,
+    })
+    out.push({
+      id: `db-truncated-${bytes}-create`,
+      plant: [{ truncatedDb: 'x.db', bytes }],
+      args: create('@x.db'),
+      exit: 1,
+    })
+  }
   return out
 }
 
