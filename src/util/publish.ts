@@ -122,14 +122,15 @@ export class TempFile implements AsyncDisposable {
   }
 
   /**
-   * Syncs the data, gives the file its final mode (that of the regular file it replaces, else 0666 less
-   * the umask), closes it and publishes it under the target's name (publishFile).
+   * Syncs the data, gives the file its final mode (the permission bits of the regular file it replaces —
+   * never set-id or sticky bits —, else 0666 less the umask), closes it and publishes it under the
+   * target's name (publishFile).
    */
   async publish(options: PublishOptions = {}): Promise<void> {
     const old = checkTarget(this.target, options)
     try {
       await this.handle.sync()
-      await this.handle.chmod(old ? old.mode & 0o7777 : 0o666 & ~process.umask())
+      await this.handle.chmod(old ? old.mode & 0o777 : 0o666 & ~process.umask())
       await this.handle.close()
     } catch (e) {
       throw fsError(e, `write ${this.path}`)
