@@ -37,8 +37,8 @@ export class BigFileError extends Error {
 
 /** Bad argument: wrong type, out of range, not a power of two, ... */
 export class InvalidArgumentError extends BigFileError {
-  constructor(message: string) {
-    super('EINVAL', message)
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('EINVAL', message, options)
   }
 }
 
@@ -171,15 +171,15 @@ export class CorruptError extends BigFileError {
 
 /** A named thing (file, database, raw file) does not exist. */
 export class NotFoundError extends BigFileError {
-  constructor(message: string) {
-    super('ENOENT', message)
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ENOENT', message, options)
   }
 }
 
 /** A named thing already exists. */
 export class ExistsError extends BigFileError {
-  constructor(message: string) {
-    super('EEXIST', message)
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('EEXIST', message, options)
   }
 }
 

@@ -5,6 +5,15 @@ export {
   type OverOptions,
 } from './bigarray.ts'
 export {
+  type ByteSink,
+  type ByteSource,
+  type ExportOptions,
+  fileSink,
+  fileSource,
+  streamSink,
+  streamSource,
+} from './bytes.ts'
+export {
   type AnyTypedArray,
   DTYPES,
   type DType,
@@ -17,8 +26,19 @@ export {
 } from './dtype.ts'
 export type { Order } from './layout.ts'
 export { type ArrayMeta, readArrayMeta } from './meta.ts'
-export { exportNpy, importNpy, type NpyHeader, npyHeader, parseNpyHeader } from './npy.ts'
+export {
+  checkNpySize,
+  exportNpy,
+  importNpy,
+  importNpyFrom,
+  MAX_NPY_HEADER,
+  type NpyHeader,
+  npyHeader,
+  parseNpyHeader,
+  readNpyHeader,
+  writeNpy,
+} from './npy.ts'
 export type { Progress } from './progress.ts'
-export { exportRaw, importRaw } from './raw.ts'
+export { exportRaw, importRaw, importRawFrom, writeRaw } from './raw.ts'
 export { all, type Index, newaxis, type Slice, slice } from './slice.ts'
 export type { ImportOptions } from './stream.ts'

@@ -1,14 +1,36 @@
-// .npy files (NumPy format 1.0 / 2.0 / 3.0): header parsing and writing; the data goes through stream.ts.
-import { open } from 'node:fs/promises'
+// .npy files (NumPy format 1.0 / 2.0 / 3.0): the header (read strictly: npy-header.ts), writing, and
+// import/export through stream.ts. An export is written to an exclusive temporary file and published
+// under its name only when complete (util/publish.ts).
+
 import type { Connection } from '../db/connection.ts'
-import { CorruptError } from '../errors.ts'
-import { BigArray } from './bigarray.ts'
-import { type DType, dtypeInfo, dtypeOfNpy } from './dtype.ts'
+import { CorruptError, InvalidArgumentError } from '../errors.ts'
+import { openRegular } from '../util/exclusive.ts'
+import type { BigArray } from './bigarray.ts'
+import {
+  type ByteSink,
+  type ByteSource,
+  type ExportOptions,
+  expectEnd,
+  exportToFile,
+  fileSource,
+  readFully,
+} from './bytes.ts'
+import { DTYPES, type DType, dtypeInfo, dtypeOfNpy, itemsizeOf } from './dtype.ts'
 import type { Order } from './layout.ts'
+import { type PyValue, parseNpyHeaderDict, pyRepr } from './npy-header.ts'
 import type { Progress } from './progress.ts'
-import { type ImportOptions, importTransaction, readElements, writeElements } from './stream.ts'
+import {
+  createForImport,
+  type ImportOptions,
+  importTransaction,
+  readElements,
+  writeElements,
+} from './stream.ts'
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59] // \x93NUMPY
+
+/** NumPy refuses longer headers by default (`max_header_size`): so do we. */
+export const MAX_NPY_HEADER = 10000
 
 export interface NpyHeader {
   dtype: DType
@@ -17,44 +39,132 @@ export interface NpyHeader {
   shape: number[]
   /** Byte offset of the data. */
   dataOffset: number
+  /** Bytes of data the header declares (elements × itemsize): the file must end right after them. */
+  dataBytes: number
+}
+
+const bad = (why: string) => new CorruptError(`not a valid .npy file: ${why}`)
+
+/** The NumPy type code of a dtype: 'f8', 'i4', 'u1', … */
+function npyCode(d: DType): string {
+  return `${d[0] === 'u' ? 'u' : d[0] === 'f' ? 'f' : 'i'}${itemsizeOf(d)}`
+}
+
+const SUPPORTED = DTYPES.map((d) => `${d} (${npyCode(d)})`).join(', ')
+
+const KINDS: Record<string, string> = {
+  b: 'bool',
+  '?': 'bool',
+  c: 'complex',
+  U: 'unicode string',
+  S: 'byte string',
+  a: 'byte string',
+  V: 'void/structured',
+  O: 'Python object',
+  M: 'datetime',
+  m: 'timedelta',
+  f: 'floating point',
+  i: 'signed integer',
+  u: 'unsigned integer',
+}
+
+function unsupported(descr: string, why: string): InvalidArgumentError {
+  return new InvalidArgumentError(`unsupported dtype ${descr} (${why}); supported: ${SUPPORTED}`)
+}
+
+/** The dtype and byte order of a header's descr: EINVAL for a NumPy dtype we do not handle. */
+function dtypeOfDescr(descr: string | { readonly list: readonly PyValue[] }): {
+  dtype: DType
+  bigEndian: boolean
+} {
+  if (typeof descr !== 'string') throw unsupported(`with ${descr.list.length} fields`, 'structured')
+  const m = /^([<>|=]?)([A-Za-z?])(\d*)(\[\w+\])?$/.exec(descr)
+  if (!m) throw bad(`descr ${pyRepr(descr)} is not a NumPy dtype string`)
+  const [, endian, kind, size] = m
+  const dtype = kind === 'b' || kind === '?' ? undefined : dtypeOfNpy(kind + size)
+  if (!dtype) {
+    const k = KINDS[kind]
+    // NumPy writes dtype.str: a byte order, a kind it knows and a size.
+    if (!k) throw bad(`descr ${pyRepr(descr)} is not a NumPy dtype string`)
+    throw unsupported(pyRepr(descr), size && 'fiu'.includes(kind) ? `${k} of ${size} bytes` : k)
+  }
+  dtypeInfo(dtype) // float16 without Float16Array: InvalidArgumentError
+  return { dtype, bigEndian: endian === '>' }
+}
+
+/** The length-field size and text encoding of a format version; CorruptError for an unknown one. */
+function version(b: Uint8Array): { lenSize: number; utf8: boolean } {
+  if (MAGIC.some((m, i) => b[i] !== m)) throw bad('no \\x93NUMPY magic')
+  const major = b[6]
+  if (major < 1 || major > 3 || b[7] !== 0) throw bad(`unsupported format version ${major}.${b[7]}`)
+  return { lenSize: major === 1 ? 2 : 4, utf8: major === 3 }
+}
+
+/** The header text as NumPy decodes it: latin1 for 1.0/2.0, UTF-8 (strict) for 3.0. */
+function decode(bytes: Uint8Array, utf8: boolean): string {
+  try {
+    return new TextDecoder(utf8 ? 'utf-8' : 'latin1', { fatal: true }).decode(bytes)
+  } catch (e) {
+    throw new CorruptError('not a valid .npy file: the 3.0 header is not UTF-8', { cause: e })
+  }
+}
+
+function headerOf(text: string, utf8: boolean, dataOffset: number): NpyHeader {
+  const d = parseNpyHeaderDict(text, !utf8)
+  const { dtype, bigEndian } = dtypeOfDescr(d.descr)
+  let elements = 1
+  for (const n of d.shape) elements *= n
+  const dataBytes = elements * itemsizeOf(dtype)
+  if (!Number.isSafeInteger(dataBytes))
+    throw bad(`shape (${d.shape.join(', ')}) of ${dtype} declares more bytes than a file can hold`)
+  return { dtype, bigEndian, order: d.fortranOrder ? 'F' : 'C', shape: d.shape, dataOffset, dataBytes }
+}
+
+function headerLength(b: Uint8Array, lenSize: number): number {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength)
+  const hlen = lenSize === 2 ? dv.getUint16(8, true) : dv.getUint32(8, true)
+  if (hlen > MAX_NPY_HEADER)
+    throw bad(`the header is ${hlen} bytes long, more than NumPy's limit of ${MAX_NPY_HEADER}`)
+  return hlen
 }
 
 /** Parses the header at the start of `b` (which must hold all of it). */
 export function parseNpyHeader(b: Uint8Array): NpyHeader {
-  const bad = (why: string) => new CorruptError(`not a valid .npy file: ${why}`)
-  if (b.length < 10 || MAGIC.some((m, i) => b[i] !== m)) throw bad('no \\x93NUMPY magic')
-  const major = b[6]
-  if (major < 1 || major > 3) throw bad(`unsupported version ${major}.${b[7]}`)
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength)
-  const lenSize = major === 1 ? 2 : 4
+  if (b.length < 10) throw bad('truncated header')
+  const { lenSize, utf8 } = version(b)
   if (b.length < 8 + lenSize) throw bad('truncated header')
-  const hlen = major === 1 ? dv.getUint16(8, true) : dv.getUint32(8, true)
+  const hlen = headerLength(b, lenSize)
   const start = 8 + lenSize
   if (b.length < start + hlen) throw bad('truncated header')
-  const text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(b.subarray(start, start + hlen))
-  const descr = /['"]descr['"]\s*:\s*['"]([<>|=])([a-z])(\d+)['"]/.exec(text)
-  const fortran = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(text)
-  const shapeM = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(text)
-  if (!descr || !fortran || !shapeM) throw bad(`cannot read header ${JSON.stringify(text)}`)
-  const dtype = dtypeOfNpy(descr[2] + descr[3])
-  if (!dtype) throw bad(`unsupported dtype ${descr[1]}${descr[2]}${descr[3]}`)
-  dtypeInfo(dtype) // float16 without Float16Array: InvalidArgumentError
-  const shape = shapeM[1]
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '')
-    .map((s) => {
-      const n = Number(s.replace(/L$/, ''))
-      if (!Number.isSafeInteger(n) || n < 0) throw bad(`bad shape (${shapeM[1]})`)
-      return n
-    })
-  return {
-    dtype,
-    bigEndian: descr[1] === '>',
-    order: fortran[1] === 'True' ? 'F' : 'C',
-    shape,
-    dataOffset: start + hlen,
+  return headerOf(decode(b.subarray(start, start + hlen), utf8), utf8, start + hlen)
+}
+
+/** Reads and parses the header from the start of `src`, which is left at the first data byte. */
+export async function readNpyHeader(src: ByteSource, what = 'the .npy file'): Promise<NpyHeader> {
+  const pre = new Uint8Array(12)
+  const head = pre.subarray(0, 8)
+  try {
+    await readFully(src, head, what)
+  } catch (e) {
+    if (e instanceof CorruptError) throw bad(`${what} is shorter than the .npy preamble`)
+    throw e
   }
+  const { lenSize, utf8 } = version(pre)
+  await readFully(src, pre.subarray(8, 8 + lenSize), `${what}'s header`)
+  const hlen = headerLength(pre, lenSize)
+  const text = new Uint8Array(hlen)
+  await readFully(src, text, `${what}'s header`)
+  return headerOf(decode(text, utf8), utf8, 8 + lenSize + hlen)
+}
+
+/** CorruptError unless a file of `size` bytes holds exactly the header and the data it declares. */
+export function checkNpySize(h: NpyHeader, size: number, what = 'the .npy file'): void {
+  const want = h.dataOffset + h.dataBytes
+  if (size < want)
+    throw bad(
+      `${what} is truncated: its header declares ${h.dataBytes} bytes of data (shape (${h.shape.join(', ')}) of ${h.dtype}), the file has ${Math.max(0, size - h.dataOffset)}`,
+    )
+  if (size > want) throw bad(`${what} has ${size - want} trailing bytes after the data its header declares`)
 }
 
 /** The header of a little-endian C-order .npy of `dtype` and `shape`, padded to 64 bytes (version 1.0, or 2.0 when long). */
@@ -81,20 +191,26 @@ export function npyHeader(dtype: DType, shape: readonly number[]): Uint8Array {
   throw new Error('unreachable')
 }
 
-/** Writes `a` (any view) as a C-order little-endian .npy; progress counts data bytes. */
-export async function exportNpy(a: BigArray, path: string, progress?: Progress): Promise<void> {
-  const header = npyHeader(a.dtype, a.shape)
-  await using out = await open(path, 'w')
-  await out.write(header, 0, header.length, 0)
-  await writeElements(a, out, header.length, progress)
+/** Writes `a` (any view) as a C-order little-endian .npy to `out`; progress counts data bytes. */
+export async function writeNpy(a: BigArray, out: ByteSink, progress?: Progress): Promise<void> {
+  await out.write(npyHeader(a.dtype, a.shape))
+  await writeElements(a, out, progress)
+}
+
+/** Writes `a` (any view) as a C-order little-endian .npy file, whole or not at all; progress counts data bytes. */
+export async function exportNpy(a: BigArray, path: string, options: ExportOptions = {}): Promise<void> {
+  await exportToFile(path, options, (out) => writeNpy(a, out, options))
 }
 
 /**
  * Creates array `name` from an .npy file (any version, either byte order, C or Fortran order — a Fortran
- * file becomes an F-order array). The import is one transaction: refused (EBUSY) while the connection
- * has uncommitted changes, committed before it returns, and aborted on any failure, so other connections
- * see the whole array or nothing. Any size: dirty pages beyond the RAM budget spill. `commitEvery` opts
- * into intermediate commits (those pieces stay if the import fails). Progress counts data bytes.
+ * file becomes an F-order array). The header is parsed strictly and the file must hold exactly the data it
+ * declares (CorruptError otherwise; EINVAL for a dtype bigfile does not support); a missing file is
+ * NotFoundError, a directory or FIFO InvalidArgumentError. The import is one transaction: refused (EBUSY)
+ * while the connection has uncommitted changes, committed before it returns, and aborted on any failure,
+ * so other connections see the whole array or nothing. Any size: dirty pages beyond the RAM budget spill.
+ * `commitEvery` opts into intermediate commits (those pieces stay if the import fails). Progress counts
+ * data bytes.
  */
 export async function importNpy(
   conn: Connection,
@@ -102,21 +218,34 @@ export async function importNpy(
   path: string,
   options: { blksize?: number } & ImportOptions = {},
 ): Promise<BigArray> {
-  await using inp = await open(path, 'r')
-  const head = new Uint8Array(12)
-  await inp.read(head, 0, 12, 0)
-  const hlen = head[6] === 1 ? head[8] | (head[9] << 8) : new DataView(head.buffer).getUint32(8, true)
-  const buf = new Uint8Array(Math.min(12 + hlen, 1 << 24))
-  await inp.read(buf, 0, buf.length, 0)
-  const h = parseNpyHeader(buf)
+  await using inp = await openRegular(path, { follow: true })
+  const src = fileSource(inp)
+  const h = await readNpyHeader(src, path)
+  checkNpySize(h, (await inp.stat()).size, path)
+  return await importNpyFrom(conn, name, src, h, { ...options, what: path })
+}
+
+/**
+ * importNpy from a source already past its header `h` (readNpyHeader): a pipe such as stdin works,
+ * since the data is read once, in order; trailing bytes are CorruptError.
+ */
+export async function importNpyFrom(
+  conn: Connection,
+  name: string,
+  src: ByteSource,
+  h: NpyHeader,
+  options: { blksize?: number; what?: string } & ImportOptions = {},
+): Promise<BigArray> {
+  const what = options.what ?? 'the .npy data'
   return await importTransaction(conn, 'importNpy', async () => {
-    const a = await BigArray.create(conn, name, {
+    const a = await createForImport(conn, name, {
       dtype: h.dtype,
       shape: h.shape,
       order: h.order,
       ...(options.blksize === undefined ? {} : { blksize: options.blksize }),
     })
-    await readElements(conn, a, inp, h.dataOffset, { ...options, storageOrder: true, swap: h.bigEndian })
+    await readElements(conn, a, src, what, { ...options, storageOrder: true, swap: h.bigEndian })
+    await expectEnd(src, what)
     return a
   })
 }

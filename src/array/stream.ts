@@ -1,9 +1,9 @@
 // Streaming between files and arrays in bounded pieces: exports batch pinned chunks into one buffer per
 // write; imports write straight into the array's pages (dirty pages beyond the budget spill) and commit once.
-import type { FileHandle } from 'node:fs/promises'
 import type { Connection } from '../db/connection.ts'
-import { BusyError, CorruptError, InvalidArgumentError } from '../errors.ts'
-import type { BigArray } from './bigarray.ts'
+import { BigFileError, BusyError, InvalidArgumentError } from '../errors.ts'
+import { BigArray, type CreateArrayOptions } from './bigarray.ts'
+import { type ByteSink, type ByteSource, readFully } from './bytes.ts'
 import { copyRange } from './copy.ts'
 import { checkAbort, type Progress, report } from './progress.ts'
 
@@ -42,24 +42,34 @@ export async function importTransaction<T>(
 
 const BUFFER = 1 << 20
 
-/** Writes the array's elements in C order to `out` from its current position; progress counts bytes. */
-export async function writeElements(
-  a: BigArray,
-  out: FileHandle,
-  pos: number,
-  progress?: Progress,
-): Promise<void> {
+/**
+ * BigArray.create for an import whose size comes from the input: a shape the VM cannot map (its page
+ * table would not fit: a RangeError from the allocator) is InvalidArgumentError naming it, with cause.
+ */
+export async function createForImport(
+  conn: Connection,
+  name: string,
+  options: CreateArrayOptions,
+): Promise<BigArray> {
+  try {
+    return await BigArray.create(conn, name, options)
+  } catch (e) {
+    if (e instanceof BigFileError) throw e
+    throw new InvalidArgumentError(
+      `cannot create an array of shape [${options.shape.join(',')}] for the import: ${(e as Error).message}`,
+      { cause: e },
+    )
+  }
+}
+
+/** Writes the array's elements in C order to `out`; progress counts bytes. */
+export async function writeElements(a: BigArray, out: ByteSink, progress?: Progress): Promise<void> {
   const total = a.size * a.itemsize
   const buf = new Uint8Array(Math.max(BUFFER, a.fileh.pagesize))
   let used = 0
   let done = 0
   const flush = async () => {
-    let at = 0
-    while (at < used) {
-      const { bytesWritten } = await out.write(buf, at, used - at, pos)
-      at += bytesWritten
-      pos += bytesWritten
-    }
+    await out.write(buf.subarray(0, used))
     done += used
     used = 0
     report(progress, done, total)
@@ -75,15 +85,15 @@ export async function writeElements(
 }
 
 /**
- * Reads `a.size` elements from `inp` at byte `pos` into the array. `storageOrder`: the file holds the
+ * Reads `a.size` elements from `inp` into the array; CorruptError (naming `what`) if it ends early. `storageOrder`: the file holds the
  * array's bytes in storage order (written page-wise through the mapping); else they are C-order elements
  * (written through the array's C-order walk). `swap` reverses each element's bytes (big-endian files).
  */
 export async function readElements(
   conn: Connection,
   a: BigArray,
-  inp: FileHandle,
-  pos: number,
+  inp: ByteSource,
+  what: string,
   opts: { storageOrder: boolean; swap: boolean } & ImportOptions,
 ): Promise<void> {
   const item = a.itemsize
@@ -101,14 +111,8 @@ export async function readElements(
   while (done < total) {
     checkAbort(opts)
     const want = Math.min(piece, total - done)
-    let got = 0
-    while (got < want) {
-      const { bytesRead } = await inp.read(buf, got, want - got, pos + done + got)
-      if (bytesRead === 0)
-        throw new CorruptError(`file is truncated: ${total - done - got} bytes of data missing`)
-      got += bytesRead
-    }
     const bytes = buf.subarray(0, want)
+    await readFully(inp, bytes, what, total - done - want)
     if (opts.swap && item > 1) swapBytes(bytes, item)
     if (opts.storageOrder) {
       await a._shared.vma.write(a._layout.offset + done, bytes)

@@ -1,4 +1,5 @@
 // Exit codes and the one-line error report: what a script calling `bigfile` can branch on.
+import { escapeControl } from './format.ts'
 
 /** The documented exit codes (README, `bigfile --help`). */
 export const Exit = {
@@ -54,7 +55,8 @@ export function exitCodeOf(err: unknown): number {
 /** `bigfile: <message>` on one line; the stack only with BIGFILE_DEBUG=1. */
 export function reportError(err: unknown, env: NodeJS.ProcessEnv = process.env): string {
   const message = err instanceof Error ? err.message : String(err)
-  const line = `bigfile: ${message.replace(/\s*\n\s*/g, ' ')}`
+  // One line, and no control character from a name or path reaches the terminal.
+  const line = `bigfile: ${escapeControl(message.replace(/\s*\n\s*/g, ' '))}`
   if (env.BIGFILE_DEBUG === '1' && err instanceof Error && err.stack) return `${line}\n${err.stack}`
   return line
 }

@@ -16,10 +16,13 @@ export function packageVersion(): string {
 
 export const EXIT_CODES_HELP = `Exit codes:
   0    ok
-  1    runtime or storage error; failed verification (demo)
-  2    usage error: unknown command or option, malformed or missing argument
-  3    not found: database, array or input file
-  4    conflict: the name exists, another commit won, the database is locked or busy
+  1    runtime or storage error; failed verification (demo); an input that is not what it
+       says (malformed .npy, more or fewer bytes than its header declares)
+  2    usage error: unknown command or option, malformed or missing argument; an unsupported
+       dtype; a directory, FIFO, device or symlink where a regular file is needed
+  3    not found: database, array, input file or output directory
+  4    conflict: the name or file exists (also one created while an export ran), another
+       commit won, the database is locked or busy
   5    out of memory: the --ram budget is exhausted by pages that cannot be dropped
   130  interrupted (Ctrl-C / SIGTERM): the transaction was aborted, nothing half-written`
 

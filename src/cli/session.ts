@@ -4,10 +4,12 @@ import type { Database } from '../db/database.ts'
 import { openDatabase } from '../db/sqlite/open.ts'
 import { RAM } from '../virtmem/ram.ts'
 import { UsageError } from './exit.ts'
+import { checkDbPath } from './io.ts'
 import { formatBytes } from './size.ts'
 
 /** Opens the database at `path`; NotFoundError (exit 3) when it does not exist, unless `create`. */
 export async function openDb(path: string, options: { create?: boolean } = {}): Promise<Database> {
+  checkDbPath(path)
   return openDatabase(path, { create: options.create ?? false })
 }
 

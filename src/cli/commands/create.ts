@@ -1,11 +1,16 @@
 // bigfile create DB NAME --dtype D --shape S: a new (all zeros) array; the database is created if missing.
-import { BigArray } from '../../array/index.ts'
+import { BigArray, itemsizeOf } from '../../array/index.ts'
+import { checkShape } from '../../array/layout.ts'
+import { checkName } from '../../db/check.ts'
 import { parseBlksize, parseDType, parseOrder, parseRam, parseShape, str } from '../args.ts'
 import type { Command } from '../command.ts'
 import { COMMON_HELP } from '../command.ts'
 import { UsageError } from '../exit.ts'
+import { escapeControl } from '../format.ts'
+import { refuseExisting } from '../io.ts'
 import { formatShape } from '../meta.ts'
-import { makeRam, pagesizeFor, withDb } from '../session.ts'
+import { withDbCreating } from '../new-db.ts'
+import { makeRam, pagesizeFor } from '../session.ts'
 import { formatBytes } from '../size.ts'
 
 export const create: Command = {
@@ -34,28 +39,30 @@ Options:
 ${COMMON_HELP}`,
   async run(p) {
     const [path, name] = p.positionals
+    // Everything is checked before the database is opened (or created): a failed create leaves nothing.
+    checkName(name)
     const dtypeText = str(p, 'dtype')
     const shapeText = str(p, 'shape')
     if (dtypeText === undefined) throw new UsageError('create: --dtype is required (e.g. --dtype float64)')
     if (shapeText === undefined) throw new UsageError('create: --shape is required (e.g. --shape 1000,64)')
     const dtype = parseDType(dtypeText)
-    const shape = parseShape(shapeText)
+    const shape = checkShape(parseShape(shapeText))
+    if (!Number.isSafeInteger(shape.reduce((x, y) => x * y, 1) * itemsizeOf(dtype)))
+      throw new UsageError(`--shape: ${formatShape(shape)} of ${dtype} is too large`)
     const order = parseOrder(str(p, 'order'))
     const blksize = parseBlksize(str(p, 'blksize') ?? '64KiB')
     const ram = makeRam(parseRam(str(p, 'ram')), pagesizeFor(blksize))
-    const a = await withDb(
-      path,
-      async (db) => {
-        const conn = db.connect({ ram })
-        const a = await BigArray.create(conn, name, { dtype, shape, order, blksize })
-        await conn.commit()
-        return a
-      },
-      { create: true },
-    )
+    const a = await withDbCreating(path, async (db) => {
+      // Before a connection: an existing NAME is "exists" whatever its block size.
+      await refuseExisting(db, name, 'bigfile rm it first, or create under another name')
+      const conn = db.connect({ ram })
+      const a = await BigArray.create(conn, name, { dtype, shape, order, blksize })
+      await conn.commit()
+      return a
+    })
     if (!p.values.quiet)
       console.log(
-        `created ${name}: ${dtype} [${formatShape(shape)}] order ${order}, ${formatBytes(a.size * a.itemsize)} in ${formatBytes(blksize)} blocks`,
+        `created ${escapeControl(name)}: ${dtype} [${formatShape(shape)}] order ${order}, ${formatBytes(a.size * a.itemsize)} in ${formatBytes(blksize)} blocks`,
       )
     return 0
   },

@@ -1,6 +1,7 @@
 // bigfile rm DB NAME: deletes one array (snapshots older than the deletion still read it until pack).
 import type { Command } from '../command.ts'
 import { COMMON_HELP } from '../command.ts'
+import { escapeControl } from '../format.ts'
 import { withDb } from '../session.ts'
 
 export const rm: Command = {
@@ -15,7 +16,7 @@ ${COMMON_HELP}`,
   async run(p) {
     const [path, name] = p.positionals
     await withDb(path, (db) => db.deleteFile(name))
-    if (!p.values.quiet) console.log(`removed ${name}`)
+    if (!p.values.quiet) console.log(`removed ${escapeControl(name)}`)
     return 0
   },
 }
