@@ -22,7 +22,7 @@
  * ```
  *
  * Codes: EINVAL, ERANGE, ENOMEM, EWOULDBLOCK, EDEADLK, ELOAD, ESTORE, ERETRY, ECLOSED, EBUSY, ECONFLICT,
- * ECORRUPT, ENOENT, EEXIST, ELOCKED, ESTORAGE (and its subclass CommitRefreshError), ESTALE, EPURGED,
+ * ECORRUPT, EVERSION, ENOENT, EEXIST, ELOCKED, ESTORAGE (and its subclass CommitRefreshError), ESTALE, EPURGED,
  * EVOLATILE, EROFS, EABORT. Fields named `pgoffset` are file page numbers; `blk` is a block number.
  */
 
@@ -148,6 +148,38 @@ export class ConflictError extends BigFileError {
 export class CorruptError extends BigFileError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ECORRUPT', message, options)
+  }
+}
+
+/**
+ * A stored block or file record whose checksum does not match its contents: damage on disk below
+ * SQLite's own checks. Names the file, the block (undefined for a record) and the tid of the version.
+ */
+export class ChecksumError extends CorruptError {
+  readonly file: string
+  readonly blk: number | undefined
+  readonly tid: number
+  constructor(where: string, file: string, blk: number | undefined, tid: number) {
+    super(
+      `${where}: ${blk === undefined ? 'the record' : `block ${blk}`} of file ${file} at tid ${tid} fails its checksum (damaged on disk)`,
+    )
+    this.file = file
+    this.blk = blk
+    this.tid = tid
+  }
+}
+
+/** A storage file in a format version this bigfile does not read (older or newer). */
+export class VersionError extends BigFileError {
+  readonly found: number
+  readonly expected: number
+  constructor(path: string, found: number, expected: number) {
+    super(
+      'EVERSION',
+      `${path} is a bigfile database of format version ${found}; this bigfile reads version ${expected} only`,
+    )
+    this.found = found
+    this.expected = expected
   }
 }
 
