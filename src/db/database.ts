@@ -5,7 +5,15 @@ import { isPromise } from '../util/awaitable.ts'
 import { RAM } from '../virtmem/ram.ts'
 import { checkName, checkNewFile } from './check.ts'
 import { Connection, type CreateOptions, type DatabaseCore } from './connection.ts'
-import type { FileRecord, PackResult, Storage, StorageTxn, Tid } from './storage.ts'
+import type {
+  CheckOptions,
+  CheckResult,
+  FileRecord,
+  PackResult,
+  Storage,
+  StorageTxn,
+  Tid,
+} from './storage.ts'
 
 export interface ConnectOptions {
   /** The RAM whose frames hold this connection's pages (shared by connections if you like). */
@@ -120,6 +128,18 @@ export class Database implements DatabaseCore {
     let cutoff = Math.max(0, (await this.head()) - keep)
     for (const c of this.#conns) cutoff = Math.min(cutoff, c.at)
     return this.storage.pack(cutoff)
+  }
+
+  /**
+   * Verifies every stored version of every block and file record against its checksum, with progress.
+   * Damage is reported in the result (each a ChecksumError naming file, block and tid), not thrown.
+   */
+  async check(options: CheckOptions = {}): Promise<CheckResult> {
+    this.#check()
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError('check options must be an object')
+    if (!this.storage.check) throw new InvalidArgumentError('this storage keeps no checksums to check')
+    return this.storage.check(options)
   }
 
   /** Discards every connection's uncommitted changes, closes them and the storage. */

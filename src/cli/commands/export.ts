@@ -11,7 +11,7 @@ import { onInterrupt } from '../interrupt.ts'
 import { formatOf } from '../io.ts'
 import { formatShape } from '../meta.ts'
 import { ProgressLine } from '../progress.ts'
-import { makeRam, pagesizeFor, withDb } from '../session.ts'
+import { makeRam, pagesizeFor, withReadOnlyDb } from '../session.ts'
 import { formatBytes, formatRate, formatSeconds } from '../size.ts'
 
 export const exportCmd: Command = {
@@ -41,7 +41,7 @@ ${COMMON_HELP}`,
     const ramBytes = parseRam(str(p, 'ram'))
     const partial = `${file}.partial-${process.pid}`
     const bar = new ProgressLine({ label: `export ${name}`, quiet: p.values.quiet === true })
-    const a = await withDb(path, async (db) => {
+    const a = await withReadOnlyDb(path, async (db) => {
       const rec = await db.stat(name)
       const conn = db.connect({ ram: makeRam(ramBytes, pagesizeFor(rec.blksize)) })
       const a = await BigArray.open(conn, name)

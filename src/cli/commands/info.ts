@@ -4,7 +4,7 @@ import type { Command } from '../command.ts'
 import { COMMON_HELP } from '../command.ts'
 import { printFields } from '../format.ts'
 import { arrayMeta, formatShape } from '../meta.ts'
-import { withDb } from '../session.ts'
+import { withReadOnlyDb } from '../session.ts'
 import { formatBytes } from '../size.ts'
 
 export const info: Command = {
@@ -21,7 +21,7 @@ Options:
 ${COMMON_HELP}`,
   async run(p) {
     const [path, name] = p.positionals
-    const rec = await withDb(path, (db) => db.stat(name))
+    const rec = await withReadOnlyDb(path, (db) => db.stat(name))
     if (p.values.json) {
       const { blksize, size, meta, tid } = rec
       console.log(JSON.stringify({ name: rec.name, blksize, size, meta, tid }))

@@ -3,7 +3,7 @@ import type { Command } from '../command.ts'
 import { COMMON_HELP } from '../command.ts'
 import { printTable } from '../format.ts'
 import { arrayMeta, formatShape } from '../meta.ts'
-import { withDb } from '../session.ts'
+import { withReadOnlyDb } from '../session.ts'
 import { formatBytes } from '../size.ts'
 
 export const ls: Command = {
@@ -20,7 +20,7 @@ Options:
 ${COMMON_HELP}`,
   async run(p) {
     const [path] = p.positionals
-    const files = await withDb(path, (db) => db.files())
+    const files = await withReadOnlyDb(path, (db) => db.files())
     if (p.values.json) {
       console.log(
         JSON.stringify(

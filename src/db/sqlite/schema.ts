@@ -43,18 +43,18 @@ const MAGIC = 'SQLite format 3\0'
  * (a device, a FIFO, a directory) is a CorruptError too. An empty file is a new database only when
  * `emptyIsNew` (opening to create); otherwise it is not a database. Returns whether the file exists.
  */
-export function preflight(path: string, emptyIsNew: boolean): boolean {
+export function preflight(path: string, emptyIsNew: boolean, shown = path): boolean {
   try {
-    return checkHeader(path, emptyIsNew)
+    return checkHeader(path, emptyIsNew, shown)
   } catch (e) {
     if (e instanceof BigFileError) throw e
     if ((e as { code?: unknown }).code === 'ENOENT')
-      throw new NotFoundError(`database ${path} does not exist`)
-    throw new StorageError(`cannot read ${path}: ${(e as Error).message}`, { cause: e })
+      throw new NotFoundError(`database ${shown} does not exist`)
+    throw new StorageError(`cannot read ${shown}: ${(e as Error).message}`, { cause: e })
   }
 }
 
-function checkHeader(path: string, emptyIsNew: boolean): boolean {
+function checkHeader(path: string, emptyIsNew: boolean, shown: string): boolean {
   let fd: number
   try {
     // O_NONBLOCK: a FIFO planted at the path must not hang the open; it is refused below.
@@ -68,7 +68,7 @@ function checkHeader(path: string, emptyIsNew: boolean): boolean {
   let size: number
   try {
     const st = fstatSync(fd)
-    if (!st.isFile()) throw new CorruptError(`${path} is not a bigfile database (not a regular file)`)
+    if (!st.isFile()) throw new CorruptError(`${shown} is not a bigfile database (not a regular file)`)
     size = st.size
     if (size > 0) n = readSync(fd, head, 0, 100, 0)
   } finally {
@@ -77,10 +77,10 @@ function checkHeader(path: string, emptyIsNew: boolean): boolean {
   if (size === 0) {
     // SQLite treats an empty file as a new database: only an opening that may create gets that.
     if (emptyIsNew) return true
-    throw new CorruptError(`${path} is not a bigfile database (an empty file)`)
+    throw new CorruptError(`${shown} is not a bigfile database (an empty file)`)
   }
   if (n < 100 || head.toString('latin1', 0, 16) !== MAGIC) {
-    throw new CorruptError(`${path} is not a bigfile database (not an SQLite file)`)
+    throw new CorruptError(`${shown} is not a bigfile database (not an SQLite file)`)
   }
   const raw = head.readUInt16BE(16)
   const pagesize = raw === 1 ? 65536 : raw
@@ -90,7 +90,7 @@ function checkHeader(path: string, emptyIsNew: boolean): boolean {
   const walHolds = existsSync(wal) && statSync(wal).size > 0
   if (!walHolds && (size % pagesize !== 0 || (headerValid && size < pages * pagesize))) {
     throw new CorruptError(
-      `${path} is truncated: ${size} bytes, but its header says ${pages} pages of ${pagesize} bytes`,
+      `${shown} is truncated: ${size} bytes, but its header says ${pages} pages of ${pagesize} bytes`,
     )
   }
   return true

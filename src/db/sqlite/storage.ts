@@ -13,7 +13,17 @@ import {
   StaleSnapshotError,
   VersionError,
 } from '../../errors.ts'
-import type { Change, FileRecord, Meta, PackResult, Storage, StorageTxn, Tid } from '../storage.ts'
+import type {
+  Change,
+  CheckOptions,
+  CheckResult,
+  FileRecord,
+  Meta,
+  PackResult,
+  Storage,
+  StorageTxn,
+  Tid,
+} from '../storage.ts'
 import { decodeBlocks } from './blocklist.ts'
 import { blockSum, verifyRecord } from './checksum.ts'
 import { sqliteError } from './errors.ts'
@@ -50,28 +60,6 @@ export interface SQLiteOptions {
   busyTimeoutMs?: number
   /** @internal Benchmarks only: skip the checksum check on block loads (bench/checksum.bench.ts). */
   _skipVerify?: boolean
-}
-
-export interface CheckProgress {
-  /** Block versions verified so far, and how many there were when the check started. */
-  readonly blocks: number
-  readonly totalBlocks: number
-  readonly bytes: number
-}
-
-export interface CheckResult {
-  readonly blocks: number
-  readonly records: number
-  readonly bytes: number
-  /** Every damaged block or record found (at most `maxDamage`), as ChecksumErrors. */
-  readonly damage: readonly ChecksumError[]
-}
-
-export interface CheckOptions {
-  onProgress?: (p: CheckProgress) => void
-  signal?: AbortSignal
-  /** Stop collecting after this many damaged rows (the scan goes on counting). Default 1000. */
-  maxDamage?: number
 }
 
 /** How many rows one step of `check` reads before it yields to the event loop. */
@@ -120,7 +108,7 @@ export class SQLiteStorage implements Storage {
     const create = !readOnly && options.create !== false
     if (readOnly && memory) throw new InvalidArgumentError('an in-memory database cannot be read-only')
     // (2) Look before SQLite does: a missing file, a non-file, an empty file when not creating.
-    if (!memory && !preflight(abs, create) && !create) {
+    if (!memory && !preflight(abs, create, path) && !create) {
       throw new NotFoundError(`database ${path} does not exist`)
     }
     // (3) Open; read-only opens create nothing and may fall back to an immutable open (see openReadOnly).
@@ -391,7 +379,14 @@ export class SQLiteStorage implements Storage {
     const db = this.#db
     const q = (sql: string) => db.prepare(sql)
     try {
-      const totalBlocks = (q('SELECT count(*) AS n FROM blocks').get() as { n: number }).n
+      // The blksize of a file never changes; `data IS NOT NULL` is answered without reading the BLOB.
+      const totals = q(
+        `SELECT count(*) AS n, coalesce(sum(CASE WHEN b.data IS NULL THEN 0 ELSE v.bs END), 0) AS bytes
+          FROM blocks b LEFT JOIN (SELECT file_id, max(blksize) AS bs FROM file_versions GROUP BY file_id) v
+          USING (file_id)`,
+      ).get() as { n: number; bytes: number }
+      const totalBlocks = totals.n
+      const totalBytes = totals.bytes
       const names = new Map<number, string>()
       let records = 0
       const recs = q(
@@ -434,7 +429,7 @@ export class SQLiteStorage implements Storage {
           }
           last = row.r
         }
-        options.onProgress?.({ blocks, totalBlocks, bytes })
+        options.onProgress?.({ blocks, totalBlocks, bytes, totalBytes })
         await new Promise((r) => setImmediate(r))
       }
       return { blocks, records, bytes, damage }
