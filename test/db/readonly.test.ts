@@ -83,9 +83,9 @@ test('the CLI: ls/info/stats/check of an empty file or /dev/null is a clear erro
 
 /**
  * Runs `code` (an ES module body with `openDatabase` and `path` in scope, printing its answer) in a
- * child process that cannot write `dir`: as user nobody when we are root (root ignores permissions).
+ * child process that cannot write the directory it is in (chmod by the caller): as user nobody when we are root (root ignores permissions).
  */
-function inReadOnlyDir(dir: string, path: string, code: string) {
+function inReadOnlyDir(path: string, code: string) {
   const src = pathToFileURL(join(ROOT, 'src', 'db', 'index.ts')).href
   const body = `import { openDatabase } from '${src}'\nconst path = ${JSON.stringify(path)}\n${code}`
   const asRoot = process.getuid?.() === 0
@@ -120,7 +120,7 @@ test('a WAL database in a read-only directory reads (closed cleanly, and with a 
     console.log(JSON.stringify({ files: (await db.files()).map((x) => x.name), value: v.getFloat64(8) }))
     v.unmap()
     await db.close()`
-  const r = inReadOnlyDir(dir, path, read)
+  const r = inReadOnlyDir(path, read)
   assert.equal(r.status, 0, r.stderr)
   assert.deepEqual(JSON.parse(r.stdout), { files: ['f'], value: 7 })
   assert.deepEqual(readdirSync(dir), ['w.db'], 'nothing created')
@@ -146,7 +146,7 @@ test('a WAL database in a read-only directory reads (closed cleanly, and with a 
   await conn.commit()
   for (const x of readdirSync(dir)) chmodSync(join(dir, x), 0o644)
   chmodSync(dir, 0o555)
-  const live = inReadOnlyDir(dir, path, read)
+  const live = inReadOnlyDir(path, read)
   assert.equal(live.status, 0, live.stderr)
   assert.deepEqual(JSON.parse(live.stdout), { files: ['f'], value: 9 })
 })
