@@ -21,6 +21,10 @@
  * }
  * ```
  *
+ * A storage's error during a page fault reaches the caller as the `cause` of a LoadError (`ELOAD`): a read
+ * of a snapshot older than another process's pack is ELOAD with cause ESTALE, a damaged block ELOAD with
+ * cause ECORRUPT. Storage calls made directly (commit, `db.check`, `storage.loadBlock`) throw them as is.
+ *
  * Codes: EINVAL, ERANGE, ENOMEM, EWOULDBLOCK, EDEADLK, ELOAD, ESTORE, ERETRY, ECLOSED, EBUSY, ECONFLICT,
  * ECORRUPT, EVERSION, ENOENT, EEXIST, ELOCKED, ESTORAGE (and its subclass CommitRefreshError), ESTALE, EPURGED,
  * EVOLATILE, EROFS, EABORT. Fields named `pgoffset` are file page numbers; `blk` is a block number.
@@ -236,7 +240,10 @@ export class ReadOnlyError extends BigFileError {
   }
 }
 
-/** A snapshot older than the last pack: versions it needs may be gone. Reconnect or sync(). */
+/**
+ * A snapshot older than the last pack: versions it needs may be gone. Reconnect or sync(). A read through
+ * the VM gets it as the `cause` of a LoadError (ELOAD); a commit gets it directly.
+ */
 export class StaleSnapshotError extends BigFileError {
   readonly at: number
   readonly packed: number

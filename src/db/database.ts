@@ -121,6 +121,8 @@ export class Database implements DatabaseCore {
    */
   async pack(options: PackOptions = {}): Promise<PackResult> {
     this.#check()
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError('pack options must be an object { keep? }')
     const keep = options.keep ?? 0
     if (!Number.isSafeInteger(keep) || keep < 0) {
       throw new InvalidArgumentError(`keep must be a non-negative integer, got ${keep}`)

@@ -1,4 +1,4 @@
-import { ClosedError, FaultRetryError, OutOfRangeError } from '../errors.ts'
+import { ClosedError, FaultRetryError, InvalidArgumentError, OutOfRangeError } from '../errors.ts'
 import { type Awaitable, isPromise } from '../util/awaitable.ts'
 import type { FileH } from './fileh.ts'
 import { Pin, type PinOptions } from './pin.ts'
@@ -258,6 +258,7 @@ export class VMA implements Disposable {
 
   /** Copies `dst.length` bytes at `off` into `dst` (faulting synchronously) and returns it. */
   readBytes(off: number, dst: Uint8Array): Uint8Array {
+    checkBytes(dst)
     this.#checkAccess(off, dst.length)
     this.#eachPiece(off, dst.length, (i, src, at, n) => {
       if (!(this._pt[i] >= 0)) this.fileh._faultSync(this, this.pgoffset + i, false)
@@ -274,6 +275,7 @@ export class VMA implements Disposable {
    * must therefore fit in the RAM at once; split larger copies.
    */
   writeBytes(off: number, src: Uint8Array): void {
+    checkBytes(src)
     this.#checkAccess(off, src.length)
     if (src.length === 0) return
     for (let tries = 0; ; tries++) {
@@ -363,6 +365,7 @@ export class VMA implements Disposable {
 
   /** Writes `data` at `off`, awaiting loads as needed; the pages become dirty. All or nothing, as writeBytes. */
   async write(off: number, data: Uint8Array): Promise<void> {
+    checkBytes(data)
     this.#checkAccess(off, data.length)
     if (data.length === 0) return
     for (let tries = 0; ; tries++) {
@@ -435,4 +438,9 @@ export class VMA implements Disposable {
       pin.release()
     }
   }
+}
+
+function checkBytes(b: unknown): void {
+  if (!(b instanceof Uint8Array))
+    throw new InvalidArgumentError(`expected a Uint8Array, got ${b === null ? 'null' : typeof b}`)
 }
