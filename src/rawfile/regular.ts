@@ -48,7 +48,8 @@ export function openRegular(path: string, write: boolean, own: boolean, create?:
     fd = openSync(path, flags)
   } catch (e) {
     const code = (e as { code?: unknown }).code
-    if (code === 'ELOOP') throw notRegular(path, own)
+    if (code === 'ELOOP') throw notRegular(path, own, 'a symbolic link')
+    if (code === 'EISDIR') throw notRegular(path, own, 'a directory')
     if (code !== 'ENOENT' || create === undefined) throw e
     try {
       fd = openSync(path, flags | O_CREAT | O_EXCL, create)
@@ -68,8 +69,8 @@ export function openRegular(path: string, write: boolean, own: boolean, create?:
   return fd
 }
 
-function notRegular(path: string, own: boolean): Error {
-  const msg = `${path} is a symbolic link, not a regular file: refusing to follow it`
+function notRegular(path: string, own: boolean, kind: string): Error {
+  const msg = `${path} is ${kind}, not a regular file: refusing to use it`
   return own ? new CorruptError(msg) : new InvalidArgumentError(msg)
 }
 
