@@ -3,7 +3,7 @@
 // recovery it must choose — and leaves nothing behind: no new file beside SQLite's own -wal/-shm pair of
 // a database it could open, and the damaged input itself unchanged (a read-only open never writes).
 import assert from 'node:assert/strict'
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { describe, test } from 'node:test'

@@ -7,7 +7,7 @@ import { openDatabase } from '../../src/db/index.ts'
 import { MemoryBigFile } from '../../src/virtmem/bigfile.ts'
 import { FileH } from '../../src/virtmem/fileh.ts'
 import { RAM } from '../../src/virtmem/ram.ts'
-import { PS, ram as dbRam, reclaimAll, tmpDir } from '../db/helpers.ts'
+import { ram as dbRam, PS, reclaimAll, tmpDir } from '../db/helpers.ts'
 
 const EINVAL = { code: 'EINVAL' }
 const P = 4096
