@@ -31,7 +31,7 @@ import { immutableUri, locate, MEMORY } from './locate.ts'
 import { APPLICATION_ID, preflight, SCHEMA, SCHEMA_VERSION } from './schema.ts'
 import { type LogRow, packedTid, prepareStatements, type RecordRow, type Statements } from './statements.ts'
 import { SQLiteTxn } from './txn.ts'
-import { backoff, joinQueue, leaveQueue, sleep, type WriterQueue } from './writers.ts'
+import { backoff, hasQueue, joinQueue, leaveQueue, sleep, type WriterQueue } from './writers.ts'
 
 export interface SQLiteOptions {
   /** Create the file when missing. Default true (false with `readOnly`). */
@@ -107,8 +107,11 @@ export class SQLiteStorage implements Storage {
     }
     const create = !readOnly && options.create !== false
     if (readOnly && memory) throw new InvalidArgumentError('an in-memory database cannot be read-only')
-    // (2) Look before SQLite does: a missing file, a non-file, an empty file when not creating.
-    if (!memory && !preflight(abs, create, path) && !create) {
+    // (2) Look before SQLite does: a missing file, a non-file, an empty file when not creating. Not when
+    // this process has it open already: that open checked it, and closing the descriptor the look needs
+    // would drop the POSIX locks SQLite holds on the file through the other connection (sqlite.org,
+    // "How To Corrupt", 2.2).
+    if (!memory && !openHere(abs) && !preflight(abs, create, path) && !create) {
       throw new NotFoundError(`database ${path} does not exist`)
     }
     // (3) Open; read-only opens create nothing and may fall back to an immutable open (see openReadOnly).
@@ -498,6 +501,12 @@ interface Opened {
 function fileKey(abs: string): string {
   const st = statSync(abs, { bigint: true })
   return `${st.dev}:${st.ino}`
+}
+
+/** Whether a storage of this process has the regular file `abs` open. */
+function openHere(abs: string): boolean {
+  const st = statSync(abs, { bigint: true, throwIfNoEntry: false })
+  return st?.isFile() === true && hasQueue(`${st.dev}:${st.ino}`)
 }
 
 const SQLITE_CANTOPEN = 14

@@ -59,6 +59,11 @@ export function joinQueue(key: string): WriterQueue {
   return q
 }
 
+/** Whether a storage of this process has the file `key` open. */
+export function hasQueue(key: string): boolean {
+  return queues.has(key)
+}
+
 export function leaveQueue(q: WriterQueue): void {
   if (--q.users === 0 && queues.get(q.key) === q) queues.delete(q.key)
 }
