@@ -21,8 +21,12 @@
  * }
  * ```
  *
+ * A storage's error during a page fault reaches the caller as the `cause` of a LoadError (`ELOAD`): a read
+ * of a snapshot older than another process's pack is ELOAD with cause ESTALE, a damaged block ELOAD with
+ * cause ECORRUPT. Storage calls made directly (commit, `db.check`, `storage.loadBlock`) throw them as is.
+ *
  * Codes: EINVAL, ERANGE, ENOMEM, EWOULDBLOCK, EDEADLK, ELOAD, ESTORE, ERETRY, ECLOSED, EBUSY, ECONFLICT,
- * ECORRUPT, ENOENT, EEXIST, ELOCKED, ESTORAGE (and its subclass CommitRefreshError), ESTALE, EPURGED,
+ * ECORRUPT, EVERSION, ENOENT, EEXIST, ELOCKED, ESTORAGE (and its subclass CommitRefreshError), ESTALE, EPURGED,
  * EVOLATILE, EROFS, EABORT, ENOSPC (SpillFullError) and ESPILL (SpillError). Fields named `pgoffset` are file page numbers; `blk` is a block number.
  */
 
@@ -169,6 +173,38 @@ export class CorruptError extends BigFileError {
   }
 }
 
+/**
+ * A stored block or file record whose checksum does not match its contents: damage on disk below
+ * SQLite's own checks. Names the file, the block (undefined for a record) and the tid of the version.
+ */
+export class ChecksumError extends CorruptError {
+  readonly file: string
+  readonly blk: number | undefined
+  readonly tid: number
+  constructor(where: string, file: string, blk: number | undefined, tid: number) {
+    super(
+      `${where}: ${blk === undefined ? 'the record' : `block ${blk}`} of file ${file} at tid ${tid} fails its checksum (damaged on disk)`,
+    )
+    this.file = file
+    this.blk = blk
+    this.tid = tid
+  }
+}
+
+/** A storage file in a format version this bigfile does not read (older or newer). */
+export class VersionError extends BigFileError {
+  readonly found: number
+  readonly expected: number
+  constructor(path: string, found: number, expected: number) {
+    super(
+      'EVERSION',
+      `${path} is a bigfile database of format version ${found}; this bigfile reads version ${expected} only`,
+    )
+    this.found = found
+    this.expected = expected
+  }
+}
+
 /** A named thing (file, database, raw file) does not exist. */
 export class NotFoundError extends BigFileError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -225,7 +261,10 @@ export class ReadOnlyError extends BigFileError {
   }
 }
 
-/** A snapshot older than the last pack: versions it needs may be gone. Reconnect or sync(). */
+/**
+ * A snapshot older than the last pack: versions it needs may be gone. Reconnect or sync(). A read through
+ * the VM gets it as the `cause` of a LoadError (ELOAD); a commit gets it directly.
+ */
 export class StaleSnapshotError extends BigFileError {
   readonly at: number
   readonly packed: number

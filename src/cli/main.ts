@@ -4,6 +4,7 @@
 import { parseCommand } from './args.ts'
 import type { Command } from './command.ts'
 import { bench } from './commands/bench.ts'
+import { check } from './commands/check.ts'
 import { create } from './commands/create.ts'
 import { demo } from './commands/demo.ts'
 import { exportCmd } from './commands/export.ts'
@@ -32,6 +33,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   stats,
   log,
   pack,
+  check,
   bench,
   demo,
 }

@@ -7,17 +7,24 @@ import { UsageError } from './exit.ts'
 import { checkDbPath } from './io.ts'
 import { formatBytes } from './size.ts'
 
+export interface DbOptions {
+  /** Create the database when missing (commands that write). */
+  create?: boolean
+  /** Open read-only: nothing is created or converted (ls, info, stats, export, check, ...). */
+  readOnly?: boolean
+}
+
 /** Opens the database at `path`; NotFoundError (exit 3) when it does not exist, unless `create`. */
-export async function openDb(path: string, options: { create?: boolean } = {}): Promise<Database> {
+export async function openDb(path: string, options: DbOptions = {}): Promise<Database> {
   checkDbPath(path)
-  return openDatabase(path, { create: options.create ?? false })
+  return openDatabase(path, { create: options.create ?? false, readOnly: options.readOnly ?? false })
 }
 
 /** Runs `fn` with the database open and closes it afterwards, whatever happens. */
 export async function withDb<T>(
   path: string,
   fn: (db: Database) => Promise<T>,
-  options: { create?: boolean } = {},
+  options: DbOptions = {},
 ): Promise<T> {
   const db = await openDb(path, options)
   try {
@@ -25,6 +32,11 @@ export async function withDb<T>(
   } finally {
     await db.close()
   }
+}
+
+/** withDb for commands that only read: opened read-only, so nothing is ever created or converted. */
+export async function withReadOnlyDb<T>(path: string, fn: (db: Database) => Promise<T>): Promise<T> {
+  return withDb(path, fn, { readOnly: true })
 }
 
 const MIN_PAGE = 4 << 10

@@ -1,6 +1,13 @@
 // A Connection: one snapshot (`at`) of a database, the files opened through it, and the transaction
 // boundaries (commit, abort, sync) where other writers' changes reach it.
-import { BusyError, ClosedError, CommitRefreshError, NotFoundError, ReadOnlyError } from '../errors.ts'
+import {
+  BusyError,
+  ClosedError,
+  CommitRefreshError,
+  InvalidArgumentError,
+  NotFoundError,
+  ReadOnlyError,
+} from '../errors.ts'
 import type { FileHOptions } from '../virtmem/fileh.ts'
 import type { RAM } from '../virtmem/ram.ts'
 import { checkName, checkNewFile } from './check.ts'
@@ -74,6 +81,8 @@ export class Connection implements ConnectionCore {
   async open(name: string, options: OpenOptions = {}): Promise<DbFile> {
     this.#check()
     checkName(name)
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError('open options must be an object { create?, ... }')
     const have = this.#find(name)
     if (have) return have
     const { create, ...fhOptions } = options

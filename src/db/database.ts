@@ -5,7 +5,16 @@ import { type Awaitable, isPromise } from '../util/awaitable.ts'
 import { RAM } from '../virtmem/ram.ts'
 import { checkName, checkNewFile } from './check.ts'
 import { Connection, type CreateOptions, type DatabaseCore } from './connection.ts'
-import type { Commit, FileRecord, PackResult, Storage, StorageTxn, Tid } from './storage.ts'
+import type {
+  CheckOptions,
+  CheckResult,
+  Commit,
+  FileRecord,
+  PackResult,
+  Storage,
+  StorageTxn,
+  Tid,
+} from './storage.ts'
 
 export interface ConnectOptions {
   /** The RAM whose frames hold this connection's pages (shared by connections if you like). */
@@ -210,6 +219,8 @@ export class Database implements DatabaseCore {
    */
   async pack(options: PackOptions = {}): Promise<PackResult> {
     this.#check()
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError('pack options must be an object { keep? }')
     const keep = options.keep ?? 0
     if (!Number.isSafeInteger(keep) || keep < 0) {
       throw new InvalidArgumentError(`keep must be a non-negative integer, got ${keep}`)
@@ -223,6 +234,18 @@ export class Database implements DatabaseCore {
     } finally {
       this.#packing.delete(cutoff)
     }
+  }
+
+  /**
+   * Verifies every stored version of every block and file record against its checksum, with progress.
+   * Damage is reported in the result (each a ChecksumError naming file, block and tid), not thrown.
+   */
+  async check(options: CheckOptions = {}): Promise<CheckResult> {
+    this.#check()
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError('check options must be an object')
+    if (!this.storage.check) throw new InvalidArgumentError('this storage keeps no checksums to check')
+    return this.storage.check(options)
   }
 
   /** Discards every connection's uncommitted changes, closes them and the storage. */

@@ -11,6 +11,9 @@ export { type DatabaseOptions, openDatabase } from './sqlite/open.ts'
 export { type SQLiteOptions, SQLiteStorage } from './sqlite/storage.ts'
 export type {
   Change,
+  CheckOptions,
+  CheckProgress,
+  CheckResult,
   Commit,
   CommitFile,
   FilePatch,

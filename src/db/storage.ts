@@ -27,6 +27,7 @@
  *   reads exactly what it read before; snapshots older than C are gone (StaleSnapshotError on read,
  *   `changes()` answers `null`, `packed()` answers C).
  */
+import type { ChecksumError } from '../errors.ts'
 import type { Awaitable } from '../util/awaitable.ts'
 
 /** A transaction id: 1, 2, 3, ... in commit order; 0 is the empty database. */
@@ -147,6 +148,31 @@ export interface LogQuery {
   readonly file?: number
 }
 
+export interface CheckProgress {
+  /** Block versions verified so far, of `totalBlocks` stored when the check started. */
+  readonly blocks: number
+  readonly totalBlocks: number
+  /** Bytes of block data verified so far, of `totalBytes`. */
+  readonly bytes: number
+  readonly totalBytes: number
+}
+
+export interface CheckOptions {
+  onProgress?: (p: CheckProgress) => void
+  signal?: AbortSignal
+  /** Keep at most this many damaged rows in the result (the scan goes on). Default 1000. */
+  maxDamage?: number
+}
+
+export interface CheckResult {
+  /** Block versions and file records verified, and the bytes of block data. */
+  readonly blocks: number
+  readonly records: number
+  readonly bytes: number
+  /** The damaged blocks and records found (at most `maxDamage`), each naming file, block and tid. */
+  readonly damage: readonly ChecksumError[]
+}
+
 export interface Storage {
   /** The newest committed tid. */
   head(): Awaitable<Tid>
@@ -172,5 +198,7 @@ export interface Storage {
   begin(): Awaitable<StorageTxn>
   /** Removes versions no snapshot at >= `cutoff` can read (see the rule above). */
   pack(cutoff: Tid): Awaitable<PackResult>
+  /** Verifies every stored block version and file record against its checksum (if the storage keeps them). */
+  check?(options?: CheckOptions): Promise<CheckResult>
   close(): Awaitable<void>
 }

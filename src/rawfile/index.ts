@@ -34,9 +34,13 @@
  *   POSIX record locks that the kernel drops when the process dies, SIGKILL included: no stale locks,
  *   no pid checks. The lock file stays after close (deleting it would let two writers lock two inodes).
  *   Paths go through realpath, so a symlink or a relative path finds the same lock and journal.
+ * - **Hostile directories.** The journal and the lock are opened without following links, created
+ *   exclusively (mode: the data file's permission bits) and used only as regular files with one link:
+ *   a symlink, hard link, FIFO or device planted at their names is CorruptError, never written through.
+ *   The data file must be a regular file (InvalidArgumentError otherwise; a FIFO never blocks the open).
  */
 export { ReadOnlyError } from '../errors.ts'
-export { nodeIO, type OpenMode, type RawIO } from './io.ts'
+export { nodeIO, type OpenMode, type OwnFile, type RawIO } from './io.ts'
 export type { Recovery } from './journal-replay.ts'
 export { openRawFile } from './open.ts'
 export type { RawFileMode, RawFileOptions } from './options.ts'

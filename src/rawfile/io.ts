@@ -12,12 +12,24 @@ import {
   writevSync,
 } from 'node:fs'
 import { BigFileError, NotFoundError, StorageError } from '../errors.ts'
+import { openRegular } from './regular.ts'
 
 /** How `RawIO.open` opens: read-only, read-write (must exist), or read-write created if missing. */
 export type OpenMode = 'r' | 'rw' | 'create'
 
+/** A file of our own next to the raw file (the journal): stricter rules, see `RawIO.open`. */
+export interface OwnFile {
+  /** Permission bits if it has to be created (those of the raw file, so it is no more readable). */
+  readonly mode: number
+}
+
 export interface RawIO {
-  open(path: string, mode: OpenMode): number
+  /**
+   * Opens a regular file, never following a symlink at its last component nor blocking on a FIFO
+   * (anything else: InvalidArgumentError). With `own` (the journal), also CorruptError for a file with
+   * more than one hard link or anything but a regular file there, and 'create' creates it exclusively.
+   */
+  open(path: string, mode: OpenMode, own?: OwnFile): number
   close(fd: number): void
   size(fd: number): number
   /** Reads up to `buf.length` bytes at `position`; fewer only at end of file. Returns the count. */
@@ -31,14 +43,9 @@ export interface RawIO {
   fsyncDir(dir: string): void
 }
 
-const FLAGS: Record<OpenMode, number> = {
-  r: constants.O_RDONLY,
-  rw: constants.O_RDWR,
-  create: constants.O_RDWR | constants.O_CREAT,
-}
-
 export const nodeIO: RawIO = {
-  open: (path, mode) => openSync(path, FLAGS[mode], 0o666),
+  open: (path, mode, own) =>
+    openRegular(path, mode !== 'r', own !== undefined, mode === 'create' ? (own?.mode ?? 0o600) : undefined),
   close: (fd) => closeSync(fd),
   size: (fd) => fstatSync(fd).size,
   read(fd, buf, position) {

@@ -1,9 +1,11 @@
 // The exclusive writer lock. Node has no flock(), so it borrows SQLite's: an exclusive transaction on
 // `<raw file>.bigfile-lock` holds POSIX record locks, which the kernel releases when the process dies
 // (SIGKILL included). No pid file, no stale-lock guessing, no pid reuse hazard.
+import type { Stats } from 'node:fs'
 import { DatabaseSync } from 'node:sqlite'
-import { LockedError, StorageError } from '../errors.ts'
+import { BigFileError, CorruptError, LockedError, StorageError } from '../errors.ts'
 import { isCode } from './io.ts'
+import { ensureRegular, sameFile } from './regular.ts'
 
 export class WriterLock {
   readonly path: string
@@ -14,12 +16,20 @@ export class WriterLock {
     this.#db = db
   }
 
-  /** Takes the lock at `path`, or returns undefined when another writer (any process, this one too) holds it. */
-  static try(path: string): WriterLock | undefined {
+  /**
+   * Takes the lock at `path`, or returns undefined when another writer (any process, this one too) holds
+   * it. SQLite opens the lock file by name and would follow a link, so (1) the name is checked first to
+   * be a regular file with one link (created exclusively, with permission bits `mode`, when missing),
+   * and (2) after locking, checked to still be that very file.
+   */
+  static try(path: string, mode: number): WriterLock | undefined {
+    let st: Stats
     let db: DatabaseSync
     try {
+      st = ensureRegular(path, mode) // (1)
       db = new DatabaseSync(path, { timeout: 0 })
     } catch (e) {
+      if (e instanceof BigFileError) throw e
       throw new StorageError(`cannot open the writer lock ${path}: ${(e as Error).message}`, { cause: e })
     }
     try {
@@ -29,11 +39,16 @@ export class WriterLock {
       if (isBusy(e)) return undefined
       throw new StorageError(`cannot take the writer lock ${path}: ${(e as Error).message}`, { cause: e })
     }
+    if (!sameFile(path, st)) {
+      // (2) Replaced between the check and SQLite's open: what SQLite locked is not ours to trust.
+      db.close()
+      throw new CorruptError(`the writer lock ${path} was replaced while being taken: refusing to use it`)
+    }
     return new WriterLock(path, db)
   }
 
-  static acquire(path: string, what: string): WriterLock {
-    const lock = WriterLock.try(path)
+  static acquire(path: string, what: string, mode: number): WriterLock {
+    const lock = WriterLock.try(path, mode)
     if (!lock) throw new LockedError(`${what} is already open for writing (lock ${path} is held)`)
     return lock
   }

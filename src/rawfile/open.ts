@@ -1,6 +1,6 @@
 // Opening a raw file: resolve the path, open the data file, take the writer lock and recover a journal
 // left by a crashed commit, before the RawFile exists.
-import { realpathSync } from 'node:fs'
+import { realpathSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { InvalidArgumentError } from '../errors.ts'
 import { ioError, nodeIO, wrapIO } from './io.ts'
@@ -36,9 +36,11 @@ export function openRawFile(path: string, options: RawFileOptions): RawFile {
     let jfd = -1
     let recovery: Recovery
     if (o.mode === 'rw') {
-      lock = WriterLock.acquire(lockPath, `raw file ${path}`)
+      // The journal and the lock are no more readable than the data file they hold copies of.
+      const own = { mode: wrapIO(`cannot stat raw file ${path}`, () => statSync(real).mode & 0o666) }
+      lock = WriterLock.acquire(lockPath, `raw file ${path}`, own.mode)
       cleanup.push(() => lock?.release())
-      jfd = wrapIO(`cannot open the journal ${jpath}`, () => io.open(jpath, 'create'))
+      jfd = wrapIO(`cannot open the journal ${jpath}`, () => io.open(jpath, 'create', own))
       cleanup.push(() => io.close(jfd))
       // The journal's directory entry must be durable before any commit relies on it.
       wrapIO(`cannot sync the directory of ${jpath}`, () => io.fsyncDir(dirname(jpath)))

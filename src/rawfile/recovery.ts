@@ -5,6 +5,9 @@ import { ioError, type RawIO, wrapIO } from './io.ts'
 import { applyJournal, type Recovery, scanJournal } from './journal-replay.ts'
 import { WriterLock } from './lock.ts'
 
+/** The journal, opened (never created) by recovery: the rules of a file of our own. */
+const OWN = { mode: 0o600 }
+
 /**
  * A reader never replays under a live writer (the journal is that writer's commit in flight). Without
  * one, a journal left by a crash is recovered here, briefly taking the lock and write access.
@@ -18,7 +21,7 @@ export function recoverForReader(
 ): Recovery {
   let jfd: number
   try {
-    jfd = io.open(jpath, 'r')
+    jfd = io.open(jpath, 'r', OWN)
   } catch (e) {
     if ((e as { code?: unknown }).code === 'ENOENT') return 'none'
     throw ioError(`cannot open the journal ${jpath}`, e)
@@ -28,14 +31,14 @@ export function recoverForReader(
   } finally {
     io.close(jfd)
   }
-  const lock = WriterLock.try(lockPath)
+  const lock = WriterLock.try(lockPath, 0o600)
   if (!lock) return 'none'
   try {
     const dfd = wrapIO(`${real} has a journal to replay but cannot be opened for writing`, () =>
       io.open(real, 'rw'),
     )
     try {
-      const wfd = wrapIO(`cannot open the journal ${jpath} for recovery`, () => io.open(jpath, 'rw'))
+      const wfd = wrapIO(`cannot open the journal ${jpath} for recovery`, () => io.open(jpath, 'rw', OWN))
       try {
         return replayOrDiscard(io, wfd, dfd, jpath, fileSize)
       } finally {

@@ -23,7 +23,7 @@ import {
   type NotifierRegistration,
 } from './notifier.ts'
 import { type LoadOutcome, Page, PageState } from './page.ts'
-import type { RAM, SpillSource, VolatileSource } from './ram.ts'
+import { RAM, type SpillSource, type VolatileSource } from './ram.ts'
 import { runSeq, settle } from './seq.ts'
 import type { SpillFile } from './spill.ts'
 import { VMA } from './vma.ts'
@@ -106,10 +106,22 @@ export class FileH implements VolatileSource, SpillSource {
 
   /** A scratch file over `ram`: pages read as zeros until written, and have no storage to go to. */
   static scratch(ram: RAM, options: FileHOptions = {}): FileH {
+    checkRam(ram)
     return new FileH(new ScratchFile(ram.pagesize), ram, options)
   }
 
   constructor(file: BigFile, ram: RAM, options: FileHOptions = {}) {
+    const f = file as Partial<BigFile> | null
+    if (
+      f === null ||
+      typeof f !== 'object' ||
+      typeof f.loadblk !== 'function' ||
+      typeof f.storeblk !== 'function'
+    )
+      throw new InvalidArgumentError('FileH needs a BigFile { blksize, loadblk, storeblk }')
+    checkRam(ram)
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError('FileH options must be an object')
     const ps = ram.pagesize
     const bs = file.blksize
     if (!Number.isSafeInteger(bs) || bs <= 0) {
@@ -964,6 +976,7 @@ export class FileH implements VolatileSource, SpillSource {
   markNonVolatile(offset: number, length: number): { purged: boolean } {
     this.#checkOpen()
     const [start, end] = this.#pageSpan(offset, length, true)
+    if (length === 0) return { purged: false } // an empty range touches no page (outward rounding aside)
     const purged = this.#vol.purged.overlaps(start, end)
     this.#vol.purged.remove(start, end)
     this.#vol.ranges.remove(start, end)
@@ -1136,4 +1149,8 @@ function checkPageRange(pgoffset: number, pglen: number, pagesize: number): void
 
 function blockError(op: 'load' | 'store', pgoffset: number, blk: number, cause: unknown): BigFileError {
   return op === 'store' ? new StoreError(blk, cause) : new LoadError(pgoffset, blk, cause)
+}
+
+function checkRam(ram: unknown): asserts ram is RAM {
+  if (!(ram instanceof RAM)) throw new InvalidArgumentError('a FileH needs a RAM')
 }

@@ -115,6 +115,8 @@ export class RAM {
   #dirtySeq = 0
 
   constructor(options: RAMOptions) {
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError('RAM needs options { capacity, pagesize?, reserve?, reclaimBatch? }')
     const pagesize = options.pagesize ?? 64 << 10
     if (
       !Number.isSafeInteger(pagesize) ||

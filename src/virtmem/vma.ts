@@ -1,4 +1,10 @@
-import { ClosedError, FaultRetryError, OutOfMemoryError, OutOfRangeError } from '../errors.ts'
+import {
+  ClosedError,
+  FaultRetryError,
+  InvalidArgumentError,
+  OutOfMemoryError,
+  OutOfRangeError,
+} from '../errors.ts'
 import { type Awaitable, isPromise } from '../util/awaitable.ts'
 import type { FaultWaitOptions, FileH } from './fileh.ts'
 import type { Page } from './page.ts'
@@ -266,6 +272,7 @@ export class VMA implements Disposable {
 
   /** Copies `dst.length` bytes at `off` into `dst` (faulting synchronously) and returns it. */
   readBytes(off: number, dst: Uint8Array): Uint8Array {
+    checkBytes(dst)
     this.#checkAccess(off, dst.length)
     this.#eachPiece(off, dst.length, (i, src, at, n) => {
       if (!(this._pt[i] >= 0)) this.fileh._faultSync(this, this.pgoffset + i, false)
@@ -282,6 +289,7 @@ export class VMA implements Disposable {
    * must therefore fit in the RAM at once; split larger copies.
    */
   writeBytes(off: number, src: Uint8Array): void {
+    checkBytes(src)
     this.#checkAccess(off, src.length)
     if (src.length === 0) return
     for (let tries = 0; ; tries++) {
@@ -404,6 +412,7 @@ export class VMA implements Disposable {
 
   /** Writes `data` at `off`, awaiting loads and frames as needed; the pages become dirty. All or nothing, as writeBytes. */
   async write(off: number, data: Uint8Array, options: ReadOptions = {}): Promise<void> {
+    checkBytes(data)
     this.#checkAccess(off, data.length)
     if (data.length === 0) return
     for (let tries = 0; ; tries++) {
@@ -502,4 +511,9 @@ export class VMA implements Disposable {
       pin.release()
     }
   }
+}
+
+function checkBytes(b: unknown): void {
+  if (!(b instanceof Uint8Array))
+    throw new InvalidArgumentError(`expected a Uint8Array, got ${b === null ? 'null' : typeof b}`)
 }

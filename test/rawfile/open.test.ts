@@ -103,12 +103,18 @@ describe('bad input', () => {
     openRawFile(path, { ram, mode: 'rw' }).close()
   })
 
-  test('a directory is a typed storage error', () => {
+  test('a directory is EINVAL (not a regular file), in either mode', () => {
     using tmp = tempDir()
-    assert.throws(
-      () => openRawFile(tmp.dir, { ram: newRam(), mode: 'rw' }),
-      (e: unknown) => e instanceof Error && 'code' in e && e.code === 'ESTORAGE' && /EISDIR/.test(e.message),
-    )
+    for (const mode of ['r', 'rw'] as const) {
+      assert.throws(
+        () => openRawFile(tmp.dir, { ram: newRam(), mode, length: PS }),
+        (e: unknown) =>
+          e instanceof Error &&
+          'code' in e &&
+          e.code === 'EINVAL' &&
+          /a directory, not a regular file/.test(e.message),
+      )
+    }
   })
 })
 

@@ -14,7 +14,7 @@ import { onInterrupt } from '../interrupt.ts'
 import { formatOf, STDIO } from '../io.ts'
 import { formatShape } from '../meta.ts'
 import { ProgressLine } from '../progress.ts'
-import { makeRam, pagesizeFor, withDb } from '../session.ts'
+import { makeRam, pagesizeFor, withReadOnlyDb } from '../session.ts'
 import { formatBytes, formatRate, formatSeconds } from '../size.ts'
 
 export const exportCmd: Command = {
@@ -60,7 +60,7 @@ ${COMMON_HELP}`,
     const ramBytes = parseRam(str(p, 'ram'))
     const label = escapeControl(name)
     const bar = new ProgressLine({ label: `export ${label}`, quiet: p.values.quiet === true })
-    const a = await withDb(path, async (db) => {
+    const a = await withReadOnlyDb(path, async (db) => {
       const at = await resolveAt(db, p)
       const rec = await db.stat(name, { at })
       const conn = db.connect({ ram: makeRam(ramBytes, pagesizeFor(rec.blksize)), at })

@@ -6,7 +6,7 @@ import type { Command } from '../command.ts'
 import { COMMON_HELP } from '../command.ts'
 import { printFields } from '../format.ts'
 import { arrayMeta, formatShape } from '../meta.ts'
-import { withDb } from '../session.ts'
+import { withReadOnlyDb } from '../session.ts'
 import { formatBytes } from '../size.ts'
 
 export const info: Command = {
@@ -24,7 +24,9 @@ ${atHelp()}
 ${COMMON_HELP}`,
   async run(p) {
     const [path, name] = p.positionals
-    const d = describe(await withDb(path, async (db) => db.stat(name, { at: await resolveAt(db, p) })))
+    const d = describe(
+      await withReadOnlyDb(path, async (db) => db.stat(name, { at: await resolveAt(db, p) })),
+    )
     if (p.values.json) {
       console.log(JSON.stringify(d))
       return 0

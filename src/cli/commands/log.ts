@@ -5,7 +5,7 @@ import type { Command } from '../command.ts'
 import { COMMON_HELP } from '../command.ts'
 import { UsageError } from '../exit.ts'
 import { printTable } from '../format.ts'
-import { withDb } from '../session.ts'
+import { withReadOnlyDb } from '../session.ts'
 
 export const log: Command = {
   spec: {
@@ -33,7 +33,7 @@ ${COMMON_HELP}`,
     const limitText = str(p, 'limit')
     const limit = limitText === undefined ? undefined : parseCount(limitText, '--limit')
     if (limit === 0) throw new UsageError('--limit: at least 1')
-    const commits = await withDb(path, (db) => db.log({ name, limit }))
+    const commits = await withReadOnlyDb(path, (db) => db.log({ name, limit }))
     if (p.values.json) {
       console.log(JSON.stringify(commits.map(toJson)))
       return 0

@@ -5,7 +5,7 @@ import type { Command } from '../command.ts'
 import { COMMON_HELP } from '../command.ts'
 import { printTable } from '../format.ts'
 import { arrayMeta, formatShape } from '../meta.ts'
-import { withDb } from '../session.ts'
+import { withReadOnlyDb } from '../session.ts'
 import { formatBytes } from '../size.ts'
 
 /**
@@ -36,7 +36,7 @@ ${atHelp()}
 ${COMMON_HELP}`,
   async run(p) {
     const [path] = p.positionals
-    const all = await withDb(path, async (db) => db.files({ at: await resolveAt(db, p) }))
+    const all = await withReadOnlyDb(path, async (db) => db.files({ at: await resolveAt(db, p) }))
     const showStaging = p.values.all === true
     const files = showStaging ? all : all.filter((f) => !STAGING_NAME.test(f.name))
     const hidden = all.length - files.length

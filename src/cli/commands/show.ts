@@ -6,7 +6,7 @@ import type { Command } from '../command.ts'
 import { COMMON_HELP } from '../command.ts'
 import { preview } from '../preview.ts'
 import { select } from '../selection.ts'
-import { makeRam, pagesizeFor, withDb } from '../session.ts'
+import { makeRam, pagesizeFor, withReadOnlyDb } from '../session.ts'
 
 export const show: Command = {
   spec: {
@@ -36,7 +36,7 @@ ${COMMON_HELP}`,
     const edgeitems = parseCount(str(p, 'edgeitems') ?? '3', '--edgeitems')
     const threshold = parseCount(str(p, 'threshold') ?? '1000', '--threshold')
     const ramBytes = parseRam(str(p, 'ram'))
-    const text = await withDb(path, async (db) => {
+    const text = await withReadOnlyDb(path, async (db) => {
       const rec = await db.stat(name)
       const conn = db.connect({ ram: makeRam(ramBytes, pagesizeFor(rec.blksize)) })
       using a = await BigArray.open(conn, name)

@@ -9,7 +9,7 @@ import { printFields } from '../format.ts'
 import { onInterrupt } from '../interrupt.ts'
 import { ProgressLine } from '../progress.ts'
 import { select } from '../selection.ts'
-import { makeRam, pagesizeFor, withDb } from '../session.ts'
+import { makeRam, pagesizeFor, withReadOnlyDb } from '../session.ts'
 
 export const stat: Command = {
   spec: {
@@ -36,7 +36,7 @@ ${COMMON_HELP}`,
     const [path, name, index] = p.positionals
     const ramBytes = parseRam(str(p, 'ram'))
     using interrupt = onInterrupt()
-    const s = await withDb(path, async (db) => {
+    const s = await withReadOnlyDb(path, async (db) => {
       const rec = await db.stat(name)
       const conn = db.connect({ ram: makeRam(ramBytes, pagesizeFor(rec.blksize)) })
       using a = await BigArray.open(conn, name)

@@ -4,7 +4,7 @@ import type { Command } from '../command.ts'
 import { COMMON_HELP } from '../command.ts'
 import { printFields } from '../format.ts'
 import { arrayMeta } from '../meta.ts'
-import { withDb } from '../session.ts'
+import { withReadOnlyDb } from '../session.ts'
 import { formatBytes } from '../size.ts'
 import { fileSpace, isSqliteFile } from '../sqlite-file.ts'
 
@@ -32,7 +32,7 @@ Options:
 ${COMMON_HELP}`,
   async run(p) {
     const [path] = p.positionals
-    const { files, head } = await withDb(path, async (db) => ({
+    const { files, head } = await withReadOnlyDb(path, async (db) => ({
       files: await db.files(),
       head: await db.head(),
     }))

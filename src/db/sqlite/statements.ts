@@ -3,7 +3,7 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import type { Tid } from '../storage.ts'
 
-const RECORD = 'file_id AS id, tid, name, blksize, size, meta'
+const RECORD = 'file_id AS id, tid, name, blksize, size, meta, sum'
 
 export function prepareStatements(db: DatabaseSync) {
   const p = (sql: string): StatementSync => db.prepare(sql)
@@ -17,11 +17,11 @@ export function prepareStatements(db: DatabaseSync) {
     // LEFT JOIN still answers one row (data NULL) when the block has no version <= tid; the plan walks
     // the primary-key index backwards from tid, with no sorter.
     load: p(
-      `SELECT m.value AS packed, b.data AS data FROM meta m
+      `SELECT m.value AS packed, b.tid AS tid, b.data AS data, b.sum AS sum FROM meta m
         LEFT JOIN blocks b ON b.file_id = ? AND b.blk = ? AND b.tid <= ?
         WHERE m.key = 'packed' ORDER BY b.tid DESC LIMIT 1`,
     ),
-    insertBlock: p('INSERT OR REPLACE INTO blocks (file_id, blk, tid, data) VALUES (?, ?, ?, ?)'),
+    insertBlock: p('INSERT OR REPLACE INTO blocks (file_id, blk, tid, data, sum) VALUES (?, ?, ?, ?, ?)'),
     liveBlocksFrom: p(
       `SELECT blk FROM blocks b WHERE file_id = ? AND blk >= ? AND data IS NOT NULL
         AND tid = (SELECT max(tid) FROM blocks WHERE file_id = b.file_id AND blk = b.blk)`,
@@ -43,7 +43,7 @@ export function prepareStatements(db: DatabaseSync) {
         AND name IS NOT NULL ORDER BY name`,
     ),
     insertVersion: p(
-      'INSERT OR REPLACE INTO file_versions (file_id, tid, name, blksize, size, meta) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT OR REPLACE INTO file_versions (file_id, tid, name, blksize, size, meta, sum) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
     nameTakenAfter: p('SELECT 1 AS x FROM file_versions WHERE name = ? AND tid > ? LIMIT 1'),
     logAfter: p('SELECT tid, file_id AS file, blocks, record FROM log_files WHERE tid > ? AND file_id = ?'),
@@ -69,6 +69,7 @@ export interface RecordRow {
   blksize: number
   size: number
   meta: string
+  sum: number
 }
 
 export interface LogRow {

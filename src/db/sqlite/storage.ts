@@ -1,15 +1,22 @@
-// The embedded default storage: one SQLite file through node:sqlite, synchronous answers throughout.
-import { existsSync } from 'node:fs'
+// The embedded default storage: one SQLite file through node:sqlite, synchronous answers throughout
+// (except a writer that has to wait for the write lock: see writers.ts).
+import { existsSync, statSync } from 'node:fs'
 import { DatabaseSync } from 'node:sqlite'
 import {
+  ChecksumError,
   ClosedError,
   CorruptError,
   InvalidArgumentError,
+  LockedError,
   NotFoundError,
+  ReadOnlyError,
   StaleSnapshotError,
+  VersionError,
 } from '../../errors.ts'
 import type {
   Change,
+  CheckOptions,
+  CheckResult,
   Commit,
   FileRecord,
   LogQuery,
@@ -20,15 +27,27 @@ import type {
   Tid,
 } from '../storage.ts'
 import { decodeBlocks } from './blocklist.ts'
+import { blockSum, verifyRecord } from './checksum.ts'
 import { sqliteError } from './errors.ts'
+import { immutableUri, locate, MEMORY } from './locate.ts'
 import { type LogStatements, prepareLogStatements, readLog, readTidAt } from './log.ts'
 import { APPLICATION_ID, preflight, SCHEMA, SCHEMA_VERSION } from './schema.ts'
 import { type LogRow, packedTid, prepareStatements, type RecordRow, type Statements } from './statements.ts'
 import { SQLiteTxn } from './txn.ts'
+import { backoff, hasQueue, joinQueue, leaveQueue, sleep, type WriterQueue } from './writers.ts'
 
 export interface SQLiteOptions {
-  /** Create the file when missing. Default true. */
+  /** Create the file when missing. Default true (false with `readOnly`). */
   create?: boolean
+  /**
+   * Open read-only: nothing is ever created, converted or written (no schema, no WAL switch); the file
+   * must already be a bigfile database (NotFoundError, CorruptError otherwise). Commits, pack and file
+   * operations fail with ReadOnlyError (EROFS). A WAL database in a directory this process cannot
+   * write still reads when it was closed cleanly (no `-wal` left); see ARCHITECTURE.md.
+   */
+  readOnly?: boolean
+  /** Accept the path ':memory:' for an in-memory database that is not kept. Default false. */
+  memory?: boolean
   /**
    * 'full' (default): a commit is on disk when commit() returns, also across power loss. 'normal': in
    * WAL mode SQLite then syncs only at checkpoints, so the last commits before a power loss or OS
@@ -36,30 +55,53 @@ export interface SQLiteOptions {
    * times faster for small commits.
    */
   synchronous?: 'full' | 'normal'
-  /** How long a writer waits for another process's write lock before LockedError. Default 10 s. */
+  /**
+   * How long a writer waits for another process's write lock before LockedError. Default 10 s. The wait
+   * is asynchronous (retries on timers), so the process keeps running meanwhile; writers of this
+   * process wait in a queue instead, for as long as the writer before them takes.
+   */
   busyTimeoutMs?: number
+  /** @internal Benchmarks only: skip the checksum check on block loads (bench/checksum.bench.ts). */
+  _skipVerify?: boolean
 }
+
+/** How many rows one step of `check` reads before it yields to the event loop. */
+const CHECK_BATCH = 64
+
+let memoryIds = 0
 
 export class SQLiteStorage implements Storage {
   readonly path: string
+  readonly readOnly: boolean
   readonly #db: DatabaseSync
   readonly #s: Statements
   readonly #log: LogStatements
-  #writing = false
-  readonly #waiters: (() => void)[] = []
+  readonly #queue: WriterQueue
+  readonly #timeout: number
+  readonly #verify: boolean
+  /** This storage has the turn of its file's writer queue. */
+  #holding = false
   #closed = false
 
-  private constructor(path: string, db: DatabaseSync) {
+  private constructor(path: string, db: DatabaseSync, key: string, o: Required<Opened>) {
     this.path = path
     this.#db = db
+    this.readOnly = o.readOnly
+    this.#timeout = o.timeout
+    this.#verify = o.verify
     this.#s = prepareStatements(db)
     this.#log = prepareLogStatements(db)
+    this.#queue = joinQueue(key)
   }
 
   static open(path: string, options: SQLiteOptions = {}): SQLiteStorage {
-    if (typeof path !== 'string' || path.length === 0) {
-      throw new InvalidArgumentError('database path must be a non-empty string')
+    if (options === null || typeof options !== 'object') {
+      throw new InvalidArgumentError('SQLite options must be an object')
     }
+    // (1) The path: absolute, so SQLite never reads it as a URI or as ':memory:'.
+    const abs = locate(path, options.memory)
+    const memory = abs === MEMORY
+    const readOnly = options.readOnly === true
     const sync = options.synchronous ?? 'full'
     if (sync !== 'full' && sync !== 'normal') {
       throw new InvalidArgumentError(`synchronous must be 'full' or 'normal', got ${String(sync)}`)
@@ -68,26 +110,35 @@ export class SQLiteStorage implements Storage {
     if (!Number.isSafeInteger(timeout) || timeout < 0) {
       throw new InvalidArgumentError(`busyTimeoutMs must be a non-negative integer, got ${timeout}`)
     }
-    const memory = path === ':memory:'
-    if (!memory) {
-      if (existsSync(path)) preflight(path)
-      else if (options.create === false) throw new NotFoundError(`database ${path} does not exist`)
+    const create = !readOnly && options.create !== false
+    if (readOnly && memory) throw new InvalidArgumentError('an in-memory database cannot be read-only')
+    // (2) Look before SQLite does: a missing file, a non-file, an empty file when not creating. Not when
+    // this process has it open already: that open checked it, and closing the descriptor the look needs
+    // would drop the POSIX locks SQLite holds on the file through the other connection (sqlite.org,
+    // "How To Corrupt", 2.2).
+    if (!memory && !openHere(abs) && !preflight(abs, create, path) && !create) {
+      throw new NotFoundError(`database ${path} does not exist`)
     }
+    // (3) Open; read-only opens create nothing and may fall back to an immutable open (see openReadOnly).
     let db: DatabaseSync
     try {
-      db = new DatabaseSync(path)
+      db = readOnly ? openReadOnly(abs, timeout) : new DatabaseSync(abs, { timeout })
     } catch (e) {
       throw sqliteError(e, `open ${path}`)
     }
     try {
-      db.exec(`PRAGMA busy_timeout = ${timeout}`)
-      initSchema(db, path)
-      if (!memory) {
+      // (4) The schema: created in a new file, checked in an existing one.
+      if (readOnly) checkSchema(db, path)
+      else initSchema(db, path)
+      if (!memory && !readOnly) {
         const mode = db.prepare('PRAGMA journal_mode = WAL').get() as { journal_mode: string }
         if (mode.journal_mode !== 'wal') throw new CorruptError(`${path}: cannot switch to WAL mode`)
       }
-      db.exec(`PRAGMA synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`)
-      return new SQLiteStorage(path, db)
+      if (!readOnly) db.exec(`PRAGMA synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`)
+      // (5) The identity of the file, for the writer queue of this process.
+      const key = memory ? `memory:${++memoryIds}` : fileKey(abs)
+      const verify = options._skipVerify !== true
+      return new SQLiteStorage(path, db, key, { readOnly, timeout, verify })
     } catch (e) {
       db.close()
       throw sqliteError(e, `open ${path}`)
@@ -106,7 +157,7 @@ export class SQLiteStorage implements Storage {
   listFiles(at: Tid): FileRecord[] {
     this.#check()
     try {
-      return (this.#s.listFiles.all(at) as unknown as RecordRow[]).map(toRecord)
+      return (this.#s.listFiles.all(at) as unknown as RecordRow[]).map((r) => this.#record(r))
     } catch (e) {
       throw sqliteError(e, 'list files')
     }
@@ -116,7 +167,7 @@ export class SQLiteStorage implements Storage {
     this.#check()
     try {
       const row = this.#s.fileByName.get(name, at) as RecordRow | undefined
-      return row ? toRecord(row) : undefined
+      return row ? this.#record(row) : undefined
     } catch (e) {
       throw sqliteError(e, `look up file ${JSON.stringify(name)}`)
     }
@@ -126,7 +177,7 @@ export class SQLiteStorage implements Storage {
     this.#check()
     try {
       const row = this.#s.fileById.get(id, at) as RecordRow | undefined
-      return row && row.name !== null ? toRecord(row) : undefined
+      return row && row.name !== null ? this.#record(row) : undefined
     } catch (e) {
       throw sqliteError(e, `look up file #${id}`)
     }
@@ -134,7 +185,7 @@ export class SQLiteStorage implements Storage {
 
   loadBlock(file: number, blk: number, at: Tid, buf: Uint8Array): void {
     this.#check()
-    let row: { packed: number; data: Uint8Array | null } | undefined
+    let row: { packed: number; tid: number | null; data: Uint8Array | null; sum: number | null } | undefined
     try {
       row = this.#s.load.get(file, blk, at) as typeof row
     } catch (e) {
@@ -143,13 +194,34 @@ export class SQLiteStorage implements Storage {
     if (row === undefined) throw new CorruptError(`${this.path}: the meta row 'packed' is missing`)
     if (at < row.packed) throw new StaleSnapshotError(at, row.packed)
     const data = row.data
-    if (data === null || data.length === 0) buf.fill(0)
+    if (row.tid === null) {
+      buf.fill(0) // never written
+      return
+    }
+    if (this.#verify && blockSum(file, blk, row.tid, data) !== row.sum) {
+      throw new ChecksumError(this.path, this.#fileName(file, at), blk, row.tid)
+    }
+    if (data === null) buf.fill(0)
     else if (data.length === buf.length) buf.set(data)
     else {
       throw new CorruptError(
         `block ${blk} of file #${file} holds ${data.length} bytes, expected ${buf.length}`,
       )
     }
+  }
+
+  /** A file's name for an error message: `"name" (#id)`, or `#id` when its record cannot be read. */
+  #fileName(file: number, at: Tid): string {
+    try {
+      const row = this.#s.fileById.get(file, at) as RecordRow | undefined
+      if (row && row.name !== null) return `${JSON.stringify(row.name)} (#${file})`
+    } catch {}
+    return `#${file}`
+  }
+
+  #record(row: RecordRow): FileRecord {
+    verifyRecord(this.path, row)
+    return toRecord(row)
   }
 
   changes(after: Tid, upto: Tid): Change[] | null {
@@ -201,41 +273,76 @@ export class SQLiteStorage implements Storage {
   }
 
   begin(): StorageTxn | Promise<StorageTxn> {
-    return this.#asWriter(() => this.#begin())
+    return this.#asWriter(() => {
+      try {
+        return new SQLiteTxn(this.#db, this.#s, this.head() + 1, this.path, () => this.#release())
+      } catch (e) {
+        this.#rollbackQuietly()
+        this.#release()
+        throw sqliteError(e, 'begin a write transaction')
+      }
+    })
   }
 
-  /** Runs `fn` now, or, while another connection of this process writes, after it (FIFO). */
+  /**
+   * Runs `fn` holding the write lock: (1) this process's turn on the file (FIFO queue), (2) SQLite's
+   * BEGIN IMMEDIATE, retried on timers while another process holds it. Synchronous when neither waits.
+   * `fn` owns the turn from then on and must end it with #release (also on failure).
+   */
   #asWriter<T>(fn: () => T): T | Promise<T> {
     this.#check()
-    if (!this.#writing) return fn()
-    return new Promise<void>((resolve) => this.#waiters.push(resolve)).then(fn)
+    if (this.readOnly) throw new ReadOnlyError(`${this.path} is open read-only`)
+    const turn = this.#queue.take(this)
+    if (turn === true) return this.#locked(fn)
+    return turn.then(() => this.#locked(fn))
   }
 
-  /** A woken waiter that cannot go on (the storage closed) passes the turn to the next one. */
-  #checkTurn(): void {
+  #locked<T>(fn: () => T): T | Promise<T> {
+    this.#holding = true
     try {
       this.#check()
+      if (this.#tryBegin()) return fn()
     } catch (e) {
-      this.#waiters.shift()?.()
-      throw e
+      this.#release()
+      throw sqliteError(e, 'begin a write transaction')
+    }
+    return this.#waitForLock().then(fn)
+  }
+
+  /** (2) Retries BEGIN IMMEDIATE with backoff until the deadline; the turn is released on failure. */
+  async #waitForLock(): Promise<void> {
+    const deadline = performance.now() + this.#timeout
+    try {
+      for (let n = 0; ; n++) {
+        const left = deadline - performance.now()
+        if (left <= 0) {
+          throw new LockedError(
+            `begin a write transaction: the database is locked by another writer (waited ${this.#timeout} ms)`,
+          )
+        }
+        await sleep(Math.min(left, backoff(n)))
+        this.#check()
+        if (this.#tryBegin()) return
+      }
+    } catch (e) {
+      this.#release()
+      throw sqliteError(e, 'begin a write transaction')
     }
   }
 
-  #begin(): StorageTxn {
-    this.#checkTurn()
-    this.#writing = true
+  /** BEGIN IMMEDIATE without SQLite's busy handler (which would sleep on this thread): false if busy. */
+  #tryBegin(): boolean {
+    const db = this.#db
+    db.exec('PRAGMA busy_timeout = 0')
     try {
-      this.#db.exec('BEGIN IMMEDIATE')
+      db.exec('BEGIN IMMEDIATE')
+      return true
     } catch (e) {
-      this.#release()
-      throw sqliteError(e, 'begin a write transaction')
-    }
-    try {
-      return new SQLiteTxn(this.#db, this.#s, this.head() + 1, () => this.#release())
-    } catch (e) {
-      this.#rollbackQuietly()
-      this.#release()
-      throw sqliteError(e, 'begin a write transaction')
+      const code = (e as { errcode?: unknown }).errcode
+      if (typeof code === 'number' && ((code & 0xff) === 5 || (code & 0xff) === 6)) return false
+      throw e
+    } finally {
+      db.exec(`PRAGMA busy_timeout = ${this.#timeout}`)
     }
   }
 
@@ -244,11 +351,8 @@ export class SQLiteStorage implements Storage {
   }
 
   #pack(cutoff: Tid): PackResult {
-    this.#checkTurn()
-    this.#writing = true
     const db = this.#db
     try {
-      db.exec('BEGIN IMMEDIATE')
       try {
         const c = Math.min(cutoff, this.head())
         let blocks = 0
@@ -302,12 +406,88 @@ export class SQLiteStorage implements Storage {
     }
   }
 
+  /**
+   * Verifies the checksum of every stored block version and file record (every version any snapshot can
+   * still read), a batch at a time with a turn of the event loop between batches. Damage is collected,
+   * not thrown; SQLite's own corruption errors (a damaged b-tree) end the check as CorruptError.
+   */
+  async check(options: CheckOptions = {}): Promise<CheckResult> {
+    this.#check()
+    const max = options.maxDamage ?? 1000
+    const damage: ChecksumError[] = []
+    const found = (e: ChecksumError) => {
+      if (damage.length < max) damage.push(e)
+    }
+    const db = this.#db
+    const q = (sql: string) => db.prepare(sql)
+    try {
+      // The blksize of a file never changes; `data IS NOT NULL` is answered without reading the BLOB.
+      const totals = q(
+        `SELECT count(*) AS n, coalesce(sum(CASE WHEN b.data IS NULL THEN 0 ELSE v.bs END), 0) AS bytes
+          FROM blocks b LEFT JOIN (SELECT file_id, max(blksize) AS bs FROM file_versions GROUP BY file_id) v
+          USING (file_id)`,
+      ).get() as { n: number; bytes: number }
+      const totalBlocks = totals.n
+      const totalBytes = totals.bytes
+      const names = new Map<number, string>()
+      let records = 0
+      const recs = q(
+        'SELECT file_id AS id, tid, name, blksize, size, meta, sum FROM file_versions ORDER BY file_id, tid',
+      )
+      for (const row of recs.iterate() as Iterable<RecordRow>) {
+        records++
+        if (row.name !== null) names.set(row.id, `${JSON.stringify(row.name)} (#${row.id})`)
+        try {
+          verifyRecord(this.path, row)
+        } catch (e) {
+          if (e instanceof ChecksumError) found(e)
+          else throw e
+        }
+      }
+      const batch = q(
+        `SELECT rowid AS r, file_id AS file, blk, tid, data, sum FROM blocks WHERE rowid > ?
+          ORDER BY rowid LIMIT ${CHECK_BATCH}`,
+      )
+      let blocks = 0
+      let bytes = 0
+      let last = -Infinity
+      for (;;) {
+        options.signal?.throwIfAborted()
+        this.#check()
+        const rows = batch.all(last) as {
+          r: number
+          file: number
+          blk: number
+          tid: number
+          data: Uint8Array | null
+          sum: number
+        }[]
+        if (rows.length === 0) break
+        for (const row of rows) {
+          blocks++
+          bytes += row.data?.length ?? 0
+          if (blockSum(row.file, row.blk, row.tid, row.data) !== row.sum) {
+            found(new ChecksumError(this.path, names.get(row.file) ?? `#${row.file}`, row.blk, row.tid))
+          }
+          last = row.r
+        }
+        options.onProgress?.({ blocks, totalBlocks, bytes, totalBytes })
+        await new Promise((r) => setImmediate(r))
+      }
+      return { blocks, records, bytes, damage }
+    } catch (e) {
+      throw sqliteError(e, `check ${this.path}`)
+    }
+  }
+
   close(): void {
     if (this.#closed) return
     this.#closed = true
-    // Writers queued behind a transaction wake to a ClosedError instead of waiting forever.
-    for (const wake of this.#waiters.splice(0)) wake()
+    // Writers of this storage queued behind a transaction get ClosedError instead of waiting forever.
+    this.#queue.dropOwner(this)
     this.#rollbackQuietly()
+    this.#release()
+    leaveQueue(this.#queue)
     try {
       this.#db.close()
     } catch {
@@ -327,9 +507,11 @@ export class SQLiteStorage implements Storage {
     }
   }
 
+  /** Ends this storage's turn as the writer of its file (idempotent: close may have ended it). */
   #release(): void {
-    this.#writing = false
-    this.#waiters.shift()?.()
+    if (!this.#holding) return
+    this.#holding = false
+    this.#queue.release()
   }
 
   #check(): void {
@@ -348,6 +530,70 @@ function toRecord(row: RecordRow): FileRecord {
   }
 }
 
+interface Opened {
+  readOnly: boolean
+  timeout: number
+  verify: boolean
+}
+
+/** `dev:ino` of the database file: two paths (or two openDatabase calls) of one file share a queue. */
+function fileKey(abs: string): string {
+  const st = statSync(abs, { bigint: true })
+  return `${st.dev}:${st.ino}`
+}
+
+/** Whether a storage of this process has the regular file `abs` open. */
+function openHere(abs: string): boolean {
+  const st = statSync(abs, { bigint: true, throwIfNoEntry: false })
+  return st?.isFile() === true && hasQueue(`${st.dev}:${st.ino}`)
+}
+
+const SQLITE_CANTOPEN = 14
+const SQLITE_READONLY = 8
+
+/**
+ * A read-only open that creates nothing. SQLite needs the `-shm` file of a WAL database; in a directory
+ * this process cannot write, with no `-shm` there (the database was closed cleanly), it cannot make one
+ * and fails with SQLITE_READONLY/CANTOPEN. If there is no `-wal` either, every committed transaction is
+ * in the main file, and it is opened `immutable=1` instead (no locks, no -shm). A writer with access to
+ * that directory could start while it is open: such a reader does not see its commits and may fail,
+ * but a block it reads is still checked against its checksum.
+ */
+function openReadOnly(abs: string, timeout: number): DatabaseSync {
+  const db = new DatabaseSync(abs, { readOnly: true, timeout })
+  try {
+    db.prepare('SELECT count(*) FROM sqlite_master').get()
+    return db
+  } catch (e) {
+    db.close()
+    const code = (e as { errcode?: unknown }).errcode
+    const primary = typeof code === 'number' ? code & 0xff : -1
+    if (primary !== SQLITE_READONLY && primary !== SQLITE_CANTOPEN) throw e
+    if (existsSync(`${abs}-wal`)) {
+      throw new ReadOnlyError(
+        `${abs}: cannot read a WAL database with a pending ${abs}-wal without write access to its directory (open it once read-write to checkpoint it)`,
+      )
+    }
+    return new DatabaseSync(immutableUri(abs), { readOnly: true })
+  }
+}
+
+/** Checks, without writing, that an existing database is a bigfile database of our version. */
+function checkSchema(db: DatabaseSync, path: string): void {
+  const count = (db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number }).n
+  if (count === 0) throw new CorruptError(`${path} is an SQLite database, but not a bigfile database`)
+  checkIds(db, path)
+}
+
+function checkIds(db: DatabaseSync, path: string): void {
+  const app = (db.prepare('PRAGMA application_id').get() as { application_id: number }).application_id
+  if (app !== APPLICATION_ID) {
+    throw new CorruptError(`${path} is an SQLite database, but not a bigfile database`)
+  }
+  const version = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version
+  if (version !== SCHEMA_VERSION) throw new VersionError(path, version, SCHEMA_VERSION)
+}
+
 /** Creates the schema in a new file, or checks that an existing one is ours. */
 function initSchema(db: DatabaseSync, path: string): void {
   const count = () => (db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number }).n
@@ -363,14 +609,5 @@ function initSchema(db: DatabaseSync, path: string): void {
       throw e
     }
   }
-  const app = (db.prepare('PRAGMA application_id').get() as { application_id: number }).application_id
-  if (app !== APPLICATION_ID) {
-    throw new CorruptError(`${path} is an SQLite database, but not a bigfile database`)
-  }
-  const version = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version
-  if (version !== SCHEMA_VERSION) {
-    throw new CorruptError(
-      `${path} has schema version ${version}; this bigfile reads version ${SCHEMA_VERSION}`,
-    )
-  }
+  checkIds(db, path)
 }

@@ -4,6 +4,7 @@ import type { DatabaseSync } from 'node:sqlite'
 import { ExistsError, InvalidArgumentError, NotFoundError } from '../../errors.ts'
 import type { FilePatch, Meta, NewFile, StorageTxn, Tid, Touched } from '../storage.ts'
 import { encodeBlocks } from './blocklist.ts'
+import { blockSum, recordSum, verifyRecord } from './checksum.ts'
 import { checkConflicts } from './conflicts.ts'
 import { sqliteError } from './errors.ts'
 import type { RecordRow, Statements } from './statements.ts'
@@ -22,7 +23,10 @@ export class SQLiteTxn implements StorageTxn {
   readonly #onEnd: () => void
   #done = false
 
-  constructor(db: DatabaseSync, s: Statements, tid: Tid, onEnd: () => void) {
+  readonly #path: string
+
+  constructor(db: DatabaseSync, s: Statements, tid: Tid, path: string, onEnd: () => void) {
+    this.#path = path
     this.#db = db
     this.#s = s
     this.tid = tid
@@ -38,6 +42,7 @@ export class SQLiteTxn implements StorageTxn {
   #current(file: number): RecordRow {
     const row = this.#s.fileById.get(file, this.tid) as RecordRow | undefined
     if (!row || row.name === null) throw new NotFoundError(`file #${file} does not exist (deleted?)`)
+    verifyRecord(this.#path, row)
     return row
   }
 
@@ -47,7 +52,8 @@ export class SQLiteTxn implements StorageTxn {
   }
 
   #put(file: number, name: string | null, blksize: number, size: number, meta: string): void {
-    this.#s.insertVersion.run(file, this.tid, name, blksize, size, meta)
+    const sum = recordSum(file, this.tid, name, blksize, size, meta)
+    this.#s.insertVersion.run(file, this.tid, name, blksize, size, meta, sum)
     this.#change(file).record = true
   }
 
@@ -102,7 +108,7 @@ export class SQLiteTxn implements StorageTxn {
       const rows = this.#s.liveBlocksFrom.all(file, fromBlk) as { blk: number }[]
       const c = this.#change(file)
       for (const { blk } of rows) {
-        this.#s.insertBlock.run(file, blk, this.tid, null)
+        this.#s.insertBlock.run(file, blk, this.tid, null, blockSum(file, blk, this.tid, null))
         c.blocks.add(blk)
       }
     } catch (e) {
@@ -122,7 +128,7 @@ export class SQLiteTxn implements StorageTxn {
       }
     }
     try {
-      this.#s.insertBlock.run(file, blk, this.tid, data)
+      this.#s.insertBlock.run(file, blk, this.tid, data, blockSum(file, blk, this.tid, data))
     } catch (e) {
       throw sqliteError(e, `write block ${blk} of file #${file}`)
     }
