@@ -8,9 +8,15 @@ export interface Slice {
   readonly step: number | null
 }
 
+/** Inserts a new axis of length 1 (NumPy's `np.newaxis`): `a.at(newaxis)` of shape [n] has shape [1, n]. */
 export const newaxis: unique symbol = Symbol('newaxis')
-export type Index = number | Slice | typeof newaxis
+/**
+ * One entry of a selection: an integer (drops the axis), a Slice (keeps it), `null` (the whole axis, as
+ * zarrita's `null` and NumPy's `:`), or `newaxis`.
+ */
+export type Index = number | Slice | null | typeof newaxis
 
+/** Builds a Slice; InvalidArgumentError for a non-integer bound or a zero step. */
 export function slice(start?: number | null, stop?: number | null, step?: number | null): Slice {
   for (const [what, v] of [
     ['start', start],
@@ -27,6 +33,7 @@ export function slice(start?: number | null, stop?: number | null, step?: number
 /** The whole axis: slice(). */
 export const all: Slice = slice()
 
+/** Whether `x` has the shape of a Slice (start, stop, step). */
 export function isSlice(x: unknown): x is Slice {
   return typeof x === 'object' && x !== null && 'start' in x && 'stop' in x && 'step' in x
 }
@@ -38,6 +45,7 @@ export interface Adjusted {
   length: number
 }
 
+/** Resolves slice `s` against an axis of length `len` (Python's PySlice_AdjustIndices). */
 export function adjust(s: Slice, len: number): Adjusted {
   const step = s.step ?? 1
   if (step === 0 || !Number.isInteger(step))

@@ -56,7 +56,7 @@ export async function fillChunked(
     )
     await conn.commit()
     commits++
-    steps.onProgress?.(i1, n)
+    steps.onProgress?.(i1 * a.itemsize, n * a.itemsize)
   }
   return commits
 }
