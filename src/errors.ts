@@ -25,6 +25,7 @@
  * ECORRUPT, ENOENT, EEXIST, ELOCKED, ESTORAGE (and its subclass CommitRefreshError), ESTALE, EPURGED,
  * EVOLATILE, EROFS, EABORT. Fields named `pgoffset` are file page numbers; `blk` is a block number.
  */
+import { readonlyFields } from './util/readonly.ts'
 
 export class BigFileError extends Error {
   readonly code: string
@@ -32,6 +33,7 @@ export class BigFileError extends Error {
     super(message, options)
     this.code = code
     this.name = new.target.name
+    readonlyFields(this, ['code'])
   }
 }
 
@@ -62,6 +64,7 @@ export class WouldBlockError extends BigFileError {
   constructor(pgoffset: number, message: string) {
     super('EWOULDBLOCK', message)
     this.pgoffset = pgoffset
+    readonlyFields(this, ['pgoffset'])
   }
 }
 
@@ -82,6 +85,7 @@ export class LoadError extends BigFileError {
     super('ELOAD', `loading page ${pgoffset}: loadblk(${blk}) failed: ${describe(cause)}`, { cause })
     this.pgoffset = pgoffset
     this.blk = blk
+    readonlyFields(this, ['pgoffset', 'blk'])
   }
 }
 
@@ -91,6 +95,7 @@ export class StoreError extends BigFileError {
   constructor(blk: number, cause: unknown) {
     super('ESTORE', `storeblk(${blk}) failed: ${describe(cause)}`, { cause })
     this.blk = blk
+    readonlyFields(this, ['blk'])
   }
 }
 
@@ -106,6 +111,7 @@ export class FaultRetryError extends BigFileError {
       `page ${pgoffset} was dropped (invalidated or reclaimed) before the access could use it, ${retries} time(s) in a row; giving up (FileH maxRetries)`,
     )
     this.pgoffset = pgoffset
+    readonlyFields(this, ['pgoffset'])
   }
 }
 
@@ -141,6 +147,7 @@ export class ConflictError extends BigFileError {
     )
     this.file = file
     this.blocks = blocks
+    readonlyFields(this, ['file', 'blocks'])
   }
 }
 
@@ -185,6 +192,7 @@ export class PurgedError extends BigFileError {
   constructor(pgoffset: number) {
     super('EPURGED', `page ${pgoffset} was purged while volatile; markNonVolatile() it before access`)
     this.pgoffset = pgoffset
+    readonlyFields(this, ['pgoffset'])
   }
 }
 
@@ -194,6 +202,7 @@ export class VolatileWriteError extends BigFileError {
   constructor(pgoffset: number) {
     super('EVOLATILE', `page ${pgoffset} is volatile; markNonVolatile() it before writing`)
     this.pgoffset = pgoffset
+    readonlyFields(this, ['pgoffset'])
   }
 }
 
@@ -215,6 +224,7 @@ export class StaleSnapshotError extends BigFileError {
     )
     this.at = at
     this.packed = packed
+    readonlyFields(this, ['at', 'packed'])
   }
 }
 
@@ -232,6 +242,7 @@ export class CommitRefreshError extends StorageError {
       },
     )
     this.tid = tid
+    readonlyFields(this, ['tid'])
   }
 }
 

@@ -55,11 +55,13 @@ function describe(v: unknown): string {
   return String(v)
 }
 
+/** Sets every element of `a` to `value` (converted as set() converts). */
 export async function fill(a: BigArray, value: Element, progress?: Progress): Promise<void> {
   const v = a._info.bigint ? toBig(value) : toNumber(value)
   await a._walk(0, a.size, true, (d) => (d as unknown as { fill(x: Element): void }).fill(v), progress)
 }
 
+/** Copies `a` in C order into `dst`, which must have room for `a.size` elements. */
 export async function copyTo(a: BigArray, dst: Indexable, progress?: Progress): Promise<void> {
   if (dst === null || typeof dst !== 'object' || !(dst.length >= a.size))
     throw new InvalidArgumentError(`copyTo needs room for ${a.size} elements, got ${dst?.length}`)

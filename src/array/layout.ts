@@ -3,6 +3,7 @@
 import { InvalidArgumentError, OutOfRangeError } from '../errors.ts'
 import { adjust, all, type Index, isSlice, newaxis } from './slice.ts'
 
+/** Memory order of an array's elements: 'C' (row-major: the last index varies fastest) or 'F' (column-major). */
 export type Order = 'C' | 'F'
 
 export interface Layout {

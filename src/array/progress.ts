@@ -12,11 +12,13 @@ export interface Progress {
   onProgress?: (done: number, total: number) => void
 }
 
+/** Throws AbortError (code EABORT) once `p.signal` is aborted. */
 export function checkAbort(p: Progress | undefined): void {
   const s = p?.signal
   if (s?.aborted) throw new AbortError(s.reason)
 }
 
+/** Calls `p.onProgress(done, total)` if there is one. */
 export function report(p: Progress | undefined, done: number, total: number): void {
   p?.onProgress?.(done, total)
 }

@@ -37,6 +37,7 @@ function cStride(shape: readonly number[]): number[] {
   return contiguousStrides(shape, 1, 'C')
 }
 
+/** `a.read()`: the elements of `a` in a new typed array, with shape and C-order element strides. */
 export async function readRegion(a: BigArray, progress?: Progress): Promise<Region> {
   const shape = [...a.shape]
   const n = a.size
@@ -52,6 +53,7 @@ export async function readRegion(a: BigArray, progress?: Progress): Promise<Regi
   return { data, shape, stride: cStride(shape) }
 }
 
+/** `a.write(src)`: see BigArray.write for what `src` may be. */
 export async function writeRegion(a: BigArray, src: RegionSource, progress?: Progress): Promise<void> {
   if (src instanceof BigArray) return copy.copyFromArray(a, src, progress)
   if (typeof src === 'number' || typeof src === 'bigint') return copy.fill(a, src, progress)

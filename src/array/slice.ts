@@ -3,8 +3,11 @@ import { InvalidArgumentError } from '../errors.ts'
 
 /** slice(start, stop, step) like Python/NumPy: null = default; negative indexes count from the end. */
 export interface Slice {
+  /** First index (null: the start, or the end for a negative step). */
   readonly start: number | null
+  /** One past the last index (null: the end, or before the start for a negative step). */
   readonly stop: number | null
+  /** Stride, never 0 (null: 1). */
   readonly step: number | null
 }
 

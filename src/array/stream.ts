@@ -8,6 +8,7 @@ import type { BigArray } from './bigarray.ts'
 import { copyRange } from './copy.ts'
 import { checkAbort, type Progress, report } from './progress.ts'
 
+/** Options of `importNpy` / `importRaw`: progress and abort (bytes of data), and how often to commit. */
 export interface ImportOptions extends Progress {
   /** Commit whenever this many bytes were written since the last commit. Default: half the RAM capacity. */
   commitEvery?: number

@@ -9,6 +9,7 @@ import {
   InvalidArgumentError,
   NotFoundError,
 } from '../errors.ts'
+import { readonlyFields } from '../util/readonly.ts'
 import type { FileHOptions } from '../virtmem/fileh.ts'
 import type { RAM } from '../virtmem/ram.ts'
 import { checkName, checkNewFile } from './check.ts'
@@ -72,6 +73,7 @@ export class Connection implements ConnectionCore {
     this.#db = db
     this.ram = ram
     this.#at = at
+    readonlyFields(this, ['ram'])
   }
 
   /** The snapshot this connection reads: every commit with tid <= at, nothing newer. */

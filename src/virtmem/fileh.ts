@@ -12,6 +12,7 @@ import {
   WouldBlockError,
 } from '../errors.ts'
 import { type Awaitable, isPromise } from '../util/awaitable.ts'
+import { readonlyFields } from '../util/readonly.ts'
 import { type BigFile, ScratchFile } from './bigfile.ts'
 import { Counters, type CountersSnapshot } from './counters.ts'
 import type { Interval } from './intervals.ts'
@@ -120,6 +121,7 @@ export class FileH implements VolatileSource {
       throw new InvalidArgumentError(`purgeUnit must be 'range' or 'page', got ${String(unit)}`)
     }
     this.#vol = new VolatileState(options.strict ?? false, unit)
+    readonlyFields(this, ['file', 'ram', 'pagesize', 'blksize', 'maxRetries', 'counters', 'isScratch'])
   }
 
   get closed(): boolean {

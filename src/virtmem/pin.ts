@@ -1,4 +1,5 @@
 import { ClosedError, InvalidArgumentError } from '../errors.ts'
+import { readonlyFields } from '../util/readonly.ts'
 import type { Page } from './page.ts'
 import type { VMA } from './vma.ts'
 
@@ -33,6 +34,7 @@ export class Pin implements Disposable {
     this.length = length
     this.write = write
     this.#pages = pages
+    readonlyFields(this, ['vma', 'offset', 'length', 'write'])
   }
 
   /** @internal Pins page by page, `ensure` mapping each first. */

@@ -1,4 +1,5 @@
 import { ClosedError, InvalidArgumentError, OutOfMemoryError } from '../errors.ts'
+import { readonlyFields } from '../util/readonly.ts'
 import { Counters } from './counters.ts'
 import type { Interval } from './intervals.ts'
 import type { Page } from './page.ts'
@@ -120,6 +121,19 @@ export class RAM {
     // Low frames first: keeps a small working set at the start of the arena.
     for (let i = 0; i < this.frames; i++) this.#freeStack[i] = this.frames - 1 - i
     this.#nfree = this.frames
+    readonlyFields(this, [
+      'pagesize',
+      'capacity',
+      'frames',
+      'reserve',
+      'reclaimBatch',
+      'arena',
+      'bytes',
+      'dataview',
+      'counters',
+      'pageOf',
+      'ref',
+    ])
   }
 
   /** A frame for a new page (`bind` links them): a free one, or one freed by reclaim; OutOfMemoryError when neither. */

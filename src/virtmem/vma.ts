@@ -1,5 +1,6 @@
 import { ClosedError, FaultRetryError, OutOfRangeError } from '../errors.ts'
 import { type Awaitable, isPromise } from '../util/awaitable.ts'
+import { readonlyFields } from '../util/readonly.ts'
 import type { FileH } from './fileh.ts'
 import { Pin, type PinOptions } from './pin.ts'
 
@@ -51,6 +52,7 @@ export class VMA implements Disposable {
     this.#mask = fileh.pagesize - 1
     this.#dv = fileh.ram.dataview
     this.#bytes = fileh.ram.bytes
+    readonlyFields(this, ['fileh', 'pgoffset', 'pglen', 'pagesize', 'byteLength', '_pt'])
   }
 
   get unmapped(): boolean {

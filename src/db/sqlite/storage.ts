@@ -8,6 +8,7 @@ import {
   NotFoundError,
   StaleSnapshotError,
 } from '../../errors.ts'
+import { readonlyFields } from '../../util/readonly.ts'
 import type { Change, FileRecord, Meta, PackResult, Storage, StorageTxn, Tid } from '../storage.ts'
 import { decodeBlocks } from './blocklist.ts'
 import { sqliteError } from './errors.ts'
@@ -41,6 +42,7 @@ export class SQLiteStorage implements Storage {
     this.path = path
     this.#db = db
     this.#s = prepareStatements(db)
+    readonlyFields(this, ['path'])
   }
 
   static open(path: string, options: SQLiteOptions = {}): SQLiteStorage {
