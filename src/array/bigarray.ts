@@ -698,11 +698,21 @@ export class BigArray<D extends DType = DType> {
   #refresh(): void {
     const db = this.#db
     if (db === undefined || this.#epochBox.v === this.#epoch) return
-    this.#epoch = this.#epochBox.v
-    if (db.size === this.#bytes || db.gone || db.closed) return
-    const meta = parseMeta(db)
-    this.#shared.ensure(sizeOf(meta.shape) * this.#info.itemsize)
-    this.#setLayout({ shape: meta.shape, strides: this.#l.strides, offset: 0 })
+    const epoch = this.#epochBox.v
+    if (!db.gone && !db.closed) {
+      const meta = parseMeta(db)
+      // create({ overwrite }) may have given the file another dtype or order: this object no longer fits
+      // it. Left stale (epoch not taken), so every use says so until an abort restores the old array.
+      if (meta.dtype !== this.#info.name || meta.order !== this.#order)
+        throw new InvalidArgumentError(
+          `array ${JSON.stringify(db.name)} was replaced by a ${meta.dtype} ${meta.order}-order array: open it again`,
+        )
+      if (db.size !== this.#bytes) {
+        this.#shared.ensure(sizeOf(meta.shape) * this.#info.itemsize)
+        this.#setLayout({ shape: meta.shape, strides: this.#l.strides, offset: 0 })
+      }
+    }
+    this.#epoch = epoch
   }
 }
 

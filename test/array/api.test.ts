@@ -200,6 +200,9 @@ test('create({ overwrite }) replaces an array in the transaction; open({ dtype }
   await c.commit()
   await assert.rejects(BigArray.create(c, 'x', { dtype: 'int32', shape: [5] }), { code: 'EEXIST' })
   const b = await BigArray.create(c, 'x', { dtype: 'int32', shape: [5], overwrite: true })
+  // The old object no longer fits the file: it says so instead of reading int32 bytes as float64.
+  assert.throws(() => a.shape, { code: 'EINVAL' })
+  assert.throws(() => a.get1(0), { code: 'EINVAL' })
   assert.deepEqual([...(await b.read()).data], [0, 0, 0, 0, 0])
   b.set1(4, 9)
   // Another connection still sees the old array until the commit.
