@@ -3,6 +3,7 @@ import { AbortError } from '../../errors.ts'
 import { Database } from '../database.ts'
 import { type SQLiteOptions, SQLiteStorage } from './storage.ts'
 
+/** Options of `openDatabase`: the SQLite storage's, and an abort signal. */
 export type DatabaseOptions = SQLiteOptions & {
   /** Gives up with AbortError (code EABORT) once aborted (checked before and after opening). */
   signal?: AbortSignal
