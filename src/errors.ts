@@ -29,6 +29,7 @@
  * ECORRUPT, EVERSION, ENOENT, EEXIST, ELOCKED, ESTORAGE (and its subclass CommitRefreshError), ESTALE, EPURGED,
  * EVOLATILE, EROFS, EABORT, ENOSPC (SpillFullError) and ESPILL (SpillError). Fields named `pgoffset` are file page numbers; `blk` is a block number.
  */
+import { readonlyFields } from './util/readonly.ts'
 
 export class BigFileError extends Error {
   readonly code: string
@@ -36,6 +37,7 @@ export class BigFileError extends Error {
     super(message, options)
     this.code = code
     this.name = new.target.name
+    readonlyFields(this, ['code'])
   }
 }
 
@@ -84,6 +86,7 @@ export class WouldBlockError extends BigFileError {
   constructor(pgoffset: number, message: string) {
     super('EWOULDBLOCK', message)
     this.pgoffset = pgoffset
+    readonlyFields(this, ['pgoffset'])
   }
 }
 
@@ -104,6 +107,7 @@ export class LoadError extends BigFileError {
     super('ELOAD', `loading page ${pgoffset}: loadblk(${blk}) failed: ${describe(cause)}`, { cause })
     this.pgoffset = pgoffset
     this.blk = blk
+    readonlyFields(this, ['pgoffset', 'blk'])
   }
 }
 
@@ -113,6 +117,7 @@ export class StoreError extends BigFileError {
   constructor(blk: number, cause: unknown) {
     super('ESTORE', `storeblk(${blk}) failed: ${describe(cause)}`, { cause })
     this.blk = blk
+    readonlyFields(this, ['blk'])
   }
 }
 
@@ -128,6 +133,7 @@ export class FaultRetryError extends BigFileError {
       `page ${pgoffset} was dropped (invalidated or reclaimed) before the access could use it, ${retries} time(s) in a row; giving up (FileH maxRetries)`,
     )
     this.pgoffset = pgoffset
+    readonlyFields(this, ['pgoffset'])
   }
 }
 
@@ -163,6 +169,7 @@ export class ConflictError extends BigFileError {
     )
     this.file = file
     this.blocks = blocks
+    readonlyFields(this, ['file', 'blocks'])
   }
 }
 
@@ -188,6 +195,7 @@ export class ChecksumError extends CorruptError {
     this.file = file
     this.blk = blk
     this.tid = tid
+    readonlyFields(this, ['file', 'blk', 'tid'])
   }
 }
 
@@ -202,6 +210,7 @@ export class VersionError extends BigFileError {
     )
     this.found = found
     this.expected = expected
+    readonlyFields(this, ['found', 'expected'])
   }
 }
 
@@ -239,6 +248,7 @@ export class PurgedError extends BigFileError {
   constructor(pgoffset: number) {
     super('EPURGED', `page ${pgoffset} was purged while volatile; markNonVolatile() it before access`)
     this.pgoffset = pgoffset
+    readonlyFields(this, ['pgoffset'])
   }
 }
 
@@ -248,6 +258,7 @@ export class VolatileWriteError extends BigFileError {
   constructor(pgoffset: number) {
     super('EVOLATILE', `page ${pgoffset} is volatile; markNonVolatile() it before writing`)
     this.pgoffset = pgoffset
+    readonlyFields(this, ['pgoffset'])
   }
 }
 
@@ -275,6 +286,7 @@ export class StaleSnapshotError extends BigFileError {
     )
     this.at = at
     this.packed = packed
+    readonlyFields(this, ['at', 'packed'])
   }
 }
 
@@ -292,6 +304,7 @@ export class CommitRefreshError extends StorageError {
       },
     )
     this.tid = tid
+    readonlyFields(this, ['tid'])
   }
 }
 

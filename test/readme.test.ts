@@ -20,7 +20,7 @@ function runBlock(section: string, epilogue: string): string {
       .replace(/'data\.bigfile'/g, JSON.stringify(join(dir, 'data.bigfile')))
     const file = join(dir, 'example.mts')
     writeFileSync(file, code)
-    return execFileSync(process.execPath, [file], { encoding: 'utf8' })
+    return execFileSync(process.execPath, [file], { encoding: 'utf8', cwd: dir })
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
@@ -48,4 +48,20 @@ test('README database example runs', () => {
     const f2 = await db2.connect({ ram }).open('temps')
     console.log('ok', conn.at, f2.meta.dtype, f2.mmap(0, 1).getFloat64(0))`
   assert.match(runBlock('Databases', reopen), /ok 1 f8 21\.5/)
+})
+
+test('README arrays example runs: null axis, read()/write(), nested append, is()', () => {
+  const out = runBlock('Arrays as NumPy and zarrita users expect', '')
+  assert.match(out, /Float32Array\(8\) \[\s*1, 1, 1, 0,\s*1, 1, 1, 0\s*\] \[ 2, 4 \] \[ 4, 1 \]/)
+  assert.match(out, /^\[ 1001, 1000 \] 7$/m)
+})
+
+test('README transactions example runs: the conflicting transfer runs twice, nothing is lost', () => {
+  const out = runBlock('Transactions', '')
+  assert.match(out, /^\[ 1, 2 \]$/m)
+  assert.match(out, /^-15n 15n$/m)
+})
+
+test('README memmap example runs', () => {
+  assert.match(runBlock('An existing raw or .npy file in place', ''), /^int32 \[ 2, 3 \] 21$/m)
 })

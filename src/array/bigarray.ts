@@ -19,6 +19,7 @@ import {
   type DTypeInfo,
   dtypeInfo,
   type Element,
+  type ElementOf,
   type ReadElement,
   type TypedArrayOf,
   type WriteElement,
@@ -35,34 +36,74 @@ import {
   sizeOf,
 } from './layout.ts'
 import { type ArrayMeta, readArrayMeta } from './meta.ts'
-import type { Progress } from './progress.ts'
+import { flattenNested, isNested } from './nested.ts'
+import { checkAbort, type Progress } from './progress.ts'
 import * as reduce from './reduce.ts'
-import { SharedVMA } from './sharedvma.ts'
+import { type Region, type RegionSource, readRegion, writeRegion } from './region.ts'
+import { type MappedFile, SharedVMA } from './sharedvma.ts'
 import type { Index } from './slice.ts'
 
-export interface CreateArrayOptions {
-  dtype: DType
+/** How `BigArray.create` lays out a new database array. */
+export interface CreateArrayOptions<D extends DType = DType> {
+  /** The element type. */
+  dtype: D
+  /** Length of each axis; `[]` is a 0-d array of one element. */
   shape: readonly number[]
-  /** Default 'C'. */
+  /** Memory order of the elements: 'C' (row-major, the default) or 'F' (column-major). */
   order?: Order
-  /** Default: the connection RAM's pagesize. */
+  /** Block size of the file in bytes. Default: the connection RAM's pagesize. */
   blksize?: number
+  /**
+   * Replace an existing file of that name in this transaction (its old content reads as zeros, then is
+   * dropped by the commit) instead of failing with ExistsError. Default false.
+   */
+  overwrite?: boolean
 }
 
-export interface OverOptions {
-  dtype: DType
+/** How `BigArray.open` opens a database array. */
+export interface OpenArrayOptions<D extends DType = DType> {
+  /** Expect this dtype: InvalidArgumentError if the array holds another, and a `BigArray<D>` type. */
+  dtype?: D
+  /** Gives up with AbortError (code EABORT) once aborted. */
+  signal?: AbortSignal
+}
+
+/** Where `BigArray.over` finds its elements in a FileH. */
+export interface OverOptions<D extends DType = DType> {
+  /** The element type. */
+  dtype: D
+  /** Length of each axis. */
   shape: readonly number[]
+  /** Memory order: 'C' (default) or 'F'. */
   order?: Order
   /** Byte offset of element 0 in the file; a multiple of the itemsize. Default 0. */
   offset?: number
 }
 
+/** Options of `chunks()` and `forEachChunk()`: progress, abort, and whether the chunks are written. */
 export interface ChunkOptions extends Progress {
   /** Dirty the pages: writes through `data` are kept. */
   write?: boolean
 }
 
-export class BigArray {
+/** One chunk of `chunks()`: a zero-copy typed array and the flat C-order index of its first element. */
+export interface ArrayChunk<D extends DType = DType> {
+  /** The elements, valid (their page pinned) only until the next step of the iteration. */
+  data: TypedArrayOf<D>
+  /** Flat C-order index (within the array or view) of `data[0]`. */
+  start: number
+}
+
+/**
+ * An n-dimensional array of one dtype, mapped through the VM: elements are read and written in place
+ * in the pages of a FileH, within the RAM budget. Made by `BigArray.create`/`open` (database arrays,
+ * transactional, resizable), `BigArray.over` (any FileH), `memmap`/`openNpy` (a raw or .npy file in
+ * place); `at(...)` gives views that alias the same pages.
+ *
+ * `D` is the dtype: `BigArray<'float32'>` hands out `Float32Array` chunks and `number` elements, 64-bit
+ * integer dtypes `bigint` elements. `BigArray` alone (any dtype) narrows with `a.is('float32')`.
+ */
+export class BigArray<D extends DType = DType> {
   readonly #info: DTypeInfo
   readonly #shared: SharedVMA
   readonly #order: Order
@@ -99,33 +140,65 @@ export class BigArray {
 
   // ---------------------------------------------------------------- construction
 
-  /** Creates file `name` in the connection's transaction with meta { bigarray: 1, dtype, shape, order } (commit to persist). ExistsError if it exists. */
-  static async create(conn: Connection, name: string, options: CreateArrayOptions): Promise<BigArray> {
+  /**
+   * Creates file `name` in the connection's transaction with meta { bigarray: 1, dtype, shape, order }
+   * (commit to persist); its elements read as zeros. ExistsError if it exists, unless `overwrite`.
+   */
+  static async create<D extends DType>(
+    conn: Connection,
+    name: string,
+    options: CreateArrayOptions<D>,
+  ): Promise<BigArray<D>> {
     if (options === null || typeof options !== 'object')
-      throw new InvalidArgumentError('create needs { dtype, shape, order?, blksize? }')
+      throw new InvalidArgumentError('create needs { dtype, shape, order?, blksize?, overwrite? }')
     const info = dtypeInfo(options.dtype)
     const shape = checkShape(options.shape)
     const order = checkOrder(options.order)
-    if (await exists(conn, name)) throw new ExistsError(`file ${JSON.stringify(name)} already exists`)
+    const overwrite = options.overwrite ?? false
+    if (typeof overwrite !== 'boolean')
+      throw new InvalidArgumentError(`overwrite must be a boolean, got ${String(overwrite)}`)
     const meta: ArrayMeta = { bigarray: 1, dtype: info.name, shape, order }
-    const fh = await conn.open(name, {
-      create: {
-        blksize: options.blksize ?? conn.ram.pagesize,
-        size: sizeOf(shape) * info.itemsize,
-        meta: { ...meta },
-      },
-    })
-    return BigArray.#ofDb(fh, meta)
+    const bytes = sizeOf(shape) * info.itemsize
+    const blksize = options.blksize ?? conn.ram.pagesize
+    const old = await openIfExists(conn, name)
+    if (old && !overwrite) throw new ExistsError(`file ${JSON.stringify(name)} already exists`)
+    if (old) {
+      // Replaced in this transaction: shrinking to 0 drops every old block, growing reads zeros.
+      if (old.blksize !== blksize)
+        throw new InvalidArgumentError(
+          `overwrite: ${JSON.stringify(name)} has blksize ${old.blksize}, not ${blksize}; delete it first`,
+        )
+      await old.resize(0)
+      await old.resize(bytes)
+      old.setMeta({ ...meta })
+      return BigArray.#ofDb<D>(old, meta)
+    }
+    const fh = await conn.open(name, { create: { blksize, size: bytes, meta: { ...meta } } })
+    return BigArray.#ofDb<D>(fh, meta)
   }
 
-  /** Opens an existing array file; NotFoundError if absent, CorruptError if its meta is not an array's. */
-  static async open(conn: Connection, name: string): Promise<BigArray> {
-    const fh = await conn.open(name)
-    return BigArray.#ofDb(fh, parseMeta(fh))
+  /**
+   * Opens an existing array file; NotFoundError if absent, CorruptError if its meta is not an array's,
+   * InvalidArgumentError if `options.dtype` is given and differs.
+   */
+  static async open<D extends DType = DType>(
+    conn: Connection,
+    name: string,
+    options: OpenArrayOptions<D> = {},
+  ): Promise<BigArray<D>> {
+    const signal = options?.signal
+    checkAbort({ signal })
+    const fh = await conn.open(name, signal ? { signal } : {})
+    const meta = parseMeta(fh)
+    if (options?.dtype !== undefined && meta.dtype !== options.dtype)
+      throw new InvalidArgumentError(
+        `array ${JSON.stringify(name)} holds ${meta.dtype}, not ${String(options.dtype)}`,
+      )
+    return BigArray.#ofDb<D>(fh, meta)
   }
 
   /** An array over any FileH from byte `offset`. Not persisted by itself; resize/append need a database array. */
-  static over(fileh: FileH, options: OverOptions): BigArray {
+  static over<D extends DType>(fileh: FileH, options: OverOptions<D>): BigArray<D> {
     if (options === null || typeof options !== 'object')
       throw new InvalidArgumentError('over needs { dtype, shape, order?, offset? }')
     const info = dtypeInfo(options.dtype)
@@ -136,15 +209,36 @@ export class BigArray {
       throw new InvalidArgumentError(
         `offset must be a non-negative multiple of ${info.itemsize}, got ${offset}`,
       )
+    return BigArray.#over<D>(fileh, info, shape, order, offset, undefined)
+  }
+
+  /** @internal An array over `fileh` whose window also owns `owner` (memmap: the raw file it commits and closes). */
+  static _mapped<D extends DType>(
+    fileh: FileH,
+    options: { dtype: D; shape: readonly number[]; order?: Order },
+    owner: MappedFile,
+  ): BigArray<D> {
+    const info = dtypeInfo(options.dtype)
+    return BigArray.#over<D>(fileh, info, checkShape(options.shape), checkOrder(options.order), 0, owner)
+  }
+
+  static #over<D extends DType>(
+    fileh: FileH,
+    info: DTypeInfo,
+    shape: number[],
+    order: Order,
+    offset: number,
+    owner: MappedFile | undefined,
+  ): BigArray<D> {
     const ps = fileh.pagesize
     const pg = Math.floor(offset / ps)
     const inpage = offset - pg * ps
-    const shared = new SharedVMA(fileh, pg, inpage + sizeOf(shape) * info.itemsize)
+    const shared = new SharedVMA(fileh, pg, inpage + sizeOf(shape) * info.itemsize, owner)
     const l = { shape, strides: contiguousStrides(shape, info.itemsize, order), offset: inpage }
-    return new BigArray(shared, info, l, order, undefined)
+    return new BigArray<D>(shared, info, l, order, undefined)
   }
 
-  static #ofDb(fh: DbFile, meta: ArrayMeta): BigArray {
+  static #ofDb<D extends DType>(fh: DbFile, meta: ArrayMeta): BigArray<D> {
     const info = dtypeInfo(meta.dtype)
     const bytes = sizeOf(meta.shape) * info.itemsize
     const shared = new SharedVMA(fh.fileh, 0, bytes)
@@ -153,17 +247,20 @@ export class BigArray {
       strides: contiguousStrides(meta.shape, info.itemsize, meta.order),
       offset: 0,
     }
-    return new BigArray(shared, info, l, meta.order, fh)
+    return new BigArray<D>(shared, info, l, meta.order, fh)
   }
 
   // ---------------------------------------------------------------- properties
 
-  get dtype(): DType {
-    return this.#info.name
+  /** The element type. */
+  get dtype(): D {
+    return this.#info.name as D
   }
+  /** Bytes per element. */
   get itemsize(): number {
     return this.#info.itemsize
   }
+  /** Length of each axis (a database array follows commits, aborts and syncs that resize it). */
   get shape(): readonly number[] {
     this.#refresh()
     return this.#l.shape
@@ -177,9 +274,11 @@ export class BigArray {
   get order(): Order {
     return this.#order
   }
+  /** Number of axes. */
   get ndim(): number {
     return this.#nd
   }
+  /** Number of elements: the product of the shape. */
   get size(): number {
     this.#refresh()
     return this.#size
@@ -189,8 +288,14 @@ export class BigArray {
     this.#refresh()
     return this.#nd === 0 ? 0 : this.#d0
   }
+  /** The FileH whose pages hold the elements. */
   get fileh(): FileH {
     return this.#shared.fileh
+  }
+
+  /** Type guard: whether the dtype is `dtype`, narrowing `BigArray` to `BigArray<typeof dtype>`. */
+  is<E extends DType>(dtype: E): this is BigArray<E> {
+    return this.#info.name === dtype
   }
   /** Whether this is a database array itself (resizable), not a view or an array over a plain FileH. */
   get resizable(): boolean {
@@ -218,27 +323,31 @@ export class BigArray {
    * resident page; WouldBlockError when the storage loads asynchronously and the page is not resident
    * (use getAsync), OutOfRangeError (ERANGE) for an index out of bounds.
    */
-  get(...index: number[]): Element {
-    return this.#readElement(this.#shared.vma, this.#offsetOf(index, index.length))
+  get(...index: number[]): ElementOf<D> {
+    return this.#readElement(this.#shared.vma, this.#offsetOf(index, index.length)) as ElementOf<D>
   }
 
-  /** set(i, j, ..., value). */
+  /**
+   * set(i, j, ..., value): like get, for writing (the page becomes dirty). A number is stored in a 64-bit
+   * integer array when it is an integer, a bigint in any array; anything else is InvalidArgumentError.
+   */
   set(...indexThenValue: [...number[], Element]): void {
     const n = indexThenValue.length - 1
     this.#writeElement(this.#shared.vma, this.#offsetOf(indexThenValue as number[], n), indexThenValue[n])
   }
 
   /** get for a 1-d array, without the rest-argument array. */
-  get1(i: number): Element {
+  get1(i: number): ElementOf<D> {
     if (
       !(i >= 0 && i < this.#d0 && i === Math.floor(i)) ||
       this.#nd !== 1 ||
       this.#epochBox.v !== this.#epoch
     )
       i = this.#fix1(i)
-    return this.#readElement(this.#shared.vma, this.#off + i * this.#s0)
+    return this.#readElement(this.#shared.vma, this.#off + i * this.#s0) as ElementOf<D>
   }
 
+  /** set for a 1-d array, without the rest-argument array. */
   set1(i: number, v: Element): void {
     if (
       !(i >= 0 && i < this.#d0 && i === Math.floor(i)) ||
@@ -250,16 +359,17 @@ export class BigArray {
   }
 
   /** get for a 2-d array, without the rest-argument array. */
-  get2(i: number, j: number): Element {
+  get2(i: number, j: number): ElementOf<D> {
     if (
       !(i >= 0 && i < this.#d0 && i === Math.floor(i) && j >= 0 && j < this.#d1 && j === Math.floor(j)) ||
       this.#nd !== 2 ||
       this.#epochBox.v !== this.#epoch
     )
       return this.get(i, j)
-    return this.#readElement(this.#shared.vma, this.#off + i * this.#s0 + j * this.#s1)
+    return this.#readElement(this.#shared.vma, this.#off + i * this.#s0 + j * this.#s1) as ElementOf<D>
   }
 
+  /** set for a 2-d array, without the rest-argument array. */
   set2(i: number, j: number, v: Element): void {
     if (
       !(i >= 0 && i < this.#d0 && i === Math.floor(i) && j >= 0 && j < this.#d1 && j === Math.floor(j)) ||
@@ -273,11 +383,12 @@ export class BigArray {
   }
 
   /** get for storages that load asynchronously: awaits the page's load. */
-  async getAsync(...index: number[]): Promise<Element> {
+  async getAsync(...index: number[]): Promise<ElementOf<D>> {
     const off = this.#offsetOf(index, index.length)
-    return this.#retry(off, false, () => this.#readElement(this.#shared.vma, off))
+    return this.#retry(off, false, () => this.#readElement(this.#shared.vma, off) as ElementOf<D>)
   }
 
+  /** set for storages that load asynchronously: awaits the page's load. */
   async setAsync(...indexThenValue: [...number[], Element]): Promise<void> {
     const n = indexThenValue.length - 1
     const off = this.#offsetOf(indexThenValue as number[], n)
@@ -322,8 +433,27 @@ export class BigArray {
    * adds a length-1 axis; missing trailing indexes are `all`. OutOfRangeError for an integer out of
    * bounds; a slice out of bounds is empty.
    */
-  at(...sel: Index[]): BigArray {
-    return new BigArray(this.#shared, this.#info, select(this._layout, sel), this.#order, undefined)
+  at(...sel: Index[]): BigArray<D> {
+    return new BigArray<D>(this.#shared, this.#info, select(this._layout, sel), this.#order, undefined)
+  }
+
+  /**
+   * The elements of this array (or view) copied into a new typed array in C order, zarrita-style:
+   * `{ data, shape, stride }` with `stride` in elements. OutOfRangeError when they cannot fit in one
+   * typed array. Progress counts bytes.
+   */
+  read(progress?: Progress): Promise<Region<D>> {
+    return readRegion(this, progress) as Promise<Region<D>>
+  }
+
+  /**
+   * Writes `src` over the elements of this array (or view): a region `{ data, shape, stride? }` (what
+   * `read()` returns; `stride` in elements, default C order) whose shape equals this shape, a nested
+   * list of this shape, a flat C-order ArrayLike of `size` elements, a BigArray of this shape, or one
+   * value for every element. InvalidArgumentError on a shape mismatch. Progress counts bytes.
+   */
+  write(src: RegionSource, progress?: Progress): Promise<void> {
+    return writeRegion(this, src, progress)
   }
 
   // ---------------------------------------------------------------- shape changes
@@ -361,10 +491,15 @@ export class BigArray {
 
   /**
    * Appends along the growable axis in O(δ). `values` is a BigArray whose shape equals this one's except
-   * on that axis, or a flat ArrayLike in C order holding whole rows. On any error (a bad value, an abort,
-   * ENOMEM) the array goes back to its old shape.
+   * on that axis; a nested list as NumPy reads one (`[[1, 2], [3, 4]]`: rows of this shape, or one row
+   * without the growable axis); or a flat ArrayLike in C order holding whole rows. A ragged list or a
+   * value that is not a number (an integral one or a bigint for 64-bit dtypes) is InvalidArgumentError.
+   * On any error (a bad value, an abort, ENOMEM) the array goes back to its old shape. Progress counts bytes.
    */
-  async append(values: ArrayLike<Element> | BigArray, progress?: Progress): Promise<void> {
+  async append(
+    values: ArrayLike<Element> | readonly unknown[] | BigArray,
+    progress?: Progress,
+  ): Promise<void> {
     const db = this.#resizable()
     // Appending an array to itself copies what it held before the append.
     if (values === this) values = this.at()
@@ -372,7 +507,16 @@ export class BigArray {
     const ax = growAxis(cur.length, this.#order)
     if (cur.length === 0) throw new InvalidArgumentError('cannot append to a 0-d array')
     let k: number
-    if (values instanceof BigArray) {
+    if (isNested(values)) {
+      const n = flattenNested(values)
+      const shape = n.shape.length === cur.length - 1 ? n.shape.toSpliced(ax, 0, 1) : n.shape
+      if (shape.length !== cur.length || shape.some((d, i) => i !== ax && d !== cur[i]))
+        throw new InvalidArgumentError(
+          `append: a nested list of shape ${JSON.stringify(n.shape)} is neither rows of ${JSON.stringify(cur)} off axis ${ax} nor one such row`,
+        )
+      k = shape[ax]
+      values = n.data
+    } else if (values instanceof BigArray) {
       const vs = values.shape
       if (vs.length !== cur.length || vs.some((d, i) => i !== ax && d !== cur[i]))
         throw new InvalidArgumentError(
@@ -402,7 +546,7 @@ export class BigArray {
       try {
         const sel: Index[] = cur.map(() => ({ start: null, stop: null, step: null }))
         sel[ax] = { start: cur[ax], stop: null, step: null }
-        await this.at(...sel).copyFrom(values, progress)
+        await this.at(...sel).copyFrom(values as ArrayLike<Element> | BigArray, progress)
       } catch (e) {
         await this.#resizeTo(db, cur)
         throw e
@@ -425,22 +569,20 @@ export class BigArray {
    * Zero-copy typed-array views of the contiguous runs of this array, in C element order: `data` is
    * valid (pinned) only until the next step; `start` is the flat C-order index of data[0]. Each run lies
    * in one page; non-contiguous views give runs of their longest contiguous inner extent (maybe 1).
-   * With an async storage the next pages load while the caller works. Progress counts elements.
+   * With an async storage the next pages load while the caller works. Progress counts bytes.
    */
-  async *chunks(
-    options: ChunkOptions = {},
-  ): AsyncGenerator<{ data: TypedArrayOf<DType>; start: number }, void, undefined> {
+  async *chunks(options: ChunkOptions = {}): AsyncGenerator<ArrayChunk<D>, void, undefined> {
     const size = this.size
     if (size === 0) return
     for (const step of this.#walk(0, size, options.write ?? false, options)) {
       if (isPromise(step)) await step
-      else yield { data: step.data as TypedArrayOf<DType>, start: step.start }
+      else yield { data: step.data as TypedArrayOf<D>, start: step.start }
     }
   }
 
   /** chunks() with a callback; awaits only when a page has to load asynchronously. */
   async forEachChunk(
-    fn: (data: TypedArrayOf<DType>, start: number) => void,
+    fn: (data: TypedArrayOf<D>, start: number) => void,
     options: ChunkOptions = {},
   ): Promise<void> {
     await this._walk(0, this.size, options.write ?? false, fn, options)
@@ -451,12 +593,12 @@ export class BigArray {
     from: number,
     to: number,
     write: boolean,
-    fn: (data: TypedArrayOf<DType>, start: number) => void,
+    fn: (data: TypedArrayOf<D>, start: number) => void,
     progress?: Progress,
   ): Promise<void> {
     for (const step of this.#walk(from, to, write, progress)) {
       if (isPromise(step)) await step
-      else fn(step.data as TypedArrayOf<DType>, step.start)
+      else fn(step.data as TypedArrayOf<D>, step.start)
     }
   }
 
@@ -467,36 +609,73 @@ export class BigArray {
 
   // ---------------------------------------------------------------- bulk
 
+  /** Sets every element to `value`, chunk by chunk. Progress counts bytes. */
   fill(value: Element, progress?: Progress): Promise<void> {
     return copy.fill(this, value, progress)
   }
-  /** From a BigArray of the same shape, or a flat C-order ArrayLike of `size` elements. */
-  copyFrom(src: ArrayLike<Element> | BigArray, progress?: Progress): Promise<void> {
-    return src instanceof BigArray
-      ? copy.copyFromArray(this, src, progress)
-      : copy.copyFromArrayLike(this, src, progress)
+  /**
+   * From a BigArray of the same shape, a nested list of the same shape, or a flat C-order ArrayLike of
+   * `size` elements. Progress counts bytes.
+   */
+  copyFrom(src: ArrayLike<Element> | readonly unknown[] | BigArray, progress?: Progress): Promise<void> {
+    if (src instanceof BigArray) return copy.copyFromArray(this, src, progress)
+    if (isNested(src)) return writeRegion(this, src, progress)
+    return copy.copyFromArrayLike(this, src as ArrayLike<Element>, progress)
   }
-  /** Into a typed array (or any indexable) of at least `size` elements, in C order. */
+  /** Into a typed array (or any indexable) of at least `size` elements, in C order. Progress counts bytes. */
   copyTo(dst: { length: number; [i: number]: Element }, progress?: Progress): Promise<void> {
     return copy.copyTo(this, dst, progress)
   }
-  sum(progress?: Progress): Promise<number | bigint> {
-    return reduce.sum(this, progress)
+  /** The sum of the elements: a bigint for 64-bit integer dtypes (exact), else a number. */
+  sum(progress?: Progress): Promise<ElementOf<D>> {
+    return reduce.sum(this, progress) as Promise<ElementOf<D>>
   }
-  min(progress?: Progress): Promise<number | bigint> {
-    return reduce.extreme(this, -1, progress)
+  /** The smallest element (NaN if any is NaN, as NumPy); InvalidArgumentError on an empty array. */
+  min(progress?: Progress): Promise<ElementOf<D>> {
+    return reduce.extreme(this, -1, progress) as Promise<ElementOf<D>>
   }
-  max(progress?: Progress): Promise<number | bigint> {
-    return reduce.extreme(this, 1, progress)
+  /** The largest element (NaN if any is NaN, as NumPy); InvalidArgumentError on an empty array. */
+  max(progress?: Progress): Promise<ElementOf<D>> {
+    return reduce.extreme(this, 1, progress) as Promise<ElementOf<D>>
   }
+  /** The mean as a number; NaN for an empty array, as NumPy. */
   mean(progress?: Progress): Promise<number> {
     return reduce.mean(this, progress)
   }
 
-  /** Unmaps the array's window (shared with its views). */
+  // ---------------------------------------------------------------- mapped files
+
+  /**
+   * For an array of `memmap`/`openNpy` (and its views): makes every change durable in the file, all or
+   * nothing, through the raw file's journal. ReadOnlyError (EROFS) for a file opened in mode 'r'.
+   * InvalidArgumentError for other arrays: a database array commits with its connection (`conn.commit()`).
+   */
+  commit(): void {
+    this.#owner('commit').commit()
+  }
+
+  /** For an array of `memmap`/`openNpy`: drops every uncommitted change (the file's content reads again). */
+  abort(): void {
+    this.#owner('abort').abort()
+  }
+
+  #owner(what: string): MappedFile {
+    const o = this.#shared.owner
+    if (!o)
+      throw new InvalidArgumentError(
+        `${what}() is for arrays of memmap/openNpy; a database array ${what}s with its connection (conn.${what}())`,
+      )
+    return o
+  }
+
+  /**
+   * Unmaps the array's window (shared with its views). For an array of `memmap`/`openNpy` this also
+   * closes the file, dropping uncommitted changes (commit first).
+   */
   close(): void {
     this.#shared.unmap()
   }
+  /** close(). */
   [Symbol.dispose](): void {
     this.close()
   }
@@ -519,23 +698,32 @@ export class BigArray {
   #refresh(): void {
     const db = this.#db
     if (db === undefined || this.#epochBox.v === this.#epoch) return
-    this.#epoch = this.#epochBox.v
-    if (db.size === this.#bytes || db.gone || db.closed) return
-    const meta = parseMeta(db)
-    this.#shared.ensure(sizeOf(meta.shape) * this.#info.itemsize)
-    this.#setLayout({ shape: meta.shape, strides: this.#l.strides, offset: 0 })
+    const epoch = this.#epochBox.v
+    if (!db.gone && !db.closed) {
+      const meta = parseMeta(db)
+      // create({ overwrite }) may have given the file another dtype or order: this object no longer fits
+      // it. Left stale (epoch not taken), so every use says so until an abort restores the old array.
+      if (meta.dtype !== this.#info.name || meta.order !== this.#order)
+        throw new InvalidArgumentError(
+          `array ${JSON.stringify(db.name)} was replaced by a ${meta.dtype} ${meta.order}-order array: open it again`,
+        )
+      if (db.size !== this.#bytes) {
+        this.#shared.ensure(sizeOf(meta.shape) * this.#info.itemsize)
+        this.#setLayout({ shape: meta.shape, strides: this.#l.strides, offset: 0 })
+      }
+    }
+    this.#epoch = epoch
   }
 }
 
 /** Arrays over plain FileHs never see their record change. */
 const NO_EPOCH = { v: 0 } as const
 
-async function exists(conn: Connection, name: string): Promise<boolean> {
+async function openIfExists(conn: Connection, name: string): Promise<DbFile | undefined> {
   try {
-    await conn.open(name)
-    return true
+    return await conn.open(name)
   } catch (e) {
-    if (e instanceof NotFoundError) return false
+    if (e instanceof NotFoundError) return undefined
     throw e
   }
 }

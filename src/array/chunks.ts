@@ -19,7 +19,7 @@ export interface Chunk {
  * [from, to) of layout `l` over `vma`. Each step is either a Promise the caller awaits before asking for
  * the next (a page load, a turn of the event loop) or the next Chunk, valid (its page pinned) only until
  * the next step; the same Chunk object is reused. Checks the abort signal before each chunk and reports
- * progress in elements after the caller has used it. The caller's for-of releases the pin on exit.
+ * progress in bytes after the caller has used it. The caller's for-of releases the pin on exit.
  */
 export function* walk(
   vma: VMA,
@@ -42,7 +42,7 @@ export function* walk(
       chunk.data = pins.view(ctor, p.off, p.n)
       chunk.start = p.start
       yield chunk
-      report(progress, p.start + p.n - from, to - from)
+      report(progress, (p.start + p.n - from) * itemsize, (to - from) * itemsize)
       const y = turn?.(p.n * itemsize)
       if (y) yield y
     }

@@ -29,19 +29,39 @@ export function copyElements(
     return
   }
   if (big) for (let i = 0; i < n; i++) dst[dstAt + i] = toBig(src[srcAt + i])
-  else if (isTyped(dst)) for (let i = 0; i < n; i++) dst[dstAt + i] = Number(src[srcAt + i])
+  else if (isTyped(dst)) for (let i = 0; i < n; i++) dst[dstAt + i] = toNumber(src[srcAt + i])
   else for (let i = 0; i < n; i++) dst[dstAt + i] = src[srcAt + i]
 }
 
-function toBig(v: Element): bigint {
-  return typeof v === 'bigint' ? v : BigInt(v)
+/** A value for a 64-bit integer element: a bigint, or an integral number; anything else is EINVAL. */
+export function toBig(v: unknown): bigint {
+  if (typeof v === 'bigint') return v
+  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v)
+  throw new InvalidArgumentError(
+    `${describe(v)} is not an integer: a 64-bit element takes a bigint or an integral number`,
+  )
 }
 
+/** A value for a number element: a number or a bigint; anything else (a string, a nested array) is EINVAL. */
+export function toNumber(v: unknown): number {
+  if (typeof v === 'number') return v
+  if (typeof v === 'bigint') return Number(v)
+  throw new InvalidArgumentError(`${describe(v)} is not a number: an element takes a number or a bigint`)
+}
+
+function describe(v: unknown): string {
+  if (Array.isArray(v)) return `an array ([${v.length} item(s)])`
+  if (typeof v === 'string') return JSON.stringify(v)
+  return String(v)
+}
+
+/** Sets every element of `a` to `value` (converted as set() converts). */
 export async function fill(a: BigArray, value: Element, progress?: Progress): Promise<void> {
-  const v = a._info.bigint ? toBig(value) : Number(value)
+  const v = a._info.bigint ? toBig(value) : toNumber(value)
   await a._walk(0, a.size, true, (d) => (d as unknown as { fill(x: Element): void }).fill(v), progress)
 }
 
+/** Copies `a` in C order into `dst`, which must have room for `a.size` elements. */
 export async function copyTo(a: BigArray, dst: Indexable, progress?: Progress): Promise<void> {
   if (dst === null || typeof dst !== 'object' || !(dst.length >= a.size))
     throw new InvalidArgumentError(`copyTo needs room for ${a.size} elements, got ${dst?.length}`)
@@ -67,11 +87,11 @@ export async function copyFromArray(a: BigArray, src: BigArray, progress?: Progr
     throw new InvalidArgumentError(
       `copyFrom: shape ${JSON.stringify(from)} does not match ${JSON.stringify(to)}`,
     )
-  const total = a.size
+  const total = a.size * a.itemsize
   for await (const { data, start } of src.chunks()) {
     checkAbort(progress)
     await copyRange(a, start, data)
-    report(progress, start + data.length, total)
+    report(progress, (start + data.length) * a.itemsize, total)
   }
 }
 

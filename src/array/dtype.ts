@@ -3,6 +3,7 @@
 import { InvalidArgumentError } from '../errors.ts'
 import type { VMA } from '../virtmem/vma.ts'
 
+/** The element types of a BigArray, named as NumPy names them. */
 export type DType =
   | 'int8'
   | 'uint8'
@@ -16,7 +17,11 @@ export type DType =
   | 'float32'
   | 'float64'
 
+/** An element value of any dtype: a number, or a bigint for 64-bit integer dtypes. */
 export type Element = number | bigint
+
+/** The element value of dtype `D`: `bigint` for int64/uint64, `number` otherwise (a union for a union). */
+export type ElementOf<D extends DType> = D extends 'int64' | 'uint64' ? bigint : number
 
 /**
  * The typed array over elements of `D`. float16 chunks are `Float16Array`s at runtime; they are typed as
@@ -42,8 +47,10 @@ export type TypedArrayOf<D extends DType> = D extends 'int8'
                   ? Float32Array
                   : Float64Array
 
+/** A typed array of any dtype. */
 export type AnyTypedArray = TypedArrayOf<DType>
 
+/** A typed-array constructor of a dtype. */
 export interface TypedArrayCtor {
   new (buffer: ArrayBufferLike, byteOffset: number, length: number): AnyTypedArray
   new (length: number): AnyTypedArray
@@ -55,6 +62,7 @@ export type ReadElement = (vma: VMA, off: number) => Element
 /** Writes `v` as the element at byte `off` of the VMA. */
 export type WriteElement = (vma: VMA, off: number, v: Element) => void
 
+/** What the array layer knows of a dtype, looked up once per array. */
 export interface DTypeInfo {
   readonly name: DType
   readonly itemsize: number
@@ -72,8 +80,18 @@ const F16 = (globalThis as unknown as { Float16Array?: TypedArrayCtor }).Float16
 const f16 = F16 ? (new F16(1) as unknown as Float32Array) : new Float32Array(1)
 const f16bits = new Uint16Array(f16.buffer, 0, 1)
 
-/** Number elements are coerced with Number(), bigint ones with BigInt(): a mismatch is converted, not stored raw. */
-const big = (v: Element): bigint => (typeof v === 'bigint' ? v : BigInt(v))
+/**
+ * Number elements are coerced with Number(); bigint ones take a bigint or an integral number (converted),
+ * anything else is InvalidArgumentError rather than BigInt's RangeError/SyntaxError.
+ */
+const big = (v: Element): bigint => (typeof v === 'bigint' ? v : toBigSlow(v))
+
+function toBigSlow(v: unknown): bigint {
+  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v)
+  throw new InvalidArgumentError(
+    `${typeof v === 'string' ? JSON.stringify(v) : String(v)} is not an integer: a 64-bit element takes a bigint or an integral number`,
+  )
+}
 
 function info(
   name: DType,
@@ -189,6 +207,7 @@ const TABLE: Record<DType, DTypeInfo | undefined> = {
 /** Every dtype name, in the table's order; float16 is listed even where the runtime lacks Float16Array. */
 export const DTYPES: readonly DType[] = Object.keys(TABLE) as DType[]
 
+/** Whether `name` is a dtype name (float16 included, whether or not the runtime supports it). */
 export function isDType(name: unknown): name is DType {
   return typeof name === 'string' && Object.hasOwn(TABLE, name)
 }

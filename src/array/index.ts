@@ -1,7 +1,9 @@
 export {
+  type ArrayChunk,
   BigArray,
   type ChunkOptions,
   type CreateArrayOptions,
+  type OpenArrayOptions,
   type OverOptions,
 } from './bigarray.ts'
 export {
@@ -19,12 +21,14 @@ export {
   type DType,
   dtypeOf,
   type Element,
+  type ElementOf,
   isDType,
   itemsizeOf,
   SUPPORTED_DTYPES,
   type TypedArrayOf,
 } from './dtype.ts'
 export type { Order } from './layout.ts'
+export { type MemmapOptions, memmap, type OpenNpyOptions, openNpy } from './memmap.ts'
 export { type ArrayMeta, readArrayMeta } from './meta.ts'
 export {
   checkNpySize,
@@ -40,5 +44,6 @@ export {
 } from './npy.ts'
 export type { Progress } from './progress.ts'
 export { exportRaw, importRaw, importRawFrom, writeRaw } from './raw.ts'
+export type { Region, RegionLike, RegionSource } from './region.ts'
 export { all, type Index, newaxis, type Slice, slice } from './slice.ts'
 export type { ImportOptions } from './stream.ts'

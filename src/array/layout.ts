@@ -1,8 +1,9 @@
 // Shapes, byte strides and view composition. A layout places element (i0, i1, ...) at byte
 // offset + Σ ik·strides[k] of the array's mapping.
 import { InvalidArgumentError, OutOfRangeError } from '../errors.ts'
-import { adjust, type Index, isSlice, newaxis } from './slice.ts'
+import { adjust, all, type Index, isSlice, newaxis } from './slice.ts'
 
+/** Memory order of an array's elements: 'C' (row-major: the last index varies fastest) or 'F' (column-major). */
 export type Order = 'C' | 'F'
 
 export interface Layout {
@@ -79,12 +80,12 @@ export function select(l: Layout, sel: readonly Index[]): Layout {
     const st = l.strides[axis]
     if (typeof s === 'number') {
       offset += normIndex(s, len, axis) * st
-    } else if (isSlice(s)) {
-      const a = adjust(s, len)
+    } else if (s === null || isSlice(s)) {
+      const a = adjust(s ?? all, len)
       if (a.length > 0) offset += a.start * st
       shape.push(a.length)
       strides.push(st * a.step)
-    } else throw new InvalidArgumentError(`bad index ${String(s)}: use a number, slice(...) or newaxis`)
+    } else throw new InvalidArgumentError(`bad index ${String(s)}: use a number, slice(...), null or newaxis`)
     axis++
   }
   for (; axis < l.shape.length; axis++) {

@@ -6,9 +6,13 @@ import { checkOrder, checkShape, type Order } from './layout.ts'
 
 /** The metadata a database array file carries. */
 export interface ArrayMeta {
+  /** Marks the file as an array (format version 1). */
   bigarray: 1
+  /** The element type. */
   dtype: DType
+  /** Length of each axis. */
   shape: number[]
+  /** Memory order of the elements. */
   order: Order
 }
 

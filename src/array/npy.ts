@@ -32,10 +32,15 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59] // \x93NUMPY
 /** NumPy refuses longer headers by default (`max_header_size`): so do we. */
 export const MAX_NPY_HEADER = 10000
 
+/** What an .npy header says about its data. */
 export interface NpyHeader {
+  /** The element type. */
   dtype: DType
+  /** Whether the elements are big-endian ('>' in the descr). */
   bigEndian: boolean
+  /** 'F' when fortran_order is True, else 'C'. */
   order: Order
+  /** Length of each axis. */
   shape: number[]
   /** Byte offset of the data. */
   dataOffset: number

@@ -1,17 +1,24 @@
 // AbortSignal and progress reporting shared by the long array operations.
 import { AbortError } from '../errors.ts'
 
-/** `done`/`total` count elements for array operations and bytes for file import/export (each says which). */
+/** Abort and progress reporting for a long operation. */
 export interface Progress {
+  /** Checked before each chunk: once aborted, the operation stops with AbortError (code EABORT). */
   signal?: AbortSignal
+  /**
+   * Called as the operation advances, with bytes done and the total bytes of the operation: bytes of
+   * elements in array operations (elements × itemsize), bytes of data in file import/export.
+   */
   onProgress?: (done: number, total: number) => void
 }
 
+/** Throws AbortError (code EABORT) once `p.signal` is aborted. */
 export function checkAbort(p: Progress | undefined): void {
   const s = p?.signal
   if (s?.aborted) throw new AbortError(s.reason)
 }
 
+/** Calls `p.onProgress(done, total)` if there is one. */
 export function report(p: Progress | undefined, done: number, total: number): void {
   p?.onProgress?.(done, total)
 }

@@ -7,6 +7,7 @@ import type { Progress } from './progress.ts'
 type NumArray = Exclude<AnyTypedArray, BigInt64Array | BigUint64Array>
 type BigArrayView = BigInt64Array | BigUint64Array
 
+/** The sum of the elements: exact bigint for 64-bit integer dtypes, else a number. */
 export async function sum(a: BigArray, progress?: Progress): Promise<number | bigint> {
   if (a._info.bigint) {
     let s = 0n

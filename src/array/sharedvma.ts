@@ -3,15 +3,26 @@
 import type { FileH } from '../virtmem/fileh.ts'
 import type { VMA } from '../virtmem/vma.ts'
 
+/** The file a memmap'ed array owns: it commits, aborts and closes with the array. */
+export interface MappedFile {
+  commit(): void
+  abort(): void
+  /** Unmaps what is still mapped and closes the file. */
+  [Symbol.dispose](): void
+}
+
 export class SharedVMA {
   readonly fileh: FileH
   /** First file page of the VMA; offsets in layouts are relative to it. */
   readonly pgoffset: number
+  /** The file opened for this array alone (memmap), closed with it; undefined otherwise. */
+  readonly owner: MappedFile | undefined
   vma: VMA
 
-  constructor(fileh: FileH, pgoffset: number, bytes: number) {
+  constructor(fileh: FileH, pgoffset: number, bytes: number, owner?: MappedFile) {
     this.fileh = fileh
     this.pgoffset = pgoffset
+    this.owner = owner
     this.vma = fileh.mmap(pgoffset, pagesFor(bytes, fileh.pagesize))
   }
 
@@ -24,8 +35,10 @@ export class SharedVMA {
     old.unmap()
   }
 
+  /** Unmaps the window; an owned file is closed too (its uncommitted changes dropped). */
   unmap(): void {
     this.vma.unmap()
+    this.owner?.[Symbol.dispose]()
   }
 }
 

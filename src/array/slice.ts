@@ -3,14 +3,23 @@ import { InvalidArgumentError } from '../errors.ts'
 
 /** slice(start, stop, step) like Python/NumPy: null = default; negative indexes count from the end. */
 export interface Slice {
+  /** First index (null: the start, or the end for a negative step). */
   readonly start: number | null
+  /** One past the last index (null: the end, or before the start for a negative step). */
   readonly stop: number | null
+  /** Stride, never 0 (null: 1). */
   readonly step: number | null
 }
 
+/** Inserts a new axis of length 1 (NumPy's `np.newaxis`): `a.at(newaxis)` of shape [n] has shape [1, n]. */
 export const newaxis: unique symbol = Symbol('newaxis')
-export type Index = number | Slice | typeof newaxis
+/**
+ * One entry of a selection: an integer (drops the axis), a Slice (keeps it), `null` (the whole axis, as
+ * zarrita's `null` and NumPy's `:`), or `newaxis`.
+ */
+export type Index = number | Slice | null | typeof newaxis
 
+/** Builds a Slice; InvalidArgumentError for a non-integer bound or a zero step. */
 export function slice(start?: number | null, stop?: number | null, step?: number | null): Slice {
   for (const [what, v] of [
     ['start', start],
@@ -27,6 +36,7 @@ export function slice(start?: number | null, stop?: number | null, step?: number
 /** The whole axis: slice(). */
 export const all: Slice = slice()
 
+/** Whether `x` has the shape of a Slice (start, stop, step). */
 export function isSlice(x: unknown): x is Slice {
   return typeof x === 'object' && x !== null && 'start' in x && 'stop' in x && 'step' in x
 }
@@ -38,6 +48,7 @@ export interface Adjusted {
   length: number
 }
 
+/** Resolves slice `s` against an axis of length `len` (Python's PySlice_AdjustIndices). */
 export function adjust(s: Slice, len: number): Adjusted {
   const step = s.step ?? 1
   if (step === 0 || !Number.isInteger(step))

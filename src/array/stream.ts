@@ -7,6 +7,7 @@ import { type ByteSink, type ByteSource, readFully } from './bytes.ts'
 import { copyRange } from './copy.ts'
 import { checkAbort, type Progress, report } from './progress.ts'
 
+/** Options of `importNpy` / `importRaw`: progress and abort (bytes of data), and how often to commit. */
 export interface ImportOptions extends Progress {
   /**
    * Opt-in intermediate commits: commit whenever this many bytes were written since the last commit.

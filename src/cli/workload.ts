@@ -59,7 +59,7 @@ export async function fillChunked(
     steps.onCommit?.()
     await conn.commit()
     commits++
-    steps.onProgress?.(i1, n)
+    steps.onProgress?.(i1 * a.itemsize, n * a.itemsize)
   }
   return commits
 }

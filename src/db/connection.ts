@@ -1,13 +1,16 @@
 // A Connection: one snapshot (`at`) of a database, the files opened through it, and the transaction
 // boundaries (commit, abort, sync) where other writers' changes reach it.
 import {
+  AbortError,
   BusyError,
   ClosedError,
   CommitRefreshError,
+  ConflictError,
   InvalidArgumentError,
   NotFoundError,
   ReadOnlyError,
 } from '../errors.ts'
+import { readonlyFields } from '../util/readonly.ts'
 import type { FileHOptions } from '../virtmem/fileh.ts'
 import type { RAM } from '../virtmem/ram.ts'
 import { checkName, checkNewFile } from './check.ts'
@@ -24,6 +27,25 @@ export interface CreateOptions {
 export interface OpenOptions extends FileHOptions {
   /** Create the file (in this transaction) if it does not exist as of `at`. */
   create?: CreateOptions
+  /** Gives up with AbortError (code EABORT) once aborted. */
+  signal?: AbortSignal
+}
+
+/** Options of `conn.commit()`. */
+export interface CommitOptions {
+  /**
+   * Checked until the commit point: once aborted, the commit rolls back (nothing written, the pages stay
+   * dirty) and throws AbortError (code EABORT). After the commit point the commit completes.
+   */
+  signal?: AbortSignal
+}
+
+/** Options of `conn.transaction()`. */
+export interface TransactionOptions {
+  /** How many times to run the function again after a ConflictError. Default 0. */
+  retries?: number
+  /** Checked before each attempt and by the commit (see CommitOptions). */
+  signal?: AbortSignal
 }
 
 export interface FileInfo {
@@ -60,6 +82,7 @@ export class Connection implements ConnectionCore {
     this.ram = ram
     this.#at = at
     this.readOnly = options.readOnly ?? false
+    readonlyFields(this, ['ram', 'readOnly'])
   }
 
   /** The snapshot this connection reads: every commit with tid <= at, nothing newer. */
@@ -85,9 +108,11 @@ export class Connection implements ConnectionCore {
       throw new InvalidArgumentError('open options must be an object { create?, ... }')
     const have = this.#find(name)
     if (have) return have
-    const { create, ...fhOptions } = options
+    const { create, signal, ...fhOptions } = options
+    checkSignal(signal)
     const rec = await this.storage.fileByName(name, this.#at)
     this.#check()
+    checkSignal(signal)
     const again = this.#find(name)
     if (again) return again
     let file: DbFile
@@ -127,7 +152,9 @@ export class Connection implements ConnectionCore {
    * then the pages are marked stored and the connection moves to the new tid, invalidating exactly
    * what other commits changed in between. Returns the new `at`.
    */
-  async commit(): Promise<Tid> {
+  async commit(options: CommitOptions = {}): Promise<Tid> {
+    const signal = options?.signal
+    checkSignal(signal)
     this.#check()
     if (this.readOnly) throw this.#readOnlyError('commit')
     this.#enter()
@@ -148,6 +175,7 @@ export class Connection implements ConnectionCore {
       // (2) begin: wait for other writers, take the write lock, allocate the tid.
       const txn = await this.storage.begin()
       try {
+        checkSignal(signal)
         // (3) conflict check: first committer wins; ConflictError leaves everything as it was.
         await txn.checkConflicts(
           this.#at,
@@ -155,6 +183,7 @@ export class Connection implements ConnectionCore {
         )
         // (4) store each file into the txn: its record changes, then its dirty blocks (writeout STORE).
         for (const f of files) await f._store(txn)
+        checkSignal(signal)
         // (5) txn.commit: the log rows, then durable.
         await txn.commit()
       } catch (e) {
@@ -181,6 +210,36 @@ export class Connection implements ConnectionCore {
       // (8) thaw: writes go on (a failed commit leaves its pages dirty for abort() or another commit).
       for (const f of frozen) f.fileh.thawAfterWriteout()
       this.#busy = false
+    }
+  }
+
+  /**
+   * Runs `fn` as one transaction, the way lmdb-js, better-sqlite3 and pglite do: commits when it returns
+   * (and answers what it returned), aborts when it throws (and rethrows); on ConflictError (another
+   * commit won) aborts — which moves to the newest snapshot — and runs `fn` again, up to `retries` times,
+   * then throws the ConflictError. `fn` should read what it changes inside, so a retry sees the new data.
+   * BusyError if the connection has uncommitted changes before it starts.
+   */
+  async transaction<T>(fn: (conn: this) => T | Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    const retries = options?.retries ?? 0
+    if (!Number.isSafeInteger(retries) || retries < 0)
+      throw new InvalidArgumentError(`retries must be a non-negative integer, got ${retries}`)
+    if (typeof fn !== 'function') throw new InvalidArgumentError('transaction needs a function')
+    const signal = options?.signal
+    this.#check()
+    if (this.hasChanges())
+      throw new BusyError('the connection has uncommitted changes: commit() or abort() before a transaction')
+    for (let attempt = 0; ; attempt++) {
+      try {
+        checkSignal(signal)
+        const result = await fn(this)
+        await this.commit(signal ? { signal } : {})
+        return result
+      } catch (e) {
+        // Leave the connection clean whatever happened; the error that ended the attempt is the one to tell.
+        if (!this.#closed) await this.abort().catch(() => {})
+        if (!(e instanceof ConflictError) || attempt >= retries) throw e
+      }
     }
   }
 
@@ -292,4 +351,8 @@ export class Connection implements ConnectionCore {
   #check(): void {
     if (this.#closed) throw new ClosedError('connection is closed')
   }
+}
+
+function checkSignal(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortError(signal.reason)
 }

@@ -2,6 +2,7 @@
 // their own (create, delete, rename) for use outside any connection's transaction.
 import { ClosedError, InvalidArgumentError, NotFoundError, StaleSnapshotError } from '../errors.ts'
 import { type Awaitable, isPromise } from '../util/awaitable.ts'
+import { readonlyFields } from '../util/readonly.ts'
 import { RAM } from '../virtmem/ram.ts'
 import { checkName, checkNewFile } from './check.ts'
 import { Connection, type CreateOptions, type DatabaseCore } from './connection.ts'
@@ -64,6 +65,7 @@ export class Database implements DatabaseCore {
   constructor(storage: Storage, head: Tid = 0) {
     this.storage = storage
     this.#head = head
+    readonlyFields(this, ['storage'])
   }
 
   static async open(storage: Storage): Promise<Database> {

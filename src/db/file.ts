@@ -3,6 +3,7 @@
 // record (size, meta) that changes transactionally with them.
 import { BusyError, ClosedError, InvalidArgumentError, NotFoundError, ReadOnlyError } from '../errors.ts'
 import type { Awaitable } from '../util/awaitable.ts'
+import { readonlyFields } from '../util/readonly.ts'
 import type { BigFile } from '../virtmem/bigfile.ts'
 import { FileH, type FileHOptions, WriteoutFlags } from '../virtmem/fileh.ts'
 import type { RAM } from '../virtmem/ram.ts'
@@ -62,6 +63,7 @@ export class DbFile implements BigFile, Disposable {
     if (rec.id === undefined) this.#pending = state
     else this.#committed = state
     this.fileh = new FileH(this, ram, conn.readOnly ? { ...options, readOnly: true } : options)
+    readonlyFields(this, ['blksize', 'fileh', '_epoch'])
   }
 
   get id(): number | undefined {

@@ -1,4 +1,11 @@
-export { Connection, type CreateOptions, type FileInfo, type OpenOptions } from './connection.ts'
+export {
+  type CommitOptions,
+  Connection,
+  type CreateOptions,
+  type FileInfo,
+  type OpenOptions,
+  type TransactionOptions,
+} from './connection.ts'
 export {
   type AtOptions,
   type ConnectOptions,

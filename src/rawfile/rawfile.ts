@@ -11,6 +11,7 @@ import {
   StoreError,
 } from '../errors.ts'
 import { isPromise } from '../util/awaitable.ts'
+import { readonlyFields } from '../util/readonly.ts'
 import { type BigFile, FileH, type RAM, type VMA, WriteoutFlags } from '../virtmem/index.ts'
 import { ioError, type RawIO, wrapIO } from './io.ts'
 import type { Recovery } from './journal-replay.ts'
@@ -86,6 +87,7 @@ export class RawFile implements Disposable {
       storeblk: (blk, buf) => this.#store(blk, buf),
     }
     this.fileh = new FileH(file, init.ram, init.options.fileh)
+    readonlyFields(this, ['path', 'mode', 'blksize', 'offset', 'length', 'nblocks', 'fileh', 'recovery'])
   }
 
   get closed(): boolean {

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../errors.ts'
 import type { Awaitable } from '../util/awaitable.ts'
+import { readonlyFields } from '../util/readonly.ts'
 
 /**
  * BigFile, what the VM layer needs from whatever holds a file's data: a sequence of `blksize`-byte blocks.
@@ -34,6 +35,7 @@ export class MemoryBigFile implements BigFile {
     checkBlksize(blksize)
     this.blksize = blksize
     this.#async = options.async ?? false
+    readonlyFields(this, ['blksize', 'blocks'])
   }
 
   loadblk(blk: number, buf: Uint8Array): Awaitable<void> {
@@ -76,6 +78,7 @@ export class ScratchFile implements BigFile {
   constructor(blksize: number) {
     checkBlksize(blksize)
     this.blksize = blksize
+    readonlyFields(this, ['blksize'])
   }
 
   loadblk(_blk: number, buf: Uint8Array): void {

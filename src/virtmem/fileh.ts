@@ -13,6 +13,7 @@ import {
   WouldBlockError,
 } from '../errors.ts'
 import { type Awaitable, isPromise } from '../util/awaitable.ts'
+import { readonlyFields } from '../util/readonly.ts'
 import { type BigFile, ScratchFile } from './bigfile.ts'
 import { Counters, type CountersSnapshot } from './counters.ts'
 import type { Interval } from './intervals.ts'
@@ -156,6 +157,7 @@ export class FileH implements VolatileSource, SpillSource {
     this.#readOnly = options.readOnly ?? false
     // Only a file with a storage can spill: a scratch page has nowhere to come back from but RAM.
     if (!this.isScratch) ram._registerSpill(this)
+    readonlyFields(this, ['file', 'ram', 'pagesize', 'blksize', 'maxRetries', 'counters', 'isScratch'])
   }
 
   get closed(): boolean {

@@ -1,4 +1,5 @@
 import { ClosedError, InvalidArgumentError } from '../errors.ts'
+import { readonlyFields } from '../util/readonly.ts'
 import type { Page } from './page.ts'
 import type { VMA } from './vma.ts'
 
@@ -36,6 +37,7 @@ export class Pin implements Disposable {
     this.write = write
     this.#pages = pages
     for (const p of pages) p.userPins++
+    readonlyFields(this, ['vma', 'offset', 'length', 'write'])
   }
 
   /** @internal Pins page by page, `ensure` mapping each first. */

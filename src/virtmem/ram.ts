@@ -1,4 +1,5 @@
 import { AbortError, ClosedError, InvalidArgumentError, OutOfMemoryError, SpillFullError } from '../errors.ts'
+import { readonlyFields } from '../util/readonly.ts'
 import { Counters } from './counters.ts'
 import type { Interval } from './intervals.ts'
 import type { Page } from './page.ts'
@@ -189,6 +190,20 @@ export class RAM {
     // Low frames first: keeps a small working set at the start of the arena.
     for (let i = 0; i < this.frames; i++) this.#freeStack[i] = this.frames - 1 - i
     this.#nfree = this.frames
+    readonlyFields(this, [
+      'pagesize',
+      'capacity',
+      'frames',
+      'reserve',
+      'reclaimBatch',
+      'maxLoads',
+      'arena',
+      'bytes',
+      'dataview',
+      'counters',
+      'pageOf',
+      'ref',
+    ])
   }
 
   /**

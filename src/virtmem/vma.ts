@@ -6,6 +6,7 @@ import {
   OutOfRangeError,
 } from '../errors.ts'
 import { type Awaitable, isPromise } from '../util/awaitable.ts'
+import { readonlyFields } from '../util/readonly.ts'
 import type { FaultWaitOptions, FileH } from './fileh.ts'
 import type { Page } from './page.ts'
 import { Pin, type PinOptions } from './pin.ts'
@@ -65,6 +66,7 @@ export class VMA implements Disposable {
     this.#mask = fileh.pagesize - 1
     this.#dv = fileh.ram.dataview
     this.#bytes = fileh.ram.bytes
+    readonlyFields(this, ['fileh', 'pgoffset', 'pglen', 'pagesize', 'byteLength', '_pt'])
   }
 
   get unmapped(): boolean {

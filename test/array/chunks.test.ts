@@ -232,7 +232,7 @@ test('walk: leaving early, an abort or a failing caller release the pin', () => 
   for (const pg of [0, 1, 2, 3]) assert.equal(fh.pageInfo(pg).pincount, 0, `page ${pg}`)
 })
 
-test('walk: progress counts elements of the range after each chunk; an async storage yields waits', async () => {
+test('walk: progress counts bytes of the range after each chunk; an async storage yields waits', async () => {
   const { a } = float64Array(1500, true)
   const reports: [number, number][] = []
   let waits = 0
@@ -248,8 +248,8 @@ test('walk: progress counts elements of the range after each chunk; an async sto
   assert.equal(chunks, 3)
   assert.ok(waits >= 1, 'the first page has to load')
   assert.deepEqual(reports, [
-    [12, 600],
-    [524, 600],
-    [600, 600],
+    [12 * 8, 600 * 8],
+    [524 * 8, 600 * 8],
+    [600 * 8, 600 * 8],
   ])
 })

@@ -75,7 +75,7 @@ async function runDemo(o: DemoOptions): Promise<number> {
   const row = (label: string, ms: number, note = '') =>
     console.log(`${label.padEnd(36)} ${formatSeconds(ms).padStart(8)}  ${note}`.trimEnd())
   const phase = (label: string) => {
-    const bar = new ProgressLine({ label, bytesPerUnit: 8, quiet })
+    const bar = new ProgressLine({ label, quiet })
     return {
       bar,
       steps: {

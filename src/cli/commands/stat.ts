@@ -43,7 +43,6 @@ ${COMMON_HELP}`,
       const v = select(a, index)
       const bar = new ProgressLine({
         label: `stat ${name}`,
-        bytesPerUnit: v.itemsize,
         quiet: p.values.quiet === true,
       })
       try {

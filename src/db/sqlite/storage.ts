@@ -13,6 +13,7 @@ import {
   StaleSnapshotError,
   VersionError,
 } from '../../errors.ts'
+import { readonlyFields } from '../../util/readonly.ts'
 import type {
   Change,
   CheckOptions,
@@ -92,6 +93,7 @@ export class SQLiteStorage implements Storage {
     this.#s = prepareStatements(db)
     this.#log = prepareLogStatements(db)
     this.#queue = joinQueue(key)
+    readonlyFields(this, ['path', 'readOnly'])
   }
 
   static open(path: string, options: SQLiteOptions = {}): SQLiteStorage {
