@@ -121,3 +121,25 @@ test('log prints the commits; export --at writes a past version byte-identically
     [4, 3],
   )
 })
+
+test('show and stat --at read a past version', async () => {
+  using t = tempDir()
+  const db = join(t.dir, 's.bigfile')
+  {
+    const d = await openDatabase(db)
+    const conn = d.connect({ ram: new RAM({ capacity: 8 << 20 }) })
+    const a = await BigArray.create(conn, 'a', { dtype: 'int32', shape: [4] })
+    await a.copyFrom(Int32Array.of(1, 2, 3, 4))
+    assert.equal(await conn.commit(), 1)
+    await a.copyFrom(Int32Array.of(10, 20, 30, 40))
+    assert.equal(await conn.commit(), 2)
+    await d.close()
+  }
+  assert.equal(ok(['show', db, 'a']).trim(), '[10 20 30 40]')
+  assert.equal(ok(['show', db, 'a', '--at', '1']).trim(), '[1 2 3 4]')
+  const past = JSON.parse(ok(['stat', db, 'a', '--at', '1', '--json', '-q'])) as { sum: number; max: number }
+  assert.equal(past.sum, 10)
+  assert.equal(past.max, 4)
+  const now = JSON.parse(ok(['stat', db, 'a', '--json', '-q'])) as { sum: number }
+  assert.equal(now.sum, 100)
+})

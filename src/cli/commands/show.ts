@@ -2,6 +2,7 @@
 // and last elements along each axis).
 import { BigArray } from '../../array/index.ts'
 import { parseCount, parseRam, str } from '../args.ts'
+import { AT_OPTION, atHelp, resolveAt } from '../at.ts'
 import type { Command } from '../command.ts'
 import { COMMON_HELP } from '../command.ts'
 import { preview } from '../preview.ts'
@@ -13,10 +14,10 @@ export const show: Command = {
     name: 'show',
     positionals: ['DB', 'NAME'],
     optional: ['INDEX'],
-    options: { edgeitems: { type: 'string' }, threshold: { type: 'string' } },
+    options: { edgeitems: { type: 'string' }, threshold: { type: 'string' }, ...AT_OPTION },
   },
   summary: 'print an array (or a part of it) as NumPy does, big ones elided with ...',
-  help: `Usage: bigfile show DB NAME [INDEX] [--edgeitems 3] [--threshold 1000]
+  help: `Usage: bigfile show DB NAME [INDEX] [--edgeitems 3] [--threshold 1000] [--at TID|TIME]
 
 Prints array NAME of database DB, or the part INDEX selects, as NumPy's print() does: nested brackets,
 one width for all elements. An array of more than --threshold elements is summarized: --edgeitems
@@ -29,6 +30,7 @@ out of bounds or too many indexes is a usage error (exit 2). Exit 3 when there i
 Options:
   --edgeitems N    elements shown at each end of an axis when summarizing (default 3)
   --threshold N    summarize arrays of more elements than this (default 1000)
+${atHelp(19)}
 
 ${COMMON_HELP}`,
   async run(p) {
@@ -37,8 +39,9 @@ ${COMMON_HELP}`,
     const threshold = parseCount(str(p, 'threshold') ?? '1000', '--threshold')
     const ramBytes = parseRam(str(p, 'ram'))
     const text = await withReadOnlyDb(path, async (db) => {
-      const rec = await db.stat(name)
-      const conn = db.connect({ ram: makeRam(ramBytes, pagesizeFor(rec.blksize)) })
+      const at = await resolveAt(db, p)
+      const rec = await db.stat(name, { at })
+      const conn = db.connect({ ram: makeRam(ramBytes, pagesizeFor(rec.blksize)), at })
       using a = await BigArray.open(conn, name)
       // Awaited here: the array's window must stay mapped until the preview has read it.
       const shown = await preview(select(a, index), { edgeitems, threshold })

@@ -3,6 +3,7 @@
 import { BigArray } from '../../array/index.ts'
 import type { Progress } from '../../array/progress.ts'
 import { parseRam, str } from '../args.ts'
+import { AT_OPTION, atHelp, resolveAt } from '../at.ts'
 import type { Command } from '../command.ts'
 import { COMMON_HELP } from '../command.ts'
 import { printFields } from '../format.ts'
@@ -16,10 +17,10 @@ export const stat: Command = {
     name: 'stat',
     positionals: ['DB', 'NAME'],
     optional: ['INDEX'],
-    options: { json: { type: 'boolean' } },
+    options: { json: { type: 'boolean' }, ...AT_OPTION },
   },
   summary: 'count, min, max, mean and sum of an array (one pass, with progress)',
-  help: `Usage: bigfile stat DB NAME [INDEX] [--json]
+  help: `Usage: bigfile stat DB NAME [INDEX] [--json] [--at TID|TIME]
 
 Reads array NAME of database DB (or the part INDEX selects, as in \`bigfile show\`) once, chunk by chunk
 within the --ram budget, and prints its element count, min, max, mean and sum, and for float arrays the
@@ -30,6 +31,7 @@ array; 130 on Ctrl-C.
 Options:
   --json         the figures as one JSON object (NaN and infinities as null; 64-bit integers beyond
                  2^53 as strings)
+${atHelp()}
 
 ${COMMON_HELP}`,
   async run(p) {
@@ -37,8 +39,9 @@ ${COMMON_HELP}`,
     const ramBytes = parseRam(str(p, 'ram'))
     using interrupt = onInterrupt()
     const s = await withReadOnlyDb(path, async (db) => {
-      const rec = await db.stat(name)
-      const conn = db.connect({ ram: makeRam(ramBytes, pagesizeFor(rec.blksize)) })
+      const at = await resolveAt(db, p)
+      const rec = await db.stat(name, { at })
+      const conn = db.connect({ ram: makeRam(ramBytes, pagesizeFor(rec.blksize)), at })
       using a = await BigArray.open(conn, name)
       const v = select(a, index)
       const bar = new ProgressLine({
