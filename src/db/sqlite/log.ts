@@ -5,24 +5,28 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import type { Commit, CommitFile, LogQuery, Tid } from '../storage.ts'
 import { decodeBlocks } from './blocklist.ts'
 
+/** The files of one commit (`lf.tid = ?`), with their name then and whether it deleted them. */
+const FILES_OF_COMMIT = `SELECT lf.file_id AS id, lf.blocks AS blocks, lf.record AS record,
+    (SELECT v.name FROM file_versions v WHERE v.file_id = lf.file_id AND v.tid <= lf.tid
+      AND v.name IS NOT NULL ORDER BY v.tid DESC LIMIT 1) AS name,
+    EXISTS (SELECT 1 FROM file_versions v WHERE v.file_id = lf.file_id AND v.tid = lf.tid
+      AND v.name IS NULL) AS deleted
+  FROM log_files lf WHERE lf.tid = ?`
+
 export function prepareLogStatements(db: DatabaseSync) {
   const p = (sql: string): StatementSync => db.prepare(sql)
   return {
-    // LIMIT -1 is no limit. The plan walks the log's tid key backwards, so a recent range is cheap.
-    commits: p(
-      `SELECT tid, time FROM log l WHERE tid >= ?1 AND tid <= ?2
-        AND (?4 IS NULL OR EXISTS (SELECT 1 FROM log_files f WHERE f.tid = l.tid AND f.file_id = ?4))
-        ORDER BY tid DESC LIMIT ?3`,
+    // LIMIT -1 is no limit. The plan walks the log's tid key backwards, so a recent range is cheap. Plain
+    // `?` with each parameter once (a second statement for a file): node:sqlite before 22.20 misbinds ?N.
+    commits: p('SELECT tid, time FROM log WHERE tid >= ? AND tid <= ? ORDER BY tid DESC LIMIT ?'),
+    commitsOfFile: p(
+      `SELECT tid, time FROM log l WHERE tid >= ? AND tid <= ?
+        AND EXISTS (SELECT 1 FROM log_files f WHERE f.tid = l.tid AND f.file_id = ?)
+        ORDER BY tid DESC LIMIT ?`,
     ),
     // A deleted file's name is the last one it had: the newest non-null name at or before the commit.
-    files: p(
-      `SELECT lf.file_id AS id, lf.blocks AS blocks, lf.record AS record,
-          (SELECT v.name FROM file_versions v WHERE v.file_id = lf.file_id AND v.tid <= lf.tid
-            AND v.name IS NOT NULL ORDER BY v.tid DESC LIMIT 1) AS name,
-          EXISTS (SELECT 1 FROM file_versions v WHERE v.file_id = lf.file_id AND v.tid = lf.tid
-            AND v.name IS NULL) AS deleted
-        FROM log_files lf WHERE lf.tid = ?1 AND (?2 IS NULL OR lf.file_id = ?2) ORDER BY lf.file_id`,
-    ),
+    files: p(`${FILES_OF_COMMIT} ORDER BY lf.file_id`),
+    fileOfCommit: p(`${FILES_OF_COMMIT} AND lf.file_id = ?`),
     tidAt: p('SELECT tid FROM log WHERE time <= ? ORDER BY tid DESC LIMIT 1'),
   }
 }
@@ -37,9 +41,11 @@ export function logTime(time: Date): number {
 export function readLog(s: LogStatements, q: LogQuery): Commit[] {
   const limit = q.limit === Number.POSITIVE_INFINITY ? -1 : q.limit
   const file = q.file ?? null
-  const rows = s.commits.all(q.from, q.to, limit, file) as { tid: number; time: number }[]
+  const rows = (
+    file === null ? s.commits.all(q.from, q.to, limit) : s.commitsOfFile.all(q.from, q.to, file, limit)
+  ) as { tid: number; time: number }[]
   return rows.map(({ tid, time }) => {
-    const files = s.files.all(tid, file) as {
+    const files = (file === null ? s.files.all(tid) : s.fileOfCommit.all(tid, file)) as {
       id: number
       blocks: Uint8Array | null
       record: number

@@ -54,7 +54,7 @@ export function prepareStatements(db: DatabaseSync) {
     // picks one snapshot: the newest commit at or before it.
     insertLog: p(
       `INSERT INTO log (tid, time)
-        VALUES (?1, max(?2, coalesce((SELECT time FROM log ORDER BY tid DESC LIMIT 1), 0)))`,
+        VALUES (?, max(?, coalesce((SELECT time FROM log ORDER BY tid DESC LIMIT 1), 0)))`,
     ),
     insertLogFile: p('INSERT INTO log_files (tid, file_id, blocks, record) VALUES (?, ?, ?, ?)'),
   }
