@@ -14,6 +14,7 @@ export interface PinOptions {
 /** A typed array constructor (`Uint8Array`, `Float64Array`, ...) that `pin.view()` instantiates over the arena. */
 export type TypedArrayCtor<T> = {
   new (buffer: ArrayBufferLike, byteOffset: number, length: number): T
+  /** Bytes per element: a view's range must be aligned to it. */
   readonly BYTES_PER_ELEMENT: number
 }
 
