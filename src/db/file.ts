@@ -89,7 +89,7 @@ export class DbFile implements BigFile, Disposable {
   get gone(): boolean {
     return this.#gone
   }
-  /** Whether the file was closed (its FileH is closed); its calls then throw ClosedError. */
+  /** Whether the file was closed (its FileH is closed). */
   get closed(): boolean {
     return this.fileh.closed
   }

@@ -80,7 +80,7 @@ export interface Change {
 export interface NewFile {
   /** A name no live file has. */
   readonly name: string
-  /** Bytes per block: a positive integer. */
+  /** Bytes per block. */
   readonly blksize: number
   /** The initial size in bytes (blocks read as zeros). */
   readonly size: number
@@ -234,6 +234,6 @@ export interface Storage {
   pack(cutoff: Tid): Awaitable<PackResult>
   /** Verifies every stored block version and file record against its checksum (if the storage keeps them). */
   check?(options?: CheckOptions): Promise<CheckResult>
-  /** Releases the storage (rolls back an open transaction); later calls throw ClosedError. Idempotent. */
+  /** Releases the storage and what it holds (an open transaction is rolled back). */
   close(): Awaitable<void>
 }

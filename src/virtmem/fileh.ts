@@ -1113,7 +1113,7 @@ export class FileH implements VolatileSource, SpillSource {
 
   // ---------------------------------------------------------------- introspection
 
-  /** Whether any page is dirty (resident or spilled): true until writeout MARKSTORED or `discard()`. */
+  /** Whether any page is dirty: resident (DIRTY) or in the spill file (SPILLED). */
   isDirty(): boolean {
     return this.#dirty.size > 0 || this.#spilled.size > 0
   }

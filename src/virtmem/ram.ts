@@ -288,7 +288,7 @@ export class RAM {
     this.pageOf[frame] = page
   }
 
-  /** Unbinds `frame` from its page and returns it to the free stack, waking a waiting fault. */
+  /** Unbinds `frame` from its page and frees it, waking faults that wait for a frame. */
   freeFrame(frame: number): void {
     // Cheap insurance: a second free would hand one frame to two pages.
     if (this.pageOf[frame] === undefined)

@@ -72,7 +72,7 @@ const CHECK_BATCH = 64
 
 let memoryIds = 0
 
-/** The embedded default storage: one SQLite file (WAL mode) through node:sqlite, answering synchronously. */
+/** The embedded default storage: one SQLite file through node:sqlite, answering synchronously. */
 export class SQLiteStorage implements Storage {
   /** The database path as given to `open`. */
   readonly path: string
