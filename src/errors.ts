@@ -31,7 +31,9 @@
  */
 import { readonlyFields } from './util/readonly.ts'
 
+/** The base class of every error bigfile throws; branch on its `code`, read the underlying failure in `cause`. */
 export class BigFileError extends Error {
+  /** A stable string naming the kind of failure (`'EINVAL'`, `'ECONFLICT'`, ...); see the module's list. */
   readonly code: string
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options)
@@ -82,6 +84,7 @@ export class SpillError extends BigFileError {
 
 /** A synchronous access needs a page whose load is asynchronous: await `vma.fault()` first. */
 export class WouldBlockError extends BigFileError {
+  /** The file page number the access needed. */
   readonly pgoffset: number
   constructor(pgoffset: number, message: string) {
     super('EWOULDBLOCK', message)
@@ -113,6 +116,7 @@ export class LoadError extends BigFileError {
 
 /** `storeblk` threw or rejected; `cause` holds the storage's error. */
 export class StoreError extends BigFileError {
+  /** The block whose storeblk failed. */
   readonly blk: number
   constructor(blk: number, cause: unknown) {
     super('ESTORE', `storeblk(${blk}) failed: ${describe(cause)}`, { cause })
@@ -126,6 +130,7 @@ export class StoreError extends BigFileError {
  * invalidated, reclaimed or dropped between its fault and the access — and gave up after `maxRetries`.
  */
 export class FaultRetryError extends BigFileError {
+  /** The file page number the access needed. */
   readonly pgoffset: number
   constructor(pgoffset: number, retries: number) {
     super(
@@ -185,8 +190,11 @@ export class CorruptError extends BigFileError {
  * SQLite's own checks. Names the file, the block (undefined for a record) and the tid of the version.
  */
 export class ChecksumError extends CorruptError {
+  /** The name of the damaged file. */
   readonly file: string
+  /** The damaged block, or undefined when the file record itself is damaged. */
   readonly blk: number | undefined
+  /** The tid of the damaged version. */
   readonly tid: number
   constructor(where: string, file: string, blk: number | undefined, tid: number) {
     super(
@@ -201,7 +209,9 @@ export class ChecksumError extends CorruptError {
 
 /** A storage file in a format version this bigfile does not read (older or newer). */
 export class VersionError extends BigFileError {
+  /** The format version found in the file. */
   readonly found: number
+  /** The only format version this bigfile reads. */
   readonly expected: number
   constructor(path: string, found: number, expected: number) {
     super(
@@ -244,6 +254,7 @@ export class StorageError extends BigFileError {
 
 /** Strict volatile mode: an access to a page whose contents were purged (the SIGBUS analogue). */
 export class PurgedError extends BigFileError {
+  /** The file page number the access needed. */
   readonly pgoffset: number
   constructor(pgoffset: number) {
     super('EPURGED', `page ${pgoffset} was purged while volatile; markNonVolatile() it before access`)
@@ -254,6 +265,7 @@ export class PurgedError extends BigFileError {
 
 /** Strict volatile mode: a write to a page in a volatile range. */
 export class VolatileWriteError extends BigFileError {
+  /** The file page number the access needed. */
   readonly pgoffset: number
   constructor(pgoffset: number) {
     super('EVOLATILE', `page ${pgoffset} is volatile; markNonVolatile() it before writing`)
@@ -277,7 +289,9 @@ export class ReadOnlyError extends BigFileError {
  * the VM gets it as the `cause` of a LoadError (ELOAD); a commit gets it directly.
  */
 export class StaleSnapshotError extends BigFileError {
+  /** The tid of the stale snapshot. */
   readonly at: number
+  /** The pack cutoff tid: versions older than it may be gone. */
   readonly packed: number
   constructor(at: number, packed: number, advice = 'sync() or abort() to move on') {
     super(
@@ -295,6 +309,7 @@ export class StaleSnapshotError extends BigFileError {
  * stays at its old snapshot: `abort()` or `sync()` moves it on (nothing is lost; do not commit again).
  */
 export class CommitRefreshError extends StorageError {
+  /** The tid the commit is durable as. */
   readonly tid: number
   constructor(tid: number, cause: unknown) {
     super(

@@ -7,11 +7,13 @@ import type { Progress } from './progress.ts'
 
 /** Takes bytes in order. The buffer may be reused once the returned promise resolves. */
 export interface ByteSink {
+  /** Takes every byte of `bytes`; resolves once `bytes` may be reused. */
   write(bytes: Uint8Array): Promise<void>
 }
 
 /** Gives bytes in order; `read` resolves to how many it put in `buf` at `offset`, 0 at the end. */
 export interface ByteSource {
+  /** Puts up to `length` bytes into `buf` at `offset`; resolves to how many, 0 at the end. */
   read(buf: Uint8Array, offset: number, length: number): Promise<number>
 }
 

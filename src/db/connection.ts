@@ -17,13 +17,17 @@ import { checkName, checkNewFile } from './check.ts'
 import { type ConnectionCore, DbFile } from './file.ts'
 import type { FileRecord, Meta, Storage, Tid } from './storage.ts'
 
+/** How `conn.open(name, { create })` and `db.createFile` create a file. */
 export interface CreateOptions {
+  /** Bytes per block: a power of two from 512 B to 256 MiB (InvalidArgumentError otherwise). */
   blksize: number
   /** Byte size. Default 0. */
   size?: number
+  /** JSON metadata of the file (a plain object). Default `{}`. */
   meta?: Meta
 }
 
+/** Options of `conn.open()`: the FileH options of the file's pages, and whether to create it. */
 export interface OpenOptions extends FileHOptions {
   /** Create the file (in this transaction) if it does not exist as of `at`. */
   create?: CreateOptions
@@ -48,21 +52,32 @@ export interface TransactionOptions {
   signal?: AbortSignal
 }
 
+/** A file as a connection sees it (its own uncommitted changes included): `conn.list()`. */
 export interface FileInfo {
+  /** The file's name. */
   name: string
+  /** Bytes per block. */
   blksize: number
+  /** Size in bytes. */
   size: number
+  /** The file's JSON metadata. */
   meta: Meta
 }
 
 /** What a Connection needs from its Database. */
 export interface DatabaseCore {
+  /** The storage the database commits to. */
   readonly storage: Storage
   _forget(conn: Connection): void
   _seen(tid: Tid): void
 }
 
+/**
+ * One snapshot (`at`) of a database, the files opened through it, and its transaction: `commit()`,
+ * `abort()` and `sync()` are where other writers' changes reach it. Get one with `db.connect({ ram })`.
+ */
 export class Connection implements ConnectionCore {
+  /** The RAM whose frames hold the pages of the files opened through this connection. */
   readonly ram: RAM
   /**
    * A historical connection (`db.connect({ ram, at })`): it reads its past snapshot and nothing else.
@@ -89,9 +104,11 @@ export class Connection implements ConnectionCore {
   get at(): Tid {
     return this.#at
   }
+  /** The database's storage. */
   get storage(): Storage {
     return this.#db.storage
   }
+  /** Whether the connection was closed (`close()`, `using`, or its database's close); calls then throw ClosedError. */
   get closed(): boolean {
     return this.#closed
   }

@@ -17,6 +17,7 @@ import type {
   Tid,
 } from './storage.ts'
 
+/** Options of `db.connect()` and `db.snapshot()`. */
 export interface ConnectOptions {
   /** The RAM whose frames hold this connection's pages (shared by connections if you like). */
   ram: RAM
@@ -30,9 +31,11 @@ export interface ConnectOptions {
 
 /** Which snapshot `stat` and `files` read: the newest, or one in the past (as ConnectOptions.at). */
 export interface AtOptions {
+  /** The snapshot to read: a tid, or a Date (the newest commit at or before it). Default: the newest. */
   at?: Tid | Date
 }
 
+/** Which commits `db.log()` lists. */
 export interface LogOptions {
   /** The oldest tid to list (default: the oldest the log still holds). */
   from?: Tid
@@ -44,6 +47,7 @@ export interface LogOptions {
   name?: string
 }
 
+/** Options of `db.pack()`. */
 export interface PackOptions {
   /**
    * How many of the newest transactions stay readable as snapshots besides the newest: snapshots
@@ -53,7 +57,12 @@ export interface PackOptions {
   keep?: number
 }
 
+/**
+ * A database: a storage plus this process's connections to it, and file operations (create, delete,
+ * rename) that commit on their own. Open one with `openDatabase(path)` or `Database.open(storage)`.
+ */
 export class Database implements DatabaseCore {
+  /** The storage this database reads and commits to. */
   readonly storage: Storage
   readonly #conns = new Set<Connection>()
   /** Cutoffs of packs of this process that have been decided but may not have run yet. */
@@ -68,6 +77,7 @@ export class Database implements DatabaseCore {
     readonlyFields(this, ['storage'])
   }
 
+  /** Opens a database over `storage`, reading its head first. */
   static async open(storage: Storage): Promise<Database> {
     return new Database(storage, await storage.head())
   }
@@ -258,6 +268,7 @@ export class Database implements DatabaseCore {
     await this.storage.close()
   }
 
+  /** `close()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()
   }

@@ -13,9 +13,11 @@ import type { FileRecord, Meta, Storage, StorageTxn, Tid, Touched } from './stor
 
 /** What a DbFile needs from its connection. */
 export interface ConnectionCore {
+  /** The snapshot the connection reads. */
   readonly at: Tid
   /** A historical connection: pages and record are read-only. */
   readonly readOnly: boolean
+  /** The storage the connection reads from and commits to. */
   readonly storage: Storage
   _forget(file: DbFile): void
 }
@@ -34,6 +36,7 @@ const MAX_PAGES = (ps: number) => Math.floor(Number.MAX_SAFE_INTEGER / ps)
  * record changes are stored by `conn.commit()` and dropped by `conn.abort()`.
  */
 export class DbFile implements BigFile, Disposable {
+  /** Bytes per block, fixed at the file's creation. */
   readonly blksize: number
   /** The pages of this file. Their writeout is the commit's job: storeblk refuses outside `conn.commit()`. */
   readonly fileh: FileH
@@ -66,12 +69,15 @@ export class DbFile implements BigFile, Disposable {
     readonlyFields(this, ['blksize', 'fileh', '_epoch'])
   }
 
+  /** The file id in the storage; undefined while its creation is not committed yet. */
   get id(): number | undefined {
     return this.#id
   }
+  /** The file's name as of the connection's snapshot. */
   get name(): string {
     return this.#rec().name
   }
+  /** Size in bytes, with this transaction's resize if any. */
   get size(): number {
     return this.#rec().size
   }
@@ -83,6 +89,7 @@ export class DbFile implements BigFile, Disposable {
   get gone(): boolean {
     return this.#gone
   }
+  /** Whether the file was closed (its FileH is closed). */
   get closed(): boolean {
     return this.fileh.closed
   }

@@ -2,6 +2,7 @@ export {
   type CommitOptions,
   Connection,
   type CreateOptions,
+  type DatabaseCore,
   type FileInfo,
   type OpenOptions,
   type TransactionOptions,
@@ -13,7 +14,7 @@ export {
   type LogOptions,
   type PackOptions,
 } from './database.ts'
-export { DbFile } from './file.ts'
+export { type ConnectionCore, DbFile } from './file.ts'
 export { type DatabaseOptions, openDatabase } from './sqlite/open.ts'
 export { type SQLiteOptions, SQLiteStorage } from './sqlite/storage.ts'
 export type {

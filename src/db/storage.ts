@@ -38,11 +38,15 @@ export type Meta = { [key: string]: unknown }
 
 /** A file as of some tid. */
 export interface FileRecord {
+  /** The file id: never reused, also after deletion. */
   readonly id: number
+  /** The file's name as of that tid. */
   readonly name: string
+  /** Bytes per block, fixed at creation. */
   readonly blksize: number
   /** Size in bytes. Blocks at or beyond it are not guaranteed to keep data (shrinking drops them). */
   readonly size: number
+  /** The file's metadata as of that tid. */
   readonly meta: Meta
   /** The tid of the commit that last changed this record. */
   readonly tid: Tid
@@ -62,7 +66,9 @@ export interface Touched {
 
 /** One commit's effect on one file, as read from the log. */
 export interface Change {
+  /** The commit. */
   readonly tid: Tid
+  /** The file id. */
   readonly file: number
   /** Blocks written (tombstones included), ascending. */
   readonly blocks: readonly number[]
@@ -70,16 +76,25 @@ export interface Change {
   readonly record: boolean
 }
 
+/** A file to create: `StorageTxn.createFile`. */
 export interface NewFile {
+  /** A name no live file has. */
   readonly name: string
+  /** Bytes per block. */
   readonly blksize: number
+  /** The initial size in bytes (blocks read as zeros). */
   readonly size: number
+  /** The initial metadata. */
   readonly meta: Meta
 }
 
+/** What `StorageTxn.updateFile` changes; a field left out keeps its value. */
 export interface FilePatch {
+  /** A new name (rename); ExistsError when a live file has it. */
   readonly name?: string
+  /** A new size in bytes. */
   readonly size?: number
+  /** New metadata, replacing the old whole. */
   readonly meta?: Meta
 }
 
@@ -96,6 +111,7 @@ export interface StorageTxn {
   createFile(spec: NewFile): Awaitable<number>
   /** Changes a file's record; ExistsError on a rename onto a live name, NotFoundError if deleted. */
   updateFile(file: number, patch: FilePatch): Awaitable<void>
+  /** Deletes a file (its record becomes a deletion; the id is never reused). */
   deleteFile(file: number): Awaitable<void>
   /** Writes tombstones for every stored block >= `fromBlk` that is not already zero. */
   dropBlocks(file: number, fromBlk: number): Awaitable<void>
@@ -107,17 +123,21 @@ export interface StorageTxn {
   rollback(): Awaitable<void>
 }
 
+/** What `Storage.pack` did. */
 export interface PackResult {
   /** The cutoff tid: snapshots at >= cutoff still read exactly as before. */
   readonly cutoff: Tid
   /** The newest tid when the pack ran: the tids that stay readable are cutoff..head. */
   readonly head: Tid
+  /** Block versions removed. */
   readonly blocksRemoved: number
+  /** File record versions removed. */
   readonly recordsRemoved: number
 }
 
 /** One file's part in a commit, as the log tells it. */
 export interface CommitFile {
+  /** The file id. */
   readonly id: number
   /** Its name at that commit; for a deletion, the name it had until then. */
   readonly name: string
@@ -131,6 +151,7 @@ export interface CommitFile {
 
 /** One commit, as the log tells it. */
 export interface Commit {
+  /** The commit's tid. */
   readonly tid: Tid
   /** When it committed (the committer's clock, never earlier than the previous commit's time). */
   readonly time: Date
@@ -140,7 +161,9 @@ export interface Commit {
 
 /** Which commits `Storage.log` reads: from <= tid <= to, newest first, at most `limit`. */
 export interface LogQuery {
+  /** The oldest tid to read. */
   readonly from: Tid
+  /** The newest tid to read. */
   readonly to: Tid
   /** At most this many commits (a positive integer, or Infinity). */
   readonly limit: number
@@ -148,36 +171,47 @@ export interface LogQuery {
   readonly file?: number
 }
 
+/** How far a check has come; passed to `CheckOptions.onProgress`. */
 export interface CheckProgress {
   /** Block versions verified so far, of `totalBlocks` stored when the check started. */
   readonly blocks: number
+  /** Block versions stored when the check started. */
   readonly totalBlocks: number
   /** Bytes of block data verified so far, of `totalBytes`. */
   readonly bytes: number
+  /** Bytes of block data stored when the check started. */
   readonly totalBytes: number
 }
 
+/** Options of `Storage.check` and `db.check()`. */
 export interface CheckOptions {
+  /** Called as the check goes on, with the blocks and bytes verified so far. */
   onProgress?: (p: CheckProgress) => void
+  /** Stops the check with AbortError. */
   signal?: AbortSignal
   /** Keep at most this many damaged rows in the result (the scan goes on). Default 1000. */
   maxDamage?: number
 }
 
+/** What a check verified, and the damage it found. */
 export interface CheckResult {
   /** Block versions and file records verified, and the bytes of block data. */
   readonly blocks: number
+  /** File records verified. */
   readonly records: number
+  /** Bytes of block data verified. */
   readonly bytes: number
   /** The damaged blocks and records found (at most `maxDamage`), each naming file, block and tid. */
   readonly damage: readonly ChecksumError[]
 }
 
+/** The contract between a Database and its backend (SQLite, PostgreSQL, ...); see the module comment. */
 export interface Storage {
   /** The newest committed tid. */
   head(): Awaitable<Tid>
   /** Live files as of `at`, by name. */
   listFiles(at: Tid): Awaitable<FileRecord[]>
+  /** The live file named `name` as of `at`; undefined when there is none. */
   fileByName(name: string, at: Tid): Awaitable<FileRecord | undefined>
   /** The file as of `at`; undefined if it did not exist or was deleted. */
   fileById(id: number, at: Tid): Awaitable<FileRecord | undefined>
@@ -200,5 +234,6 @@ export interface Storage {
   pack(cutoff: Tid): Awaitable<PackResult>
   /** Verifies every stored block version and file record against its checksum (if the storage keeps them). */
   check?(options?: CheckOptions): Promise<CheckResult>
+  /** Releases the storage and what it holds (an open transaction is rolled back). */
   close(): Awaitable<void>
 }

@@ -23,6 +23,7 @@ export interface OwnFile {
   readonly mode: number
 }
 
+/** The file operations of the raw-file storage, synchronous, on file descriptors; `nodeIO` is the real one. */
 export interface RawIO {
   /**
    * Opens a regular file, never following a symlink at its last component nor blocking on a FIFO
@@ -30,19 +31,25 @@ export interface RawIO {
    * more than one hard link or anything but a regular file there, and 'create' creates it exclusively.
    */
   open(path: string, mode: OpenMode, own?: OwnFile): number
+  /** Closes `fd`. */
   close(fd: number): void
+  /** The file's size in bytes. */
   size(fd: number): number
   /** Reads up to `buf.length` bytes at `position`; fewer only at end of file. Returns the count. */
   read(fd: number, buf: Uint8Array, position: number): number
   /** Writes every byte of `bufs`, in order, starting at `position`. */
   write(fd: number, bufs: readonly Uint8Array[], position: number): void
+  /** Makes the file's data durable. */
   fsync(fd: number): void
+  /** Sets the file's size to `length` bytes. */
   truncate(fd: number, length: number): void
+  /** Removes the directory entry `path`. */
   unlink(path: string): void
   /** Makes a directory entry change (create, unlink) durable. */
   fsyncDir(dir: string): void
 }
 
+/** RawIO over node:fs (system errors are thrown as node:fs throws them; the callers wrap them in StorageError). */
 export const nodeIO: RawIO = {
   open: (path, mode, own) =>
     openRegular(path, mode !== 'r', own !== undefined, mode === 'create' ? (own?.mode ?? 0o600) : undefined),

@@ -2,8 +2,10 @@ import { InvalidArgumentError } from '../errors.ts'
 import type { FileHOptions, RAM } from '../virtmem/index.ts'
 import type { RawIO } from './io.ts'
 
+/** `'r'`: read-only, no lock, commits refused; `'rw'`: read-write with the exclusive writer lock. */
 export type RawFileMode = 'r' | 'rw'
 
+/** Options of `openRawFile()`. */
 export interface RawFileOptions {
   /** The RAM whose frames hold the pages. */
   ram: RAM
@@ -21,6 +23,7 @@ export interface RawFileOptions {
    * Default false: such a length is an InvalidArgumentError, since it usually means a wrong blksize.
    */
   partialLastBlock?: boolean
+  /** Options of the FileH that caches the pages. */
   fileh?: FileHOptions
   /** @internal The file operations (tests inject failures and crashes here). */
   io?: RawIO

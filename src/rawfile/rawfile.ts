@@ -28,13 +28,19 @@ type Phase = 'idle' | 'journal' | 'apply'
  * for the model; open one with `openRawFile`.
  */
 export class RawFile implements Disposable {
+  /** The path as given to `openRawFile`. */
   readonly path: string
+  /** `'r'` (read-only) or `'rw'` (read-write, holding the writer lock). */
   readonly mode: RawFileMode
+  /** Bytes per block. */
   readonly blksize: number
+  /** Bytes skipped at the start of the file (a header). */
   readonly offset: number
   /** Bytes mapped (after `offset`). Fixed: a raw file never grows or shrinks. */
   readonly length: number
+  /** Blocks mapped: `length / blksize`, rounded up (the last one may be partial). */
   readonly nblocks: number
+  /** The file handle whose pages cache the file: map them with `fileh.mmap()`. */
   readonly fileh: FileH
   /** What the open found: no journal, a journal replayed (a crashed commit completed), or a torn one dropped. */
   readonly recovery: Recovery
@@ -90,6 +96,7 @@ export class RawFile implements Disposable {
     readonlyFields(this, ['path', 'mode', 'blksize', 'offset', 'length', 'nblocks', 'fileh', 'recovery'])
   }
 
+  /** Whether `close()` was called. */
   get closed(): boolean {
     return this.#closed
   }

@@ -12,11 +12,15 @@ import { readonlyFields } from '../util/readonly.ts'
  * `buf` is only valid until the call (or its Promise) completes: never keep it.
  */
 export interface BigFile {
+  /** Bytes per block: a positive integer; a FileH needs it and its page size to divide one another. */
   readonly blksize: number
+  /** Fills `buf` (exactly `blksize` bytes) with the contents of block `blk`. */
   loadblk(blk: number, buf: Uint8Array): Awaitable<void>
+  /** Persists `buf` (exactly `blksize` bytes) as block `blk`; `buf` must not be kept past the call. */
   storeblk(blk: number, buf: Uint8Array): Awaitable<void>
 }
 
+/** Options of `new MemoryBigFile()`. */
 export interface MemoryBigFileOptions {
   /** Answer loads and stores with Promises instead of synchronously (resolved on a later macrotask). */
   async?: boolean
@@ -28,6 +32,7 @@ export interface MemoryBigFileOptions {
  */
 export class MemoryBigFile implements BigFile {
   readonly blksize: number
+  /** The stored blocks, by block number (each `blksize` bytes); a missing one reads as zeros. */
   readonly blocks = new Map<number, Uint8Array>()
   readonly #async: boolean
 

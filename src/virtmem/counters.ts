@@ -12,7 +12,9 @@ export class Counters {
   purges = 0
   /** Pages dropped by invalidate, discard or close. */
   drops = 0
+  /** Bytes read by `loadblk` calls. */
   bytesLoaded = 0
+  /** Bytes written by `storeblk` calls. */
   bytesStored = 0
   /** Times a fault waited in the FIFO for a frame or a load slot (one fault may wait more than once). */
   waits = 0
@@ -22,14 +24,18 @@ export class Counters {
   spills = 0
   /** Spilled pages read back, by a fault or a writeout. */
   spillReads = 0
+  /** Bytes written to the spill file. */
   bytesSpilled = 0
+  /** Bytes read back from the spill file. */
   bytesSpillRead = 0
 
+  /** A plain copy of every counter now. */
   snapshot(): CountersSnapshot {
     return { ...this }
   }
 }
 
+/** The counters at one moment, as returned by `counters.snapshot()`. */
 export type CountersSnapshot = {
   readonly [K in keyof Counters as Counters[K] extends number ? K : never]: number
 }

@@ -38,6 +38,7 @@ export const WriteoutFlags = {
   MARKSTORED: 2,
 } as const
 
+/** Options of `new FileH()` and `FileH.scratch()`. */
 export interface FileHOptions {
   /** How many times one fault may lose its load to invalidations before FaultRetryError. Default 16. */
   maxRetries?: number
@@ -65,11 +66,15 @@ export interface FaultWaitOptions {
   waited?: boolean
 }
 
+/** What `fileh.pageInfo()` reports about one page. */
 export interface PageInfo {
+  /** The page's state (EMPTY when not resident and not spilled). */
   state: PageState
   /** Number of VMAs mapping the page. */
   mapcount: number
+  /** Number of live pins holding the page (a pinned page is never reclaimed). */
   pincount: number
+  /** The RAM frame holding the page, or -1 when it has none. */
   frame: number
 }
 
@@ -78,11 +83,17 @@ export interface PageInfo {
  * resident, and in which frame), the dirty set, and the mappings (VMAs) made from it.
  */
 export class FileH implements VolatileSource, SpillSource {
+  /** The file this handle views. */
   readonly file: BigFile
+  /** The RAM whose frames hold this handle's pages. */
   readonly ram: RAM
+  /** Bytes per page (the RAM's page size). */
   readonly pagesize: number
+  /** Bytes per block of the file (`file.blksize`). */
   readonly blksize: number
+  /** How many times one fault may lose its page before FaultRetryError (option `maxRetries`, default 16). */
   readonly maxRetries: number
+  /** Cumulative event and byte counts of this handle (loads, stores, spills, ...). */
   readonly counters = new Counters()
   /** Whether this is a scratch file (anonymous memory, no storage behind it; see `FileH.scratch`). */
   readonly isScratch: boolean
@@ -160,6 +171,7 @@ export class FileH implements VolatileSource, SpillSource {
     readonlyFields(this, ['file', 'ram', 'pagesize', 'blksize', 'maxRetries', 'counters', 'isScratch'])
   }
 
+  /** Whether `close()` was called; most calls then throw ClosedError. */
   get closed(): boolean {
     return this.#closed
   }
@@ -975,7 +987,13 @@ export class FileH implements VolatileSource, SpillSource {
    * answers whether any of them was purged since it was marked: their contents are then zeros and must be
    * regenerated. (A file with a storage never loses data this way: its volatile pages are clean.)
    */
-  markNonVolatile(offset: number, length: number): { purged: boolean } {
+  markNonVolatile(
+    offset: number,
+    length: number,
+  ): {
+    /** Whether any page of the range was purged since it was marked volatile (its contents are then zeros). */
+    purged: boolean
+  } {
     this.#checkOpen()
     const [start, end] = this.#pageSpan(offset, length, true)
     if (length === 0) return { purged: false } // an empty range touches no page (outward rounding aside)
@@ -987,7 +1005,12 @@ export class FileH implements VolatileSource, SpillSource {
   }
 
   /** The volatile page ranges [pgstart, pgend), ascending. */
-  volatileRanges(): { pgstart: number; pgend: number }[] {
+  volatileRanges(): {
+    /** The first page of the range. */
+    pgstart: number
+    /** The page after the last one of the range. */
+    pgend: number
+  }[] {
     return this.#vol.ranges.toArray().map((r) => ({ pgstart: r.start, pgend: r.end }))
   }
 
@@ -1066,6 +1089,7 @@ export class FileH implements VolatileSource, SpillSource {
     this.#notifiers.release(this)
   }
 
+  /** For `using`: unmaps every VMA of this handle, then `close()`. Does nothing once closed. */
   [Symbol.dispose](): void {
     if (this.#closed) return
     for (const vma of [...this.#vmas]) vma.unmap()
@@ -1074,6 +1098,7 @@ export class FileH implements VolatileSource, SpillSource {
 
   // ---------------------------------------------------------------- notifiers
 
+  /** Registers `notifier` to hear of invalidations and of this handle's close; returns a registration to unregister it (also with `using`). ClosedError once closed. */
   registerNotifier(notifier: FileHNotifier): NotifierRegistration {
     this.#checkOpen()
     this.#notifiers.add(notifier)
@@ -1081,12 +1106,14 @@ export class FileH implements VolatileSource, SpillSource {
     return { unregister, [Symbol.dispose]: unregister }
   }
 
+  /** Stops calling `notifier`. Does nothing when it is not registered. */
   unregisterNotifier(notifier: FileHNotifier): void {
     this.#notifiers.remove(notifier)
   }
 
   // ---------------------------------------------------------------- introspection
 
+  /** Whether any page is dirty: resident (DIRTY) or in the spill file (SPILLED). */
   isDirty(): boolean {
     return this.#dirty.size > 0 || this.#spilled.size > 0
   }
@@ -1108,6 +1135,7 @@ export class FileH implements VolatileSource, SpillSource {
     return [...this.#pagemap.keys()].sort((a, b) => a - b)
   }
 
+  /** The state of file page `pgoffset`: EMPTY when neither resident nor spilled. */
   pageState(pgoffset: number): PageState {
     return (
       this.#pagemap.get(pgoffset)?.state ??
@@ -1115,12 +1143,14 @@ export class FileH implements VolatileSource, SpillSource {
     )
   }
 
+  /** State, mapping and pin counts and frame of file page `pgoffset` (frame -1 when not resident). */
   pageInfo(pgoffset: number): PageInfo {
     const p = this.#pagemap.get(pgoffset)
     if (!p) return { state: this.pageState(pgoffset), mapcount: 0, pincount: 0, frame: -1 }
     return { state: p.state, mapcount: p.mapcount, pincount: p.pincount, frame: p.frame }
   }
 
+  /** Number of live VMAs made from this handle; `close()` throws BusyError while it is not 0. */
   get mappings(): number {
     return this.#vmas.size
   }

@@ -3,12 +3,15 @@ import type { FileH } from './fileh.ts'
 /** Why page memory is about to go away or change underneath a mirror. */
 export type InvalidateReason = 'invalidate' | 'discard' | 'reclaim' | 'purge' | 'spill'
 
+/** The pages a notifier hears about: [pgstart, pgend) of `fileh`, and why. */
 export interface InvalidateRange {
+  /** The file handle whose pages go. */
   readonly fileh: FileH
   /** First page of the range. */
   readonly pgstart: number
   /** One past the last page. */
   readonly pgend: number
+  /** Why the pages go. */
   readonly reason: InvalidateReason
 }
 
@@ -19,11 +22,15 @@ export interface InvalidateRange {
  * and otherwise ignored, so that the VM stays consistent.
  */
 export interface FileHNotifier {
+  /** Called before the pages of `range` are dropped or changed, while their frames still hold the old contents. */
   invalidateRangeStart?(range: InvalidateRange): void
+  /** Called after the pages of `range` are gone. */
   invalidateRangeEnd?(range: InvalidateRange): void
+  /** Called once when `fileh` closes; no callback follows. */
   release?(fileh: FileH): void
 }
 
+/** What `fileh.registerNotifier()` returns: `unregister()` (or `using`) removes the notifier. */
 export interface NotifierRegistration extends Disposable {
   /** After this returns, no callback of the notifier runs, not even a pending invalidateRangeEnd. */
   unregister(): void

@@ -9,13 +9,20 @@ import type { FileH } from './fileh.ts'
  *   fault, or → EMPTY when written out and marked stored, discarded or invalidated.
  */
 export const PageState = {
+  /** Not resident (no frame) and not spilled: the next access loads it. */
   EMPTY: 'EMPTY',
+  /** A frame is bound and its load is in progress. */
   LOADING: 'LOADING',
+  /** Invalidated while loading: the load's data will be dropped. */
   LOADING_INVALIDATED: 'LOADING_INVALIDATED',
+  /** Resident and clean: same as the stored data, mapped read-only. */
   LOADED: 'LOADED',
+  /** Resident and written to since its load or last writeout. */
   DIRTY: 'DIRTY',
+  /** Dirty, held in the RAM's spill file with no frame. */
   SPILLED: 'SPILLED',
 } as const
+/** One of the `PageState` values. */
 export type PageState = (typeof PageState)[keyof typeof PageState]
 
 /** Outcome of a load shared by every fault waiting on it: an error, or undefined when it went through. */
@@ -23,9 +30,13 @@ export type LoadOutcome = Error | undefined
 
 /** One resident page of a FileH, backed by one RAM frame. */
 export class Page {
+  /** The file handle the page belongs to. */
   readonly fileh: FileH
+  /** The page's number in its file. */
   readonly pgoffset: number
+  /** The RAM frame holding the page. */
   readonly frame: number
+  /** LOADING, LOADING_INVALIDATED, LOADED or DIRTY (a Page object exists only while resident). */
   state: PageState = PageState.LOADING
   /** Number of VMAs whose page table maps this page. */
   mapcount = 0

@@ -3,6 +3,7 @@ import { readonlyFields } from '../util/readonly.ts'
 import type { Page } from './page.ts'
 import type { VMA } from './vma.ts'
 
+/** Options of `vma.pin()`, `vma.pinAsync()` and `vma.withPinned()`. */
 export interface PinOptions {
   /** Pin for writing: the pages are made dirty now, so writes through the views are kept. */
   write?: boolean
@@ -10,8 +11,10 @@ export interface PinOptions {
   signal?: AbortSignal
 }
 
-type TypedArrayCtor<T> = {
+/** A typed array constructor (`Uint8Array`, `Float64Array`, ...) that `pin.view()` instantiates over the arena. */
+export type TypedArrayCtor<T> = {
   new (buffer: ArrayBufferLike, byteOffset: number, length: number): T
+  /** Bytes per element: a view's range must be aligned to it. */
   readonly BYTES_PER_ELEMENT: number
 }
 
@@ -23,9 +26,13 @@ type TypedArrayCtor<T> = {
  * tracked (the page is not made dirty) and may be lost: pin with `{ write: true }` to write.
  */
 export class Pin implements Disposable {
+  /** The VMA whose pages are pinned. */
   readonly vma: VMA
+  /** Byte offset of the pinned range in the VMA. */
   readonly offset: number
+  /** Length of the pinned range in bytes. */
   readonly length: number
+  /** Whether the pin is for writing (its pages were made dirty). */
   readonly write: boolean
   readonly #pages: Page[]
   #released = false
@@ -82,6 +89,7 @@ export class Pin implements Disposable {
     return true
   }
 
+  /** Whether `release()` was called; the views must not be used then, and `forEach`/`view` throw ClosedError. */
   get released(): boolean {
     return this.#released
   }
@@ -131,6 +139,7 @@ export class Pin implements Disposable {
     }
   }
 
+  /** `release()`, for `using`. */
   [Symbol.dispose](): void {
     this.release()
   }

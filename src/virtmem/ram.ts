@@ -6,6 +6,7 @@ import type { Page } from './page.ts'
 import { PageState } from './page.ts'
 import { SpillFile, type SpillIO } from './spill.ts'
 
+/** Options of `new RAM()`: the memory budget and how it is used. */
 export interface RAMOptions {
   /** Page (frame) size in bytes: a power of two from 4 KiB to 16 MiB. Default 64 KiB. */
   pagesize?: number
@@ -38,20 +39,27 @@ export interface RAMOptions {
   spillIO?: SpillIO
 }
 
+/** A snapshot of a RAM's frames, waiters and spill, from `ram.stats()`. */
 export interface RAMStats {
+  /** Bytes per page (frame). */
   pagesize: number
+  /** The budget in bytes (reserve included), rounded down to whole frames. */
   capacity: number
   /** Frames available to pages (the reserve excluded). */
   frames: number
+  /** Frames kept out of the page pool as the bounce buffer. */
   reserve: number
   /** Frames holding pages, pinned leftovers of dropped pages included. */
   used: number
+  /** Frames on the free stack now. */
   free: number
+  /** `used * pagesize`. */
   usedBytes: number
   /** Faults waiting now for a frame or a load slot (FIFO). */
   waiters: number
   /** Asynchronous loads in flight now (at most `maxLoads`). */
   loadsInFlight: number
+  /** The most asynchronous loads in flight at once (option `maxLoads`). */
   maxLoads: number
   /** Pages in the spill file now (dirty pages with no frame). */
   spilled: number
@@ -77,15 +85,25 @@ const MAX_PAGESIZE = 16 << 20
  * thus stays free of bookkeeping.
  */
 export class RAM {
+  /** Bytes per page (frame): a power of two from 4 KiB to 16 MiB. */
   readonly pagesize: number
+  /** The budget in bytes, reserve included, rounded down to whole frames: the arena's size. */
   readonly capacity: number
+  /** Frames available to pages (the reserve excluded). */
   readonly frames: number
+  /** Frames kept out of the page pool as the bounce buffer (option `reserve`, default 2). */
   readonly reserve: number
+  /** Clean pages dropped per reclaim pass (option `reclaimBatch`, default 64). */
   readonly reclaimBatch: number
+  /** The most asynchronous loads in flight at once (option `maxLoads`, default min(frames, 64)). */
   readonly maxLoads: number
+  /** The one buffer holding every frame, allocated once at `capacity` bytes. */
   readonly arena: ArrayBuffer
+  /** A byte view of the whole arena. */
   readonly bytes: Uint8Array
+  /** A DataView of the whole arena. */
   readonly dataview: DataView
+  /** Cumulative event and byte counts of every file handle over this RAM. */
   readonly counters = new Counters()
 
   /** frame → the page in it (undefined when free). */
@@ -270,6 +288,7 @@ export class RAM {
     this.pageOf[frame] = page
   }
 
+  /** Unbinds `frame` from its page and frees it, waking faults that wait for a frame. */
   freeFrame(frame: number): void {
     // Cheap insurance: a second free would hand one frame to two pages.
     if (this.pageOf[frame] === undefined)
@@ -433,10 +452,12 @@ export class RAM {
     return ++this.#markSeq
   }
 
+  /** Frames on the free stack now. */
   get freeFrames(): number {
     return this.#nfree
   }
 
+  /** A snapshot of the frames, waiters, loads and spill now. */
   stats(): RAMStats {
     const used = this.frames - this.#nfree
     return {

@@ -14,6 +14,7 @@ import { Pin, type PinOptions } from './pin.ts'
 /** How a VMA maps one page (its protection): not at all, read-only, or writable. */
 export type PageProtection = 'none' | 'r' | 'rw'
 
+/** Options of `vma.fault()`. */
 export interface FaultOptions {
   /** Fault for writing: the pages become dirty. */
   write?: boolean
@@ -21,6 +22,7 @@ export interface FaultOptions {
   signal?: AbortSignal
 }
 
+/** Options of `vma.read()` and `vma.write()`. */
 export interface ReadOptions {
   /** Stops waiting for a frame (AbortError). */
   signal?: AbortSignal
@@ -36,10 +38,15 @@ export interface ReadOptions {
  * WouldBlockError for a page not yet resident: `await vma.fault(...)`, or use `read`/`write`/`pinAsync`.
  */
 export class VMA implements Disposable {
+  /** The file handle this VMA maps. */
   readonly fileh: FileH
+  /** The first file page mapped (a page number, not bytes). */
   readonly pgoffset: number
+  /** How many pages are mapped. */
   readonly pglen: number
+  /** Bytes per page (the RAM's page size). */
   readonly pagesize: number
+  /** The mapped size in bytes: `pglen * pagesize`. */
   readonly byteLength: number
   /** @internal The page table. */
   readonly _pt: Int32Array
@@ -69,6 +76,7 @@ export class VMA implements Disposable {
     readonlyFields(this, ['fileh', 'pgoffset', 'pglen', 'pagesize', 'byteLength', '_pt'])
   }
 
+  /** Whether the mapping is gone (`unmap()`, or its FileH disposed with `using`); every access then throws ClosedError. */
   get unmapped(): boolean {
     return this.#unmapped
   }
@@ -80,6 +88,7 @@ export class VMA implements Disposable {
     this.#unmapped = true
   }
 
+  /** `unmap()`, for `using`. */
   [Symbol.dispose](): void {
     this.unmap()
   }
@@ -161,22 +170,28 @@ export class VMA implements Disposable {
     }
   }
 
+  /** Reads the byte at byte offset `off` as Uint8, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getUint8(off: number): number {
     return this.#bytes[this.#r(off, 1)]
   }
+  /** Writes `v` as Uint8 at byte offset `off`, faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setUint8(off: number, v: number): void {
     this.#bytes[this.#w(off, 1)] = v
   }
+  /** Reads the byte at byte offset `off` as Int8, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getInt8(off: number): number {
     return this.#dv.getInt8(this.#r(off, 1))
   }
+  /** Writes `v` as Int8 at byte offset `off`, faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setInt8(off: number, v: number): void {
     this.#dv.setInt8(this.#w(off, 1), v)
   }
+  /** Reads the little-endian 2-byte value at byte offset `off` as Uint16, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getUint16(off: number): number {
     const a = this.#r(off, 2)
     return a >= 0 ? this.#dv.getUint16(a, true) : this.#straddle.getUint16(0, true)
   }
+  /** Writes `v` as Uint16 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setUint16(off: number, v: number): void {
     const a = this.#w(off, 2)
     if (a >= 0) this.#dv.setUint16(a, v, true)
@@ -185,10 +200,12 @@ export class VMA implements Disposable {
       this.#wstraddle(off, 2)
     }
   }
+  /** Reads the little-endian 2-byte value at byte offset `off` as Int16, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getInt16(off: number): number {
     const a = this.#r(off, 2)
     return a >= 0 ? this.#dv.getInt16(a, true) : this.#straddle.getInt16(0, true)
   }
+  /** Writes `v` as Int16 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setInt16(off: number, v: number): void {
     const a = this.#w(off, 2)
     if (a >= 0) this.#dv.setInt16(a, v, true)
@@ -197,10 +214,12 @@ export class VMA implements Disposable {
       this.#wstraddle(off, 2)
     }
   }
+  /** Reads the little-endian 4-byte value at byte offset `off` as Uint32, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getUint32(off: number): number {
     const a = this.#r(off, 4)
     return a >= 0 ? this.#dv.getUint32(a, true) : this.#straddle.getUint32(0, true)
   }
+  /** Writes `v` as Uint32 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setUint32(off: number, v: number): void {
     const a = this.#w(off, 4)
     if (a >= 0) this.#dv.setUint32(a, v, true)
@@ -209,10 +228,12 @@ export class VMA implements Disposable {
       this.#wstraddle(off, 4)
     }
   }
+  /** Reads the little-endian 4-byte value at byte offset `off` as Int32, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getInt32(off: number): number {
     const a = this.#r(off, 4)
     return a >= 0 ? this.#dv.getInt32(a, true) : this.#straddle.getInt32(0, true)
   }
+  /** Writes `v` as Int32 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setInt32(off: number, v: number): void {
     const a = this.#w(off, 4)
     if (a >= 0) this.#dv.setInt32(a, v, true)
@@ -221,10 +242,12 @@ export class VMA implements Disposable {
       this.#wstraddle(off, 4)
     }
   }
+  /** Reads the little-endian 4-byte value at byte offset `off` as Float32, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getFloat32(off: number): number {
     const a = this.#r(off, 4)
     return a >= 0 ? this.#dv.getFloat32(a, true) : this.#straddle.getFloat32(0, true)
   }
+  /** Writes `v` as Float32 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setFloat32(off: number, v: number): void {
     const a = this.#w(off, 4)
     if (a >= 0) this.#dv.setFloat32(a, v, true)
@@ -233,10 +256,12 @@ export class VMA implements Disposable {
       this.#wstraddle(off, 4)
     }
   }
+  /** Reads the little-endian 8-byte value at byte offset `off` as Float64, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getFloat64(off: number): number {
     const a = this.#r(off, 8)
     return a >= 0 ? this.#dv.getFloat64(a, true) : this.#straddle.getFloat64(0, true)
   }
+  /** Writes `v` as Float64 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setFloat64(off: number, v: number): void {
     const a = this.#w(off, 8)
     if (a >= 0) this.#dv.setFloat64(a, v, true)
@@ -245,10 +270,12 @@ export class VMA implements Disposable {
       this.#wstraddle(off, 8)
     }
   }
+  /** Reads the little-endian 8-byte value at byte offset `off` as BigInt64, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getBigInt64(off: number): bigint {
     const a = this.#r(off, 8)
     return a >= 0 ? this.#dv.getBigInt64(a, true) : this.#straddle.getBigInt64(0, true)
   }
+  /** Writes `v` as BigInt64 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setBigInt64(off: number, v: bigint): void {
     const a = this.#w(off, 8)
     if (a >= 0) this.#dv.setBigInt64(a, v, true)
@@ -257,10 +284,12 @@ export class VMA implements Disposable {
       this.#wstraddle(off, 8)
     }
   }
+  /** Reads the little-endian 8-byte value at byte offset `off` as BigUint64, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getBigUint64(off: number): bigint {
     const a = this.#r(off, 8)
     return a >= 0 ? this.#dv.getBigUint64(a, true) : this.#straddle.getBigUint64(0, true)
   }
+  /** Writes `v` as BigUint64 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setBigUint64(off: number, v: bigint): void {
     const a = this.#w(off, 8)
     if (a >= 0) this.#dv.setBigUint64(a, v, true)

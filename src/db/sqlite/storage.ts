@@ -37,6 +37,7 @@ import { type LogRow, packedTid, prepareStatements, type RecordRow, type Stateme
 import { SQLiteTxn } from './txn.ts'
 import { backoff, hasQueue, joinQueue, leaveQueue, sleep, type WriterQueue } from './writers.ts'
 
+/** Options of `SQLiteStorage.open()` and `openDatabase()`. */
 export interface SQLiteOptions {
   /** Create the file when missing. Default true (false with `readOnly`). */
   create?: boolean
@@ -71,8 +72,11 @@ const CHECK_BATCH = 64
 
 let memoryIds = 0
 
+/** The embedded default storage: one SQLite file through node:sqlite, answering synchronously. */
 export class SQLiteStorage implements Storage {
+  /** The database path as given to `open`. */
   readonly path: string
+  /** Whether it was opened with `readOnly`: commits, pack and file operations throw ReadOnlyError. */
   readonly readOnly: boolean
   readonly #db: DatabaseSync
   readonly #s: Statements
@@ -96,6 +100,11 @@ export class SQLiteStorage implements Storage {
     readonlyFields(this, ['path', 'readOnly'])
   }
 
+  /**
+   * Opens (by default creating) the SQLite database at `path` and checks or creates its schema.
+   * NotFoundError when it is missing and not to be created, CorruptError or VersionError when it is not a
+   * bigfile database of this format, InvalidArgumentError for bad options.
+   */
   static open(path: string, options: SQLiteOptions = {}): SQLiteStorage {
     if (options === null || typeof options !== 'object') {
       throw new InvalidArgumentError('SQLite options must be an object')
@@ -165,6 +174,7 @@ export class SQLiteStorage implements Storage {
     }
   }
 
+  /** The live file named `name` as of `at`; undefined when there is none. */
   fileByName(name: string, at: Tid): FileRecord | undefined {
     this.#check()
     try {
@@ -482,6 +492,7 @@ export class SQLiteStorage implements Storage {
     }
   }
 
+  /** Rolls back an open transaction and closes the SQLite file; later calls throw ClosedError. Idempotent. */
   close(): void {
     if (this.#closed) return
     this.#closed = true
