@@ -14,7 +14,7 @@ export {
   type PackOptions,
 } from './database.ts'
 export { DbFile } from './file.ts'
-export { type DatabaseOptions, openDatabase } from './sqlite/open.ts'
+export { type DatabaseOptions, openDatabase } from './open.ts'
 export { type SQLiteOptions, SQLiteStorage } from './sqlite/storage.ts'
 export type {
   Change,

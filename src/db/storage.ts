@@ -201,4 +201,9 @@ export interface Storage {
   /** Verifies every stored block version and file record against its checksum (if the storage keeps them). */
   check?(options?: CheckOptions): Promise<CheckResult>
   close(): Awaitable<void>
+  /**
+   * Optional, for storages that push commits (PostgreSQL's NOTIFY): calls `fn` with every new tid,
+   * in order, each once. Returns the unsubscribe function.
+   */
+  subscribe?(fn: (tid: Tid) => void): () => void
 }
