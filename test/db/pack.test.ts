@@ -21,6 +21,15 @@ storageTest('pack keeps every snapshot at >= cutoff readable and removes the res
   assert.equal(old.at, 5)
   const res = await db.pack({ keep: 2 }) // cutoff = 3
   assert.equal(res.cutoff, 3)
+  assert.equal(res.head, 5)
+  // the log keeps the cutoff's own entry; its time still finds it; older ones are gone
+  const log = await db.log()
+  assert.deepEqual(
+    log.map((c) => c.tid),
+    [5, 4, 3],
+  )
+  assert.equal(await db.storage.tidAt(log[2].time), 3)
+  assert.equal(await db.storage.packed(), 3)
   assert.equal(res.blocksRemoved, 3) // block 0 at tids 1, 2; block 1 at tid 1
   // a second process at tid 3 still reads its snapshot; one at tid 2 is stale
   const other = await openDatabase(path)
