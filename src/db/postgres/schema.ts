@@ -18,7 +18,8 @@ export function checkSchemaName(name: string): string {
 /**
  * The same tables as the SQLite storage (ARCHITECTURE.md, "PostgreSQL storage"): blocks keyed
  * (file, blk, tid) with data NULL as a tombstone, stored EXTERNAL (no compression attempt: array data
- * rarely compresses and pglz costs more than it saves); versioned file records; the commit log with
+ * rarely compresses and pglz costs more than it saves); versioned file records; blocks and records
+ * carry the CRC-32 of sqlite/checksum.ts (`sum`), verified on every load; the commit log with
  * a token per commit, so a commit whose COMMIT reply was lost can be looked up; meta holds the head
  * tid (its row lock is the write lock), the pack cutoff and the next file id.
  */
@@ -33,10 +34,10 @@ CREATE TABLE "${s}".log_files (
 CREATE INDEX log_files_file ON "${s}".log_files (file_id, tid);
 CREATE TABLE "${s}".file_versions (
   file_id int8 NOT NULL, tid int8 NOT NULL, name text, blksize int8 NOT NULL,
-  size int8 NOT NULL, meta text NOT NULL, PRIMARY KEY (file_id, tid));
+  size int8 NOT NULL, meta text NOT NULL, sum int8 NOT NULL, PRIMARY KEY (file_id, tid));
 CREATE INDEX file_versions_name ON "${s}".file_versions (name, tid);
 CREATE TABLE "${s}".blocks (
-  file_id int8 NOT NULL, blk int8 NOT NULL, tid int8 NOT NULL, data bytea,
+  file_id int8 NOT NULL, blk int8 NOT NULL, tid int8 NOT NULL, data bytea, sum int8 NOT NULL,
   PRIMARY KEY (file_id, blk, tid));
 ALTER TABLE "${s}".blocks ALTER COLUMN data SET STORAGE EXTERNAL;
 INSERT INTO "${s}".meta (key, value) VALUES

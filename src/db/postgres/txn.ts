@@ -4,6 +4,7 @@
 import type { PoolClient } from 'pg'
 import { ExistsError, InvalidArgumentError, NotFoundError } from '../../errors.ts'
 import { encodeBlocks } from '../sqlite/blocklist.ts'
+import { blockSum, recordSum, verifyRecord } from '../sqlite/checksum.ts'
 import type { FilePatch, Meta, NewFile, StorageTxn, Tid, Touched } from '../storage.ts'
 import { ConnectionError, isConnectionLoss, pgError } from './errors.ts'
 import type { PostgresStorage, RecordRow } from './storage.ts'
@@ -54,6 +55,7 @@ export class PostgresTxn implements StorageTxn {
   async #current(file: number): Promise<RecordRow> {
     const row = await this.#st.queryFileById(this.#c, file, this.tid)
     if (!row || row.name === null) throw new NotFoundError(`file #${file} does not exist (deleted?)`)
+    verifyRecord(this.#st.where, row)
     return row
   }
 
@@ -66,10 +68,19 @@ export class PostgresTxn implements StorageTxn {
   async #put(file: number, name: string | null, blksize: number, size: number, meta: string): Promise<void> {
     await this.#c.query({
       name: 'bf_put_version',
-      text: `INSERT INTO ${this.#st.s}.file_versions (file_id, tid, name, blksize, size, meta)
-        VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (file_id, tid) DO UPDATE
-        SET name = EXCLUDED.name, blksize = EXCLUDED.blksize, size = EXCLUDED.size, meta = EXCLUDED.meta`,
-      values: [file, this.tid, name, blksize, size, meta],
+      text: `INSERT INTO ${this.#st.s}.file_versions (file_id, tid, name, blksize, size, meta, sum)
+        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (file_id, tid) DO UPDATE
+        SET name = EXCLUDED.name, blksize = EXCLUDED.blksize, size = EXCLUDED.size, meta = EXCLUDED.meta,
+        sum = EXCLUDED.sum`,
+      values: [
+        file,
+        this.tid,
+        name,
+        blksize,
+        size,
+        meta,
+        recordSum(file, this.tid, name, blksize, size, meta),
+      ],
     })
     this.#change(file).record = true
   }
@@ -128,15 +139,24 @@ export class PostgresTxn implements StorageTxn {
       await this.#flush() // the statement below reads the table, this transaction's blocks included
       const s = this.#st.s
       const r = await this.#c.query({
-        name: 'bf_drop_blocks',
-        text: `INSERT INTO ${s}.blocks (file_id, blk, tid, data)
-          SELECT file_id, blk, $3, NULL FROM ${s}.blocks b WHERE file_id = $1 AND blk >= $2 AND data IS NOT NULL
-            AND tid = (SELECT max(tid) FROM ${s}.blocks WHERE file_id = b.file_id AND blk = b.blk)
-          ON CONFLICT (file_id, blk, tid) DO UPDATE SET data = NULL RETURNING blk`,
-        values: [file, fromBlk, this.tid],
+        name: 'bf_live_blocks_from',
+        text: `SELECT blk, tid FROM ${s}.blocks b WHERE file_id = $1 AND blk >= $2 AND data IS NOT NULL
+            AND tid = (SELECT max(tid) FROM ${s}.blocks WHERE file_id = b.file_id AND blk = b.blk)`,
+        values: [file, fromBlk],
       })
       const c = this.#change(file)
-      for (const { blk } of r.rows as { blk: number }[]) c.blocks.add(blk)
+      const rows = r.rows as { blk: number; tid: number }[]
+      // A block this transaction wrote already has its row at this tid: that row becomes the tombstone.
+      for (const { blk, tid } of rows) {
+        if (tid === this.tid) await this.#rewrite(file, blk, null)
+      }
+      for (const { blk, tid } of rows) {
+        if (tid === this.tid) continue
+        this.#queue(file, blk, null)
+        if (this.#batch.length >= BATCH_BLOCKS) await this.#flush()
+      }
+      await this.#flush()
+      for (const { blk } of rows) c.blocks.add(blk)
     } catch (e) {
       throw pgError(e, `drop blocks >= ${fromBlk} of file #${file}`)
     }
@@ -172,21 +192,30 @@ export class PostgresTxn implements StorageTxn {
       } else if (this.#changes.get(file)?.blocks.has(blk)) {
         // already in the table for this tid (a tombstone of dropBlocks): an UPDATE
         await this.#flush()
-        await this.#c.query({
-          name: 'bf_rewrite_block',
-          text: `UPDATE ${this.#st.s}.blocks SET data = $4 WHERE file_id = $1 AND blk = $2 AND tid = $3`,
-          values: [file, blk, this.tid, bytes],
-        })
+        await this.#rewrite(file, blk, bytes)
       } else {
-        this.#pendingAt.set(key, this.#batch.length)
-        this.#batch.push({ file, blk, data: bytes })
-        this.#batchBytes += bytes?.length ?? 0
+        this.#queue(file, blk, bytes)
         if (this.#batch.length >= BATCH_BLOCKS || this.#batchBytes >= BATCH_BYTES) await this.#flush()
       }
     } catch (e) {
       throw pgError(e, `write block ${blk} of file #${file}`)
     }
     this.#change(file).blocks.add(blk)
+  }
+
+  #queue(file: number, blk: number, bytes: Buffer | null): void {
+    this.#pendingAt.set(`${file}:${blk}`, this.#batch.length)
+    this.#batch.push({ file, blk, data: bytes })
+    this.#batchBytes += bytes?.length ?? 0
+  }
+
+  /** Replaces the row this transaction already wrote for (file, blk). */
+  async #rewrite(file: number, blk: number, bytes: Buffer | null): Promise<void> {
+    await this.#c.query({
+      name: 'bf_rewrite_block',
+      text: `UPDATE ${this.#st.s}.blocks SET data = $4, sum = $5 WHERE file_id = $1 AND blk = $2 AND tid = $3`,
+      values: [file, blk, this.tid, bytes, blockSum(file, blk, this.tid, bytes)],
+    })
   }
 
   /** Sends the pending blocks: one INSERT of plain rows (no ON CONFLICT: speculative insertion costs more). */
@@ -199,12 +228,12 @@ export class PostgresTxn implements StorageTxn {
     const values: unknown[] = []
     for (const b of batch) {
       const k = values.length
-      rows.push(`($${k + 1}, $${k + 2}, $${k + 3}, $${k + 4})`)
-      values.push(b.file, b.blk, this.tid, b.data)
+      rows.push(`($${k + 1}, $${k + 2}, $${k + 3}, $${k + 4}, $${k + 5})`)
+      values.push(b.file, b.blk, this.tid, b.data, blockSum(b.file, b.blk, this.tid, b.data))
     }
     await this.#c.query({
       name: `bf_write_blocks_${batch.length}`,
-      text: `INSERT INTO ${this.#st.s}.blocks (file_id, blk, tid, data) VALUES ${rows.join(', ')}`,
+      text: `INSERT INTO ${this.#st.s}.blocks (file_id, blk, tid, data, sum) VALUES ${rows.join(', ')}`,
       values,
     })
   }
