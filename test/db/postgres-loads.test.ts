@@ -153,3 +153,9 @@ test('a block or a record damaged in the server fails its checksum: ECORRUPT nam
     ],
   )
 })
+
+test('readOnly on a PostgreSQL URL is refused (EINVAL), not ignored', async () => {
+  await assert.rejects(openDatabase('postgres://nobody@127.0.0.1:1/none', { readOnly: true }), {
+    code: 'EINVAL',
+  })
+})
