@@ -22,9 +22,6 @@ export async function openDatabase(location: string, options: DatabaseOptions = 
   if (options !== undefined && (options === null || typeof options !== 'object'))
     throw new InvalidArgumentError(`openDatabase options must be an object, got ${options}`)
   const { signal, ...rest } = options ?? {}
-  // Refused rather than ignored: a caller who asked for no writes must not get a writable database.
-  if (rest.readOnly === true)
-    throw new InvalidArgumentError('readOnly is not supported on PostgreSQL yet (use a read-only role)')
   if (signal?.aborted) throw new AbortError(signal.reason)
   const { openPostgres } = await import('./postgres/open.ts')
   const db = await openPostgres(location, rest)

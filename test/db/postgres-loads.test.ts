@@ -154,8 +154,18 @@ test('a block or a record damaged in the server fails its checksum: ECORRUPT nam
   )
 })
 
-test('readOnly on a PostgreSQL URL is refused (EINVAL), not ignored', async () => {
-  await assert.rejects(openDatabase('postgres://nobody@127.0.0.1:1/none', { readOnly: true }), {
-    code: 'EINVAL',
-  })
+test('readOnly on PostgreSQL: no schema is created, writes are EROFS, reads work', { skip }, async (t) => {
+  const url = await postgres.location(t)
+  await assert.rejects(openDatabase(url, { readOnly: true }), { code: 'ENOENT' })
+  const db = await openDatabase(url)
+  t.after(() => db.close())
+  await db.createFile('f', { blksize: 4096 })
+  const ro = await openDatabase(url, { readOnly: true })
+  t.after(() => ro.close())
+  assert.deepEqual(
+    (await ro.files()).map((f) => f.name),
+    ['f'],
+  )
+  await assert.rejects(ro.createFile('g', { blksize: 4096 }), { code: 'EROFS' })
+  await assert.rejects(ro.pack(), { code: 'EROFS' })
 })

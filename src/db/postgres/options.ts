@@ -2,8 +2,13 @@
 // SQLite users compile without @types/pg.
 
 export interface PostgresOptions {
-  /** Create the schema when missing. Default true. */
+  /** Create the schema when missing. Default true (false with `readOnly`). */
   create?: boolean
+  /**
+   * Open read-only: the schema is never created (NotFoundError when missing); commits, pack and file
+   * operations fail with ReadOnlyError (EROFS). Reads and pushed notifications work as usual.
+   */
+  readOnly?: boolean
   /** The SQL schema holding this bigfile database (several may share one PostgreSQL database). Default "bigfile". */
   schema?: string
   /** Connections for loads and commits (the LISTEN connection comes on top). Default 8, at least 2. */

@@ -10,6 +10,7 @@ import {
   ConflictError,
   CorruptError,
   InvalidArgumentError,
+  ReadOnlyError,
   StaleSnapshotError,
 } from '../../errors.ts'
 import { readonlyFields } from '../../util/readonly.ts'
@@ -83,6 +84,7 @@ export class PostgresStorage implements Storage {
   /** The server and database, for messages (no password). */
   readonly where: string
   readonly schema: string
+  readonly readOnly: boolean
   /** The schema name, quoted, for SQL. */
   readonly s: string
   readonly #pool: PoolType
@@ -96,14 +98,22 @@ export class PostgresStorage implements Storage {
   readonly #poolSize: number
   #closed = false
 
-  private constructor(pool: PoolType, ownPool: boolean, schema: string, where: string, poolSize: number) {
+  private constructor(
+    pool: PoolType,
+    ownPool: boolean,
+    schema: string,
+    where: string,
+    poolSize: number,
+    readOnly: boolean,
+  ) {
+    this.readOnly = readOnly
     this.#pool = pool
     this.#poolSize = poolSize
     this.#ownPool = ownPool
     this.schema = schema
     this.s = `"${schema}"`
     this.where = where
-    readonlyFields(this, ['where', 'schema', 's', 'blksizes'])
+    readonlyFields(this, ['where', 'schema', 'readOnly', 's', 'blksizes'])
     // An idle connection that dies (server restart, terminated backend) is dropped by the pool; the
     // next query opens a new one. Without a listener the error would crash the process.
     pool.on('error', () => {})
@@ -156,9 +166,12 @@ export class PostgresStorage implements Storage {
       schema,
       where,
       own ? poolSize : ((pool as unknown as { options: { max?: number } }).options.max ?? 10),
+      options.readOnly === true,
     )
     try {
-      await storage.#withClient(`open ${where}`, (c) => initSchema(c, schema, options.create ?? true, where))
+      await storage.#withClient(`open ${where}`, (c) =>
+        initSchema(c, schema, options.readOnly !== true && options.create !== false, where),
+      )
       if (options.listen ?? true) {
         const head = await storage.head()
         const listener = new Listener(pg, config, schema, head, {
@@ -449,6 +462,7 @@ export class PostgresStorage implements Storage {
 
   async begin(): Promise<StorageTxn> {
     this.#check()
+    if (this.readOnly) throw new ReadOnlyError(`${this.where} is open read-only`)
     const release = await this.#writerTurn()
     let c: PoolClient | undefined
     try {
@@ -563,6 +577,7 @@ export class PostgresStorage implements Storage {
 
   async pack(cutoff: Tid): Promise<PackResult> {
     this.#check()
+    if (this.readOnly) throw new ReadOnlyError(`${this.where} is open read-only`)
     checkInt(cutoff)
     const release = await this.#writerTurn()
     let c: PoolClient | undefined
