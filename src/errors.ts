@@ -27,7 +27,8 @@
  *
  * Codes: EINVAL, ERANGE, ENOMEM, EWOULDBLOCK, EDEADLK, ELOAD, ESTORE, ERETRY, ECLOSED, EBUSY, ECONFLICT,
  * ECORRUPT, EVERSION, ENOENT, EEXIST, ELOCKED, ESTORAGE (and its subclass CommitRefreshError), ESTALE, EPURGED,
- * EVOLATILE, EROFS, EABORT, ENOSPC (SpillFullError) and ESPILL (SpillError). Fields named `pgoffset` are file page numbers; `blk` is a block number.
+ * EVOLATILE, EROFS, EABORT, ENOSPC (SpillFullError), ESPILL (SpillError), and from the PostgreSQL storage
+ * ECONNECTION, EAUTH and ETIMEOUT. Fields named `pgoffset` are file page numbers; `blk` is a block number.
  */
 import { readonlyFields } from './util/readonly.ts'
 
@@ -327,5 +328,26 @@ export class CommitRefreshError extends StorageError {
 export class AbortError extends BigFileError {
   constructor(reason: unknown) {
     super('EABORT', `aborted${reason instanceof Error ? `: ${reason.message}` : ''}`, { cause: reason })
+  }
+}
+
+/** The database server cannot be reached or went away: refused, reset, backend terminated, shut down. */
+export class ConnectionError extends BigFileError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ECONNECTION', message, options)
+  }
+}
+
+/** The database server refused the credentials (wrong password, unknown role, no pg_hba entry). */
+export class AuthenticationError extends BigFileError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('EAUTH', message, options)
+  }
+}
+
+/** A statement ran longer than the server's `statement_timeout` (or was cancelled) and was stopped. */
+export class TimeoutError extends BigFileError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ETIMEOUT', message, options)
   }
 }

@@ -4,12 +4,14 @@
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { test } from 'node:test'
+import { type TestContext, test } from 'node:test'
 import ts from 'typescript'
+import * as pgStorage from '../src/db/postgres/index.ts'
 import * as sqlite from '../src/db/sqlite/storage.ts'
 import * as main from '../src/index.ts'
 import * as rawfile from '../src/rawfile/index.ts'
 import { tmpDir } from './db/helpers.ts'
+import { postgres, postgresEnabled } from './helpers/storages.ts'
 
 const src = join(import.meta.dirname, '..', 'src')
 
@@ -42,7 +44,7 @@ function readonlyFieldsInSources(): Map<string, string[]> {
 }
 
 /** One instance of each exported class, made the way a user makes it. */
-async function instances(t: Parameters<typeof tmpDir>[0]): Promise<Map<string, object>> {
+async function instances(t: TestContext): Promise<Map<string, object>> {
   const dir = tmpDir(t)
   const ram = new main.RAM({ pagesize: 4096, capacity: 16 * 4096 })
   const fh = new main.FileH(new main.MemoryBigFile(4096), ram)
@@ -55,7 +57,14 @@ async function instances(t: Parameters<typeof tmpDir>[0]): Promise<Map<string, o
   const rf = rawfile.openRawFile(raw, { ram })
   t.after(() => rf[Symbol.dispose]())
   const e = new Error('x')
+  const extra: [string, object][] = []
+  if (postgresEnabled) {
+    const pdb = await main.openDatabase(await postgres.location(t))
+    t.after(() => pdb.close())
+    extra.push(['PostgresStorage', pdb.storage])
+  }
   return new Map<string, object>([
+    ...extra,
     ['MemoryBigFile', new main.MemoryBigFile(4096)],
     ['ScratchFile', new main.ScratchFile(4096)],
     ['RAM', ram],
@@ -86,7 +95,7 @@ test('public readonly fields of exported classes are read-only at run time', asy
   const fields = readonlyFieldsInSources()
   const objs = await instances(t)
   const exported = new Set(
-    [main, rawfile, sqlite].flatMap((m) =>
+    [main, rawfile, sqlite, ...(postgresEnabled ? [pgStorage] : [])].flatMap((m) =>
       Object.entries(m)
         .filter(([, v]) => typeof v === 'function' && /^class\b/.test(Function.prototype.toString.call(v)))
         .map(([k]) => k),

@@ -1,7 +1,7 @@
 // Opening what a command works on: the database (existing, unless the command creates), and a RAM
 // budget whose page size fits the array's block size.
 import type { Database } from '../db/database.ts'
-import { openDatabase } from '../db/sqlite/open.ts'
+import { openDatabase } from '../db/open.ts'
 import { RAM } from '../virtmem/ram.ts'
 import { UsageError } from './exit.ts'
 import { checkDbPath } from './io.ts'

@@ -260,6 +260,23 @@ export class Database implements DatabaseCore {
     return this.storage.check(options)
   }
 
+  /**
+   * Calls `listener` with the tid of every commit, this process's and others', as the storage pushes
+   * them (PostgreSQL: NOTIFY; SQLite pushes nothing). Snapshots do not move: a connection sees the
+   * commit at its next commit/abort/sync. Returns the unsubscribe function.
+   */
+  on(event: 'commit', listener: (tid: Tid) => void): () => void {
+    this.#check()
+    if (event !== 'commit') throw new InvalidArgumentError(`unknown event ${JSON.stringify(event)}`)
+    if (typeof listener !== 'function') throw new InvalidArgumentError('listener must be a function')
+    return (
+      this.storage.subscribe?.((tid) => {
+        this._seen(tid)
+        listener(tid)
+      }) ?? (() => {})
+    )
+  }
+
   /** Discards every connection's uncommitted changes, closes them and the storage. */
   async close(): Promise<void> {
     if (this.#closed) return

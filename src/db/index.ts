@@ -15,7 +15,7 @@ export {
   type PackOptions,
 } from './database.ts'
 export { type ConnectionCore, DbFile } from './file.ts'
-export { type DatabaseOptions, openDatabase } from './sqlite/open.ts'
+export { type DatabaseOptions, openDatabase } from './open.ts'
 export { type SQLiteOptions, SQLiteStorage } from './sqlite/storage.ts'
 export type {
   Change,

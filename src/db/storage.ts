@@ -236,4 +236,9 @@ export interface Storage {
   check?(options?: CheckOptions): Promise<CheckResult>
   /** Releases the storage and what it holds (an open transaction is rolled back). */
   close(): Awaitable<void>
+  /**
+   * Optional, for storages that push commits (PostgreSQL's NOTIFY): calls `fn` with every new tid,
+   * in order, each once. Returns the unsubscribe function.
+   */
+  subscribe?(fn: (tid: Tid) => void): () => void
 }

@@ -1,23 +1,24 @@
 import assert from 'node:assert/strict'
-import { join } from 'node:path'
-import { test } from 'node:test'
 import { openDatabase } from '../../src/db/index.ts'
-import { PS, ram, reclaimAll, tmpDir } from './helpers.ts'
+import { faulted, storageTest } from '../helpers/storages.ts'
+import { PS, ram, reclaimAll } from './helpers.ts'
 
-test('a new file reads zeros; write + abort reads zeros again, also repeatedly', async (t) => {
-  const db = await openDatabase(join(tmpDir(t), 'a.bigfile'))
+storageTest('a new file reads zeros; write + abort reads zeros again, also repeatedly', async (t, s) => {
+  const db = await openDatabase(await s.location(t))
   const r = ram()
   const conn = db.connect({ ram: r })
   const f = await conn.open('z', { create: { blksize: PS } })
   const vma = f.mmap(0, 8)
-  for (let off = 0; off < 8 * PS; off += 4096) assert.equal(vma.getFloat64(off), 0)
+  for (let off = 0; off < 8 * PS; off += 4096) assert.equal((await faulted(vma, off)).getFloat64(off), 0)
   await conn.commit()
   for (let round = 0; round < 5; round++) {
-    for (let pg = 0; pg < 8; pg++) vma.setFloat64(pg * PS + 8 * round, round + 1)
+    for (let pg = 0; pg < 8; pg++)
+      (await faulted(vma, pg * PS + 8 * round)).setFloat64(pg * PS + 8 * round, round + 1)
     assert.ok(f.fileh.isDirty())
     await conn.abort()
     assert.equal(f.fileh.isDirty(), false)
-    for (let pg = 0; pg < 8; pg++) assert.equal(vma.getFloat64(pg * PS + 8 * round), 0)
+    for (let pg = 0; pg < 8; pg++)
+      assert.equal((await faulted(vma, pg * PS + 8 * round)).getFloat64(pg * PS + 8 * round), 0)
   }
   vma.unmap()
   conn.close()
@@ -25,11 +26,11 @@ test('a new file reads zeros; write + abort reads zeros again, also repeatedly',
   assert.equal(r.stats().used, 0)
 })
 
-test('an aborted creation leaves no file', async (t) => {
-  const db = await openDatabase(join(tmpDir(t), 'a.bigfile'))
+storageTest('an aborted creation leaves no file', async (t, s) => {
+  const db = await openDatabase(await s.location(t))
   const conn = db.connect({ ram: ram() })
   const f = await conn.open('new', { create: { blksize: PS } })
-  f.mmap(0, 1).setUint8(0, 1)
+  ;(await faulted(f.mmap(0, 1), 0)).setUint8(0, 1)
   await conn.abort()
   assert.equal(f.gone, true)
   assert.deepEqual(await db.files(), [])
@@ -42,63 +43,77 @@ for (const [bs, ps] of [
   [4096, PS],
   [2 << 20, PS],
 ] as const) {
-  test(`commit persists across close and reopen, identical after reclaim (blksize ${bs}, pagesize ${ps})`, async (t) => {
-    const path = join(tmpDir(t), 'p.bigfile')
-    const pages = 40
-    const value = (pg: number, i: number) => (pg * 1000 + i) * 1.5
-    {
+  storageTest(
+    `commit persists across close and reopen, identical after reclaim (blksize ${bs}, pagesize ${ps})`,
+    async (t, s) => {
+      const path = await s.location(t)
+      const pages = 40
+      const value = (pg: number, i: number) => (pg * 1000 + i) * 1.5
+      {
+        const db = await openDatabase(path)
+        const r = ram(64, ps, Math.max(2, bs / ps))
+        const conn = db.connect({ ram: r })
+        const f = await conn.open('data', {
+          create: { blksize: bs, size: pages * ps, meta: { dtype: 'f8' } },
+        })
+        const vma = f.mmap(0, pages)
+        for (let pg = 0; pg < pages; pg += 3)
+          for (let i = 0; i < 16; i++)
+            (await faulted(vma, pg * ps + i * 8)).setFloat64(pg * ps + i * 8, value(pg, i))
+        const tid = await conn.commit()
+        assert.equal(tid, 1)
+        assert.equal(f.fileh.isDirty(), false)
+        reclaimAll(r)
+        assert.equal(r.stats().used, 0)
+        for (let pg = 0; pg < pages; pg++) {
+          for (let i = 0; i < 16; i++)
+            assert.equal(
+              (await faulted(vma, pg * ps + i * 8)).getFloat64(pg * ps + i * 8),
+              pg % 3 ? 0 : value(pg, i),
+            )
+        }
+        vma.unmap()
+        conn.close()
+        await db.close()
+      }
       const db = await openDatabase(path)
-      const r = ram(64, ps, Math.max(2, bs / ps))
-      const conn = db.connect({ ram: r })
-      const f = await conn.open('data', { create: { blksize: bs, size: pages * ps, meta: { dtype: 'f8' } } })
+      const conn = db.connect({ ram: ram(8, ps, Math.max(2, bs / ps)) })
+      assert.equal(conn.at, 1)
+      const f = await conn.open('data')
+      assert.equal(f.size, pages * ps)
+      assert.deepEqual(f.meta, { dtype: 'f8' })
       const vma = f.mmap(0, pages)
-      for (let pg = 0; pg < pages; pg += 3)
-        for (let i = 0; i < 16; i++) vma.setFloat64(pg * ps + i * 8, value(pg, i))
-      const tid = await conn.commit()
-      assert.equal(tid, 1)
-      assert.equal(f.fileh.isDirty(), false)
-      reclaimAll(r)
-      assert.equal(r.stats().used, 0)
       for (let pg = 0; pg < pages; pg++) {
-        for (let i = 0; i < 16; i++) assert.equal(vma.getFloat64(pg * ps + i * 8), pg % 3 ? 0 : value(pg, i))
+        for (let i = 0; i < 16; i++)
+          assert.equal(
+            (await faulted(vma, pg * ps + i * 8)).getFloat64(pg * ps + i * 8),
+            pg % 3 ? 0 : value(pg, i),
+          )
       }
       vma.unmap()
-      conn.close()
       await db.close()
-    }
-    const db = await openDatabase(path)
-    const conn = db.connect({ ram: ram(8, ps, Math.max(2, bs / ps)) })
-    assert.equal(conn.at, 1)
-    const f = await conn.open('data')
-    assert.equal(f.size, pages * ps)
-    assert.deepEqual(f.meta, { dtype: 'f8' })
-    const vma = f.mmap(0, pages)
-    for (let pg = 0; pg < pages; pg++) {
-      for (let i = 0; i < 16; i++) assert.equal(vma.getFloat64(pg * ps + i * 8), pg % 3 ? 0 : value(pg, i))
-    }
-    vma.unmap()
-    await db.close()
-  })
+    },
+  )
 }
 
-test('commit with nothing to commit moves to the newest snapshot', async (t) => {
-  const db = await openDatabase(join(tmpDir(t), 'a.bigfile'))
+storageTest('commit with nothing to commit moves to the newest snapshot', async (t, s) => {
+  const db = await openDatabase(await s.location(t))
   const c1 = db.connect({ ram: ram() })
   const c2 = db.connect({ ram: ram() })
   const f = await c1.open('x', { create: { blksize: PS } })
-  f.mmap(0, 1).setUint8(0, 7)
+  ;(await faulted(f.mmap(0, 1), 0)).setUint8(0, 7)
   await c1.commit()
   assert.equal(c2.at, 0)
   assert.equal(await c2.commit(), 1)
-  assert.equal((await c2.open('x')).mmap(0, 1).getUint8(0), 7)
+  assert.equal((await faulted((await c2.open('x')).mmap(0, 1), 0)).getUint8(0), 7)
   await db.close()
 })
 
-test('sync refuses with uncommitted changes; writeout outside commit is refused', async (t) => {
-  const db = await openDatabase(join(tmpDir(t), 'a.bigfile'))
+storageTest('sync refuses with uncommitted changes; writeout outside commit is refused', async (t, s) => {
+  const db = await openDatabase(await s.location(t))
   const conn = db.connect({ ram: ram() })
   const f = await conn.open('x', { create: { blksize: PS } })
-  f.mmap(0, 1).setUint8(0, 7)
+  ;(await faulted(f.mmap(0, 1), 0)).setUint8(0, 7)
   await assert.rejects(conn.sync(), { code: 'EBUSY' })
   assert.throws(
     () => f.fileh.writeout(3),

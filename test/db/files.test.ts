@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict'
-import { join } from 'node:path'
-import { test } from 'node:test'
 import { openDatabase } from '../../src/db/index.ts'
-import { PS, ram, reclaimAll, tmpDir } from './helpers.ts'
+import { faulted, storageTest } from '../helpers/storages.ts'
+import { PS, ram, reclaimAll } from './helpers.ts'
 
-test('create, list, rename, delete, with snapshots keeping the old view', async (t) => {
-  const db = await openDatabase(join(tmpDir(t), 'f.bigfile'))
+storageTest('create, list, rename, delete, with snapshots keeping the old view', async (t, s) => {
+  const db = await openDatabase(await s.location(t))
   await db.createFile('a', { blksize: PS, size: 10, meta: { k: 1 } })
   await db.createFile('b', { blksize: 4096 })
   await assert.rejects(db.createFile('a', { blksize: PS }), { code: 'EEXIST' })
@@ -18,7 +17,7 @@ test('create, list, rename, delete, with snapshots keeping the old view', async 
   )
   const old = db.connect({ ram: ram() })
   const fa = await old.open('a')
-  fa.mmap(0, 1).setUint8(5, 42)
+  ;(await faulted(fa.mmap(0, 1), 5)).setUint8(5, 42)
   await old.commit()
   await db.renameFile('a', 'c')
   await assert.rejects(db.renameFile('b', 'c'), { code: 'EEXIST' })
@@ -40,75 +39,79 @@ test('create, list, rename, delete, with snapshots keeping the old view', async 
     (await old.list()).map((f) => f.name),
     ['c'],
   )
-  assert.equal(fa.mmap(0, 1).getUint8(5), 42)
+  assert.equal((await faulted(fa.mmap(0, 1), 5)).getUint8(5), 42)
   await assert.rejects(old.open('b'), { code: 'ENOENT' })
   await db.close()
 })
 
-test('names with odd characters are data', async (t) => {
-  const db = await openDatabase(join(tmpDir(t), 'f.bigfile'))
+storageTest('names with odd characters are data', async (t, s) => {
+  const db = await openDatabase(await s.location(t))
   const names = ["a'; DROP TABLE blocks; --", '名前 🚀', ' ', '"quoted"', 'x\ny', '%_*?', 'a/b\\c']
   const conn = db.connect({ ram: ram() })
   for (const [i, n] of names.entries()) {
     const f = await conn.open(n, { create: { blksize: PS } })
-    f.mmap(0, 1).setUint8(0, i + 1)
+    ;(await faulted(f.mmap(0, 1), 0)).setUint8(0, i + 1)
   }
   await conn.commit()
   assert.deepEqual((await db.files()).map((f) => f.name).sort(), [...names].sort())
   const c2 = db.connect({ ram: ram() })
-  for (const [i, n] of names.entries()) assert.equal((await c2.open(n)).mmap(0, 1).getUint8(0), i + 1)
+  for (const [i, n] of names.entries())
+    assert.equal((await faulted((await c2.open(n)).mmap(0, 1), 0)).getUint8(0), i + 1)
   await db.close()
 })
 
-test('metadata and size commit with the pages; shrink drops blocks, grow reads zeros', async (t) => {
-  const db = await openDatabase(join(tmpDir(t), 'f.bigfile'))
-  const r = ram()
-  const conn = db.connect({ ram: r })
-  const f = await conn.open('s', { create: { blksize: 4096, size: 4 * PS } })
-  const vma = f.mmap(0, 4)
-  vma.writeBytes(0, new Uint8Array(4 * PS).fill(9))
-  f.setMeta({ shape: [4, PS] })
-  await conn.commit()
-  const reader = db.connect({ ram: ram() })
-  const rf = await reader.open('s')
-  const rv = rf.mmap(0, 4)
-  assert.equal(rv.getUint8(3 * PS), 9)
+storageTest(
+  'metadata and size commit with the pages; shrink drops blocks, grow reads zeros',
+  async (t, s) => {
+    const db = await openDatabase(await s.location(t))
+    const r = ram()
+    const conn = db.connect({ ram: r })
+    const f = await conn.open('s', { create: { blksize: 4096, size: 4 * PS } })
+    const vma = f.mmap(0, 4)
+    vma.writeBytes(0, new Uint8Array(4 * PS).fill(9))
+    f.setMeta({ shape: [4, PS] })
+    await conn.commit()
+    const reader = db.connect({ ram: ram() })
+    const rf = await reader.open('s')
+    const rv = rf.mmap(0, 4)
+    assert.equal((await faulted(rv, 3 * PS)).getUint8(3 * PS), 9)
 
-  await f.resize(PS + 100)
-  assert.equal(f.size, PS + 100)
-  assert.equal(vma.getUint8(PS + 99), 9)
-  assert.equal(vma.getUint8(PS + 100), 0) // the tail of the partial block is zeroed
-  assert.equal(vma.getUint8(2 * PS), 0)
-  await conn.abort()
-  assert.equal(f.size, 4 * PS)
-  assert.equal(vma.getUint8(2 * PS), 9)
+    await f.resize(PS + 100)
+    assert.equal(f.size, PS + 100)
+    assert.equal((await faulted(vma, PS + 99)).getUint8(PS + 99), 9)
+    assert.equal((await faulted(vma, PS + 100)).getUint8(PS + 100), 0) // the tail of the partial block is zeroed
+    assert.equal((await faulted(vma, 2 * PS)).getUint8(2 * PS), 0)
+    await conn.abort()
+    assert.equal(f.size, 4 * PS)
+    assert.equal((await faulted(vma, 2 * PS)).getUint8(2 * PS), 9)
 
-  await f.resize(PS + 100)
-  await f.resize(3 * PS)
-  await conn.commit()
-  reclaimAll(r)
-  assert.equal(vma.getUint8(PS + 99), 9)
-  assert.equal(vma.getUint8(PS + 100), 0)
-  assert.equal(vma.getUint8(2 * PS + 5), 0)
-  // the reader keeps its snapshot until sync
-  assert.equal(rv.getUint8(2 * PS), 9)
-  assert.equal(rf.size, 4 * PS)
-  await reader.sync()
-  assert.equal(rv.getUint8(2 * PS), 0)
-  assert.equal(rf.size, 3 * PS)
-  assert.deepEqual(rf.meta, { shape: [4, PS] })
-  rv.unmap()
-  reader.close()
-  const packed = await db.pack()
-  assert.ok(packed.blocksRemoved > 0)
-  reclaimAll(r)
-  assert.equal(vma.getUint8(PS + 99), 9)
-  assert.equal(vma.getUint8(3 * PS - 1), 0)
-  await db.close()
-})
+    await f.resize(PS + 100)
+    await f.resize(3 * PS)
+    await conn.commit()
+    reclaimAll(r)
+    assert.equal((await faulted(vma, PS + 99)).getUint8(PS + 99), 9)
+    assert.equal((await faulted(vma, PS + 100)).getUint8(PS + 100), 0)
+    assert.equal((await faulted(vma, 2 * PS + 5)).getUint8(2 * PS + 5), 0)
+    // the reader keeps its snapshot until sync
+    assert.equal((await faulted(rv, 2 * PS)).getUint8(2 * PS), 9)
+    assert.equal(rf.size, 4 * PS)
+    await reader.sync()
+    assert.equal((await faulted(rv, 2 * PS)).getUint8(2 * PS), 0)
+    assert.equal(rf.size, 3 * PS)
+    assert.deepEqual(rf.meta, { shape: [4, PS] })
+    rv.unmap()
+    reader.close()
+    const packed = await db.pack()
+    assert.ok(packed.blocksRemoved > 0)
+    reclaimAll(r)
+    assert.equal((await faulted(vma, PS + 99)).getUint8(PS + 99), 9)
+    assert.equal((await faulted(vma, 3 * PS - 1)).getUint8(3 * PS - 1), 0)
+    await db.close()
+  },
+)
 
-test('bad arguments are typed errors', async (t) => {
-  const db = await openDatabase(join(tmpDir(t), 'f.bigfile'))
+storageTest('bad arguments are typed errors', async (t, s) => {
+  const db = await openDatabase(await s.location(t))
   const conn = db.connect({ ram: ram() })
   for (const blksize of [0, -4096, 1000, 4096.5, Number.NaN, '4096' as unknown as number]) {
     await assert.rejects(conn.open('x', { create: { blksize } }), { code: 'EINVAL' })

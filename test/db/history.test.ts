@@ -5,6 +5,7 @@ import { DatabaseSync } from 'node:sqlite'
 import { test } from 'node:test'
 import { BigArray } from '../../src/array/index.ts'
 import { Database, openDatabase, SQLiteStorage, type Storage, type Tid } from '../../src/db/index.ts'
+import { faulted, type StorageKind, storageTest } from '../helpers/storages.ts'
 import { PS, ram, reclaimAll, tmpDir } from './helpers.ts'
 import { Peer } from './peer.ts'
 
@@ -269,20 +270,20 @@ test('pack with keep makes exactly the older tids stale; a historical connection
   await db.close()
 })
 
-test('log lists what was committed, newest first, with times that never go back', async (t) => {
-  const path = join(tmpDir(t), 'log.bigfile')
+storageTest('log lists what was committed, newest first, with times that never go back', async (t, s) => {
+  const path = await s.location(t)
   const db = await openDatabase(path)
   const t0 = Date.now()
   await db.createFile('a', { blksize: 4096, size: 3 * 4096 }) // 1
   const w = db.connect({ ram: ram(8, 4096) })
   const va = (await w.open('a')).mmap(0, 3)
-  va.setFloat64(0, 1)
-  va.setFloat64(2 * 4096, 1)
+  ;(await faulted(va, 0)).setFloat64(0, 1)
+  ;(await faulted(va, 2 * 4096)).setFloat64(2 * 4096, 1)
   await w.commit() // 2: a blocks 0, 2
   const b = await w.open('b', { create: { blksize: 4096, size: 4096, meta: { x: 1 } } })
   const vb = b.mmap(0, 1)
-  vb.setFloat64(0, 2)
-  va.setFloat64(4096, 2)
+  ;(await faulted(vb, 0)).setFloat64(0, 2)
+  ;(await faulted(va, 4096)).setFloat64(4096, 2)
   await w.commit() // 3: b created with block 0, a block 1
   vb.unmap()
   va.unmap()
@@ -340,9 +341,7 @@ test('log lists what was committed, newest first, with times that never go back'
 
   // A clock that steps back: the commit takes the previous commit's time, so times never go back.
   const future = Date.now() + 86_400_000
-  const raw = new DatabaseSync(path)
-  raw.prepare('UPDATE log SET time = ? WHERE tid = 5').run(future / 1000)
-  raw.close()
+  await rawSql(s, path, 'UPDATE log SET time = $1 WHERE tid = 5', [future / 1000])
   await db.createFile('d', { blksize: 4096 }) // 6
   const [six, five] = await db.log({ limit: 2 })
   assert.equal(five.time.getTime(), future)
@@ -351,6 +350,28 @@ test('log lists what was committed, newest first, with times that never go back'
   assert.equal(await db.tidAt(new Date(future - 1)), 4)
   await db.close()
 })
+
+/** Runs one statement on the storage's own tables, behind the database's back (`$1` parameters). */
+async function rawSql(s: StorageKind, location: string, sql: string, values: unknown[]): Promise<void> {
+  if (s.name === 'sqlite') {
+    const raw = new DatabaseSync(location)
+    try {
+      raw.prepare(sql.replace(/\$(\d+)/g, '?$1')).run(...(values as number[]))
+    } finally {
+      raw.close()
+    }
+    return
+  }
+  const pg = (await import('pg')).default
+  const c = new pg.Client({ connectionString: location })
+  await c.connect()
+  try {
+    await c.query('SET search_path TO bigfile')
+    await c.query(sql, values)
+  } finally {
+    await c.end()
+  }
+}
 
 /** `inner` with every read answered by a Promise, as an asynchronous storage (PostgreSQL) answers. */
 function asyncReads(inner: Storage): Storage {

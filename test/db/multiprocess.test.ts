@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict'
-import { join } from 'node:path'
-import { test } from 'node:test'
 import { openDatabase } from '../../src/db/index.ts'
-import { PS, tmpDir } from './helpers.ts'
+import { faulted, storageTest } from '../helpers/storages.ts'
+import { PS } from './helpers.ts'
 import { Peer } from './peer.ts'
 
-test('two processes: isolation, conflict, invalidation on one database file', async (t) => {
-  const path = join(tmpDir(t), 'mp.bigfile')
+storageTest('two processes: isolation, conflict, invalidation on one database', async (t, s) => {
+  const path = await s.location(t)
   const a = new Peer()
   const b = new Peer()
   t.after(() => Promise.all([a.exit(), b.exit()]))
@@ -52,14 +51,14 @@ test('two processes: isolation, conflict, invalidation on one database file', as
   const { RAM } = await import('../../src/virtmem/ram.ts')
   const conn = db.connect({ ram: new RAM({ capacity: 8 * PS }) })
   const v = (await conn.open('f')).mmap(0, 2)
-  assert.equal(v.getFloat64(0), 5)
-  assert.equal(v.getFloat64(PS), 1)
+  assert.equal((await faulted(v, 0)).getFloat64(0), 5)
+  assert.equal((await faulted(v, PS)).getFloat64(PS), 1)
   v.unmap()
   await db.close()
 })
 
-test('two processes committing disjoint blocks concurrently never lose a commit', async (t) => {
-  const path = join(tmpDir(t), 'mp2.bigfile')
+storageTest('two processes committing disjoint blocks concurrently never lose a commit', async (t, s) => {
+  const path = await s.location(t)
   const a = new Peer()
   const b = new Peer()
   t.after(() => Promise.all([a.exit(), b.exit()]))

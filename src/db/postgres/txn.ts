@@ -1,0 +1,329 @@
+// One open write transaction of the PostgreSQL storage, on one pooled connection that holds the
+// head row lock: file operations and block writes go straight to the server (block bytes as binary
+// parameters); the log rows, the new head and the NOTIFY are written at commit, right before COMMIT.
+import type { PoolClient } from 'pg'
+import { ExistsError, InvalidArgumentError, NotFoundError } from '../../errors.ts'
+import { encodeBlocks } from '../sqlite/blocklist.ts'
+import { blockSum, recordSum, verifyRecord } from '../sqlite/checksum.ts'
+import type { FilePatch, Meta, NewFile, StorageTxn, Tid, Touched } from '../storage.ts'
+import { ConnectionError, isConnectionLoss, pgError } from './errors.ts'
+import type { PostgresStorage, RecordRow } from './storage.ts'
+
+/** Pending block writes leave when this many are waiting, or this many bytes. */
+const BATCH_BLOCKS = 64
+const BATCH_BYTES = 4 << 20
+
+interface FileChange {
+  blocks: Set<number>
+  record: boolean
+}
+
+export class PostgresTxn implements StorageTxn {
+  readonly tid: Tid
+  readonly #st: PostgresStorage
+  readonly #c: PoolClient
+  /** Written into the log row, so a commit whose reply was lost can be recognised. */
+  readonly #token: string
+  readonly #changes = new Map<number, FileChange>()
+  readonly #batch: { file: number; blk: number; data: Buffer | null }[] = []
+  /** Index in #batch by "file:blk". */
+  readonly #pendingAt = new Map<string, number>()
+  #batchBytes = 0
+  readonly #blksizes = new Map<number, number>()
+  readonly #onEnd: (err?: unknown) => void
+  #done = false
+
+  constructor(st: PostgresStorage, c: PoolClient, tid: Tid, token: string, onEnd: (err?: unknown) => void) {
+    this.#st = st
+    this.#c = c
+    this.tid = tid
+    this.#token = token
+    this.#onEnd = onEnd
+  }
+
+  /** The server process of this transaction's connection (for diagnostics and fault tests). */
+  get pid(): number {
+    return (this.#c as unknown as { processID: number }).processID
+  }
+
+  #change(file: number): FileChange {
+    let c = this.#changes.get(file)
+    if (!c) this.#changes.set(file, (c = { blocks: new Set(), record: false }))
+    return c
+  }
+
+  async #current(file: number): Promise<RecordRow> {
+    const row = await this.#st.queryFileById(this.#c, file, this.tid)
+    if (!row || row.name === null) throw new NotFoundError(`file #${file} does not exist (deleted?)`)
+    verifyRecord(this.#st.where, row)
+    return row
+  }
+
+  async #checkFree(name: string): Promise<void> {
+    if (await this.#st.queryFileByName(this.#c, name, this.tid)) {
+      throw new ExistsError(`a file named ${JSON.stringify(name)} already exists`)
+    }
+  }
+
+  async #put(file: number, name: string | null, blksize: number, size: number, meta: string): Promise<void> {
+    await this.#c.query({
+      name: 'bf_put_version',
+      text: `INSERT INTO ${this.#st.s}.file_versions (file_id, tid, name, blksize, size, meta, sum)
+        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (file_id, tid) DO UPDATE
+        SET name = EXCLUDED.name, blksize = EXCLUDED.blksize, size = EXCLUDED.size, meta = EXCLUDED.meta,
+        sum = EXCLUDED.sum`,
+      values: [
+        file,
+        this.tid,
+        name,
+        blksize,
+        size,
+        meta,
+        recordSum(file, this.tid, name, blksize, size, meta),
+      ],
+    })
+    this.#change(file).record = true
+  }
+
+  async checkConflicts(at: Tid, touched: readonly Touched[]): Promise<void> {
+    this.#open()
+    try {
+      await this.#st.checkConflictsOn(this.#c, at, touched)
+    } catch (e) {
+      throw pgError(e, 'conflict check')
+    }
+  }
+
+  async createFile(spec: NewFile): Promise<number> {
+    this.#open()
+    try {
+      await this.#checkFree(spec.name)
+      const r = await this.#c.query({
+        name: 'bf_next_file_id',
+        text: `UPDATE ${this.#st.s}.meta SET value = value + 1 WHERE key = 'next_file_id' RETURNING value - 1 AS id`,
+      })
+      const id = r.rows[0].id as number
+      await this.#put(id, spec.name, spec.blksize, spec.size, JSON.stringify(spec.meta))
+      return id
+    } catch (e) {
+      throw pgError(e, `create file ${JSON.stringify(spec.name)}`)
+    }
+  }
+
+  async updateFile(file: number, patch: FilePatch): Promise<void> {
+    this.#open()
+    try {
+      const cur = await this.#current(file)
+      const name = patch.name ?? (cur.name as string)
+      if (name !== cur.name) await this.#checkFree(name)
+      const meta = patch.meta === undefined ? cur.meta : JSON.stringify(patch.meta satisfies Meta)
+      await this.#put(file, name, cur.blksize, patch.size ?? cur.size, meta)
+    } catch (e) {
+      throw pgError(e, `update file #${file}`)
+    }
+  }
+
+  async deleteFile(file: number): Promise<void> {
+    this.#open()
+    try {
+      const cur = await this.#current(file)
+      await this.#put(file, null, cur.blksize, 0, '{}')
+    } catch (e) {
+      throw pgError(e, `delete file #${file}`)
+    }
+  }
+
+  async dropBlocks(file: number, fromBlk: number): Promise<void> {
+    this.#open()
+    try {
+      await this.#flush() // the statement below reads the table, this transaction's blocks included
+      const s = this.#st.s
+      const r = await this.#c.query({
+        name: 'bf_live_blocks_from',
+        text: `SELECT blk, tid FROM ${s}.blocks b WHERE file_id = $1 AND blk >= $2 AND data IS NOT NULL
+            AND tid = (SELECT max(tid) FROM ${s}.blocks WHERE file_id = b.file_id AND blk = b.blk)`,
+        values: [file, fromBlk],
+      })
+      const c = this.#change(file)
+      const rows = r.rows as { blk: number; tid: number }[]
+      // A block this transaction wrote already has its row at this tid: that row becomes the tombstone.
+      for (const { blk, tid } of rows) {
+        if (tid === this.tid) await this.#rewrite(file, blk, null)
+      }
+      for (const { blk, tid } of rows) {
+        if (tid === this.tid) continue
+        this.#queue(file, blk, null)
+        if (this.#batch.length >= BATCH_BLOCKS) await this.#flush()
+      }
+      await this.#flush()
+      for (const { blk } of rows) c.blocks.add(blk)
+    } catch (e) {
+      throw pgError(e, `drop blocks >= ${fromBlk} of file #${file}`)
+    }
+  }
+
+  /**
+   * Blocks are sent a few at a time: copied into a pending batch (≤ BATCH_BLOCKS blocks and
+   * BATCH_BYTES), which goes out as one multi-row INSERT (bytes as binary parameters) when full, before
+   * dropBlocks and at commit. One round trip per 4 KiB block would dominate small-block commits.
+   */
+  async writeBlock(file: number, blk: number, data: Uint8Array | null): Promise<void> {
+    this.#open()
+    try {
+      let bytes: Buffer | null = null
+      if (data !== null) {
+        // A file's blksize never changes: the storage remembers it across transactions (learnt ones
+        // only after COMMIT: a rolled-back creation gives its id to the next one).
+        let bs = this.#st.blksizes.get(file) ?? this.#blksizes.get(file)
+        if (bs === undefined) this.#blksizes.set(file, (bs = (await this.#current(file)).blksize))
+        if (data.length !== bs) {
+          throw new InvalidArgumentError(
+            `block of ${data.length} bytes written to file #${file} of blksize ${bs}`,
+          )
+        }
+        bytes = Buffer.from(data) // a copy: the page may change once this call returns
+      }
+      const key = `${file}:${blk}`
+      const pending = this.#pendingAt.get(key)
+      if (pending !== undefined) {
+        // written twice before the batch left: the last bytes win
+        this.#batchBytes += (bytes?.length ?? 0) - (this.#batch[pending].data?.length ?? 0)
+        this.#batch[pending].data = bytes
+      } else if (this.#changes.get(file)?.blocks.has(blk)) {
+        // already in the table for this tid (a tombstone of dropBlocks): an UPDATE
+        await this.#flush()
+        await this.#rewrite(file, blk, bytes)
+      } else {
+        this.#queue(file, blk, bytes)
+        if (this.#batch.length >= BATCH_BLOCKS || this.#batchBytes >= BATCH_BYTES) await this.#flush()
+      }
+    } catch (e) {
+      throw pgError(e, `write block ${blk} of file #${file}`)
+    }
+    this.#change(file).blocks.add(blk)
+  }
+
+  #queue(file: number, blk: number, bytes: Buffer | null): void {
+    this.#pendingAt.set(`${file}:${blk}`, this.#batch.length)
+    this.#batch.push({ file, blk, data: bytes })
+    this.#batchBytes += bytes?.length ?? 0
+  }
+
+  /** Replaces the row this transaction already wrote for (file, blk). */
+  async #rewrite(file: number, blk: number, bytes: Buffer | null): Promise<void> {
+    await this.#c.query({
+      name: 'bf_rewrite_block',
+      text: `UPDATE ${this.#st.s}.blocks SET data = $4, sum = $5 WHERE file_id = $1 AND blk = $2 AND tid = $3`,
+      values: [file, blk, this.tid, bytes, blockSum(file, blk, this.tid, bytes)],
+    })
+  }
+
+  /** Sends the pending blocks: one INSERT of plain rows (no ON CONFLICT: speculative insertion costs more). */
+  async #flush(): Promise<void> {
+    const batch = this.#batch.splice(0)
+    this.#pendingAt.clear()
+    this.#batchBytes = 0
+    if (batch.length === 0) return
+    const rows: string[] = []
+    const values: unknown[] = []
+    for (const b of batch) {
+      const k = values.length
+      rows.push(`($${k + 1}, $${k + 2}, $${k + 3}, $${k + 4}, $${k + 5})`)
+      values.push(b.file, b.blk, this.tid, b.data, blockSum(b.file, b.blk, this.tid, b.data))
+    }
+    await this.#c.query({
+      name: `bf_write_blocks_${batch.length}`,
+      text: `INSERT INTO ${this.#st.s}.blocks (file_id, blk, tid, data, sum) VALUES ${rows.join(', ')}`,
+      values,
+    })
+  }
+
+  /**
+   * Writes the log, the new head and the NOTIFY, and COMMITs, in one round trip (one simple query of
+   * several statements; every value in it is a checked integer, a hex literal or our own UUID). When
+   * the connection is lost meanwhile, the outcome is unknown to us: the token in the log row tells,
+   * read on another connection.
+   */
+  async commit(): Promise<void> {
+    this.#open()
+    try {
+      await this.#flush()
+    } catch (e) {
+      await this.rollback(e)
+      throw pgError(e, `commit of tid ${this.tid}`)
+    }
+    const s = this.#st.s
+    const files: string[] = []
+    for (const [file, c] of this.#changes) {
+      const blocks = [...c.blocks].sort((a, b) => a - b)
+      const list = blocks.length ? `'\\x${Buffer.from(encodeBlocks(blocks)).toString('hex')}'::bytea` : 'NULL'
+      files.push(`(${this.tid}, ${file}, ${list}, ${c.record})`)
+    }
+    const text = [
+      // Commit times never go backwards (a clock stepped back still gives the newest commit the newest time).
+      `INSERT INTO ${s}.log (tid, time, token) VALUES (${this.tid}, greatest(${Date.now() / 1000},
+        coalesce((SELECT time FROM ${s}.log ORDER BY tid DESC LIMIT 1), 0)), '${this.#token}')`,
+      files.length
+        ? `INSERT INTO ${s}.log_files (tid, file_id, blocks, record) VALUES ${files.join(', ')}`
+        : '',
+      `UPDATE ${s}.meta SET value = ${this.tid} WHERE key = 'head'`,
+      `SELECT pg_notify('${this.#st.schema}', '${this.tid}')`,
+      'COMMIT',
+    ]
+      .filter((x) => x !== '')
+      .join(';\n')
+    try {
+      await this.#c.query(text)
+    } catch (e) {
+      if (!isConnectionLoss(e)) {
+        // A statement failed: the server skipped the rest, COMMIT included; the transaction is void.
+        await this.rollback()
+        throw pgError(e, `commit of tid ${this.tid}`)
+      }
+      this.#end(e)
+      let done: boolean
+      try {
+        done = await this.#st.committed(this.tid, this.#token)
+      } catch (e2) {
+        throw new ConnectionError(
+          `commit of tid ${this.tid}: the connection was lost during COMMIT and the outcome cannot be read (${(e2 as Error).message}); reconnect and look at the data`,
+          { cause: e },
+        )
+      }
+      if (!done) {
+        throw new ConnectionError(
+          `commit of tid ${this.tid}: the connection was lost; nothing was committed`,
+          { cause: e },
+        )
+      }
+    }
+    for (const [file, bs] of this.#blksizes) this.#st.blksizes.set(file, bs)
+    this.#end()
+  }
+
+  async rollback(err?: unknown): Promise<void> {
+    if (this.#done) return
+    let lost = err !== undefined && isConnectionLoss(err) ? err : undefined
+    if (!lost) {
+      try {
+        await this.#c.query('ROLLBACK')
+      } catch (e) {
+        // The server rolls back a transaction whose connection is gone; the pool must drop it.
+        lost = e
+      }
+    }
+    this.#end(lost)
+  }
+
+  #end(err?: unknown): void {
+    if (this.#done) return
+    this.#done = true
+    this.#batch.length = 0
+    this.#pendingAt.clear()
+    this.#onEnd(err)
+  }
+
+  #open(): void {
+    if (this.#done) throw new InvalidArgumentError(`transaction ${this.tid} has already ended`)
+  }
+}
