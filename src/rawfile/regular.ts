@@ -5,20 +5,9 @@
 // (The data file itself is the user's choice: realpath resolves it, and it must be a regular file.)
 import { closeSync, constants, fstatSync, lstatSync, openSync, type Stats } from 'node:fs'
 import { CorruptError, InvalidArgumentError } from '../errors.ts'
+import { kindOf } from '../util/exclusive.ts'
 
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_RDWR } = constants
-
-/** What a file is, for messages. */
-export function kindOf(st: Stats): string {
-  if (st.isFile()) return 'a regular file'
-  if (st.isDirectory()) return 'a directory'
-  if (st.isSymbolicLink()) return 'a symbolic link'
-  if (st.isFIFO()) return 'a FIFO'
-  if (st.isSocket()) return 'a socket'
-  if (st.isCharacterDevice()) return 'a character device'
-  if (st.isBlockDevice()) return 'a block device'
-  return 'not a regular file'
-}
 
 /**
  * Throws unless `st` is a regular file (and, for a file of our own, has exactly one link: a hard link

@@ -7,14 +7,14 @@ import {
   AbortError,
   ChecksumError,
   ClosedError,
-  ConflictError,
   CorruptError,
   InvalidArgumentError,
   ReadOnlyError,
   StaleSnapshotError,
 } from '../../errors.ts'
 import { readonlyFields } from '../../util/readonly.ts'
-import { decodeBlocks, intersect } from '../sqlite/blocklist.ts'
+import { logConflicts, nameConflict, recordConflicts } from '../conflicts.ts'
+import { decodeBlocks } from '../sqlite/blocklist.ts'
 import { blockSum, verifyRecord } from '../sqlite/checksum.ts'
 import type {
   Change,
@@ -528,50 +528,18 @@ export class PostgresStorage implements Storage {
   ): Promise<void> {
     for (const t of touched) {
       if (t.file === undefined) {
-        if (taken.has(t.name)) {
-          throw new ConflictError(
-            t.name,
-            [],
-            `conflict on file ${JSON.stringify(t.name)}: another commit used this name after this transaction's snapshot`,
-          )
-        }
+        if (taken.has(t.name)) throw nameConflict(t.name)
         continue
       }
-      const hit = new Set<number>()
-      let record = false
-      let theirRecord = false
-      for (const r of log) {
-        if (r.file !== t.file) continue
-        for (const b of intersect(blockList(r.blocks), t.blocks)) hit.add(b)
-        if (r.record) theirRecord = true
-        if (t.record && r.record) record = true
-      }
-      if (hit.size > 0 || record)
-        throw new ConflictError(
-          t.name,
-          [...hit].sort((a, b) => a - b),
-        )
+      const mine = log.filter((r) => r.file === t.file)
+      const theirRecord = logConflicts(
+        t,
+        mine.map((r) => ({ blocks: blockList(r.blocks), record: Boolean(r.record) })),
+      )
       // A deletion or resize after `at` is a record change in the log: without one, the record is
       // as this transaction saw it, and there is nothing more to read.
       if (!theirRecord) continue
-      const row = await this.queryFileById(c, t.file, Number.MAX_SAFE_INTEGER)
-      if (!row || row.name === null) {
-        throw new ConflictError(
-          t.name,
-          t.blocks,
-          `conflict on file ${JSON.stringify(t.name)}: another commit deleted it`,
-        )
-      }
-      // Another commit resized the file: blocks written past its new end would come back to life
-      // when it grows again, which no serial order allows.
-      const past = t.blocks.filter((b) => b * row.blksize >= row.size)
-      if (past.length > 0) {
-        throw new ConflictError(
-          t.name,
-          past,
-          `conflict on file ${JSON.stringify(t.name)}: another commit shrank it below blocks ${past.join(', ')}`,
-        )
-      }
+      recordConflicts(t, await this.queryFileById(c, t.file, Number.MAX_SAFE_INTEGER), true)
     }
   }
 

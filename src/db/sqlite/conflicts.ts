@@ -1,7 +1,8 @@
 // The conflict check of a commit (first committer wins), run in its write transaction after BEGIN.
-import { ConflictError, StaleSnapshotError } from '../../errors.ts'
+import { StaleSnapshotError } from '../../errors.ts'
+import { logConflicts, nameConflict, recordConflicts } from '../conflicts.ts'
 import type { Tid, Touched } from '../storage.ts'
-import { decodeBlocks, intersect } from './blocklist.ts'
+import { decodeBlocks } from './blocklist.ts'
 import { type LogRow, packedTid, type RecordRow, type Statements } from './statements.ts'
 
 /**
@@ -14,47 +15,14 @@ export function checkConflicts(s: Statements, at: Tid, touched: readonly Touched
   if (at < packed) throw new StaleSnapshotError(at, packed)
   for (const t of touched) {
     if (t.file === undefined) {
-      if (s.nameTakenAfter.get(t.name, at)) {
-        throw new ConflictError(
-          t.name,
-          [],
-          `conflict on file ${JSON.stringify(t.name)}: another commit used this name after this transaction's snapshot`,
-        )
-      }
+      if (s.nameTakenAfter.get(t.name, at)) throw nameConflict(t.name)
       continue
     }
-    const hit = new Set<number>()
-    let record = false
-    let theirRecord = false
-    for (const r of s.logAfter.all(at, t.file) as unknown as LogRow[]) {
-      for (const b of intersect(decodeBlocks(r.blocks), t.blocks)) hit.add(b)
-      if (r.record) theirRecord = true
-      if (t.record && r.record) record = true
-    }
-    if (hit.size > 0 || record)
-      throw new ConflictError(
-        t.name,
-        [...hit].sort((a, b) => a - b),
-      )
-    const now = s.fileById.get(t.file, Number.MAX_SAFE_INTEGER) as RecordRow | undefined
-    if (!now || now.name === null) {
-      throw new ConflictError(
-        t.name,
-        t.blocks,
-        `conflict on file ${JSON.stringify(t.name)}: another commit deleted it`,
-      )
-    }
-    if (theirRecord) {
-      // Another commit resized the file: blocks written past its new end would come back to life
-      // when it grows again, which no serial order allows.
-      const past = t.blocks.filter((b) => b * now.blksize >= now.size)
-      if (past.length > 0) {
-        throw new ConflictError(
-          t.name,
-          past,
-          `conflict on file ${JSON.stringify(t.name)}: another commit shrank it below blocks ${past.join(', ')}`,
-        )
-      }
-    }
+    const rows = s.logAfter.all(at, t.file) as unknown as LogRow[]
+    const theirRecord = logConflicts(
+      t,
+      rows.map((r) => ({ blocks: decodeBlocks(r.blocks), record: r.record !== 0 })),
+    )
+    recordConflicts(t, s.fileById.get(t.file, Number.MAX_SAFE_INTEGER) as RecordRow | undefined, theirRecord)
   }
 }
