@@ -194,6 +194,26 @@ export class DbFile implements BigFile, Disposable {
     return this.#conn.storage.loadBlock(this.#id, blk, this.#conn.at, buf)
   }
 
+  /** Blocks `blk` .. `blk + count - 1` as of the connection's `at`, in one storage call where it has one. */
+  loadblks(blk: number, count: number, buf: Uint8Array): Awaitable<void> {
+    if (this.#gone) throw new NotFoundError(`file ${JSON.stringify(this.name)} no longer exists`)
+    const storage = this.#conn.storage
+    const id = this.#id
+    const bs = this.blksize
+    const drop = this.#dropFrom
+    // A range reaching into blocks a shrink dropped, or a file not yet stored, goes block by block.
+    if (id === undefined || storage.loadBlocks === undefined || (drop !== undefined && blk + count > drop)) {
+      const each = (k: number): Awaitable<void> => {
+        for (; k < count; k++) {
+          const r = this.loadblk(blk + k, buf.subarray(k * bs, (k + 1) * bs))
+          if (r instanceof Promise) return r.then(() => each(k + 1))
+        }
+      }
+      return each(0)
+    }
+    return storage.loadBlocks(id, blk, count, this.#conn.at, buf)
+  }
+
   /** Into the transaction of the commit storing this file; refused (BusyError) outside one. */
   storeblk(blk: number, buf: Uint8Array): Awaitable<void> {
     const txn = this.#txn

@@ -217,6 +217,11 @@ export interface Storage {
   fileById(id: number, at: Tid): Awaitable<FileRecord | undefined>
   /** Fills `buf` (exactly blksize bytes) with block `blk` as of `at`; zeros when never written. */
   loadBlock(file: number, blk: number, at: Tid, buf: Uint8Array): Awaitable<void>
+  /**
+   * Optional, for read-ahead and scans: fills `buf` (exactly `count * blksize` bytes) with blocks `blk` ..
+   * `blk + count - 1` as of `at`, as `loadBlock` would one by one, but in as few I/Os as the storage can.
+   */
+  loadBlocks?(file: number, blk: number, count: number, at: Tid, buf: Uint8Array): Awaitable<void>
   /** Log entries with after < tid <= upto, by tid; `null` when pack removed part of that history. */
   changes(after: Tid, upto: Tid): Awaitable<Change[] | null>
   /** The pack cutoff: snapshots at >= it read exactly, older ones are stale. 0 before the first pack. */

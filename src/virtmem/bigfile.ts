@@ -16,6 +16,12 @@ export interface BigFile {
   readonly blksize: number
   /** Fills `buf` (exactly `blksize` bytes) with the contents of block `blk`. */
   loadblk(blk: number, buf: Uint8Array): Awaitable<void>
+  /**
+   * Optional, for read-ahead: fills `buf` (exactly `count * blksize` bytes) with blocks `blk` ..
+   * `blk + count - 1`, in one I/O where the storage can. Same contract as `loadblk` otherwise; a file
+   * without it is read block by block.
+   */
+  loadblks?(blk: number, count: number, buf: Uint8Array): Awaitable<void>
   /** Persists `buf` (exactly `blksize` bytes) as block `blk`; `buf` must not be kept past the call. */
   storeblk(blk: number, buf: Uint8Array): Awaitable<void>
 }
@@ -46,6 +52,15 @@ export class MemoryBigFile implements BigFile {
   loadblk(blk: number, buf: Uint8Array): Awaitable<void> {
     if (!this.#async) return this.#load(blk, buf)
     return new Promise<void>((resolve) => setImmediate(() => resolve(this.#load(blk, buf))))
+  }
+
+  loadblks(blk: number, count: number, buf: Uint8Array): Awaitable<void> {
+    const bs = this.blksize
+    const one = (): void => {
+      for (let k = 0; k < count; k++) this.#load(blk + k, buf.subarray(k * bs, (k + 1) * bs))
+    }
+    if (!this.#async) return one()
+    return new Promise<void>((resolve) => setImmediate(() => resolve(one())))
   }
 
   storeblk(blk: number, buf: Uint8Array): Awaitable<void> {
