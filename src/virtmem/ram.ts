@@ -253,6 +253,18 @@ export class RAM {
     return frame
   }
 
+  /**
+   * @internal A free frame for read-ahead, or -1: never reclaims, purges or spills (pages nobody asked for
+   * yet must not push out pages in use), and leaves the reference bit clear, so a page read ahead but never
+   * used gets no second chance from CLOCK.
+   */
+  _tryTakeFree(): number {
+    if (this.#closed || this.#nfree === 0) return -1
+    const frame = this.#freeStack[--this.#nfree]
+    this.ref[frame] = 0
+    return frame
+  }
+
   /** Frees frames for one allocation, in order, and returns the one claimed for it (-1: none). */
   #reclaimForOne(): number {
     if (this.#claiming) return -1
