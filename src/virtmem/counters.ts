@@ -4,14 +4,6 @@ export class Counters {
   faults = 0
   /** Blocks loaded for a fault that needed them (a `loadblk` call each, or their part of a `loadblks`). */
   loads = 0
-  /** Blocks loaded ahead of use by sequential read-ahead (in the same I/O as a fault's block, or after it). */
-  readahead = 0
-  /** `loadblks` calls: I/Os of several adjacent blocks at once (read-ahead coalesced with the fault's block). */
-  multiLoads = 0
-  /** Read-ahead pages dropped before any fault used them (read-ahead that was wasted). */
-  readaheadUnused = 0
-  /** Clean pages a sequential walk had passed, dropped at once so the walk reuses its own frames. */
-  dropBehind = 0
   /** `storeblk` calls. */
   stores = 0
   /** Clean pages dropped by reclaim. */
@@ -20,6 +12,14 @@ export class Counters {
   purges = 0
   /** Pages dropped by invalidate, discard or close. */
   drops = 0
+  /** Blocks loaded ahead of use by sequential read-ahead (in the same I/O as a fault's block, or after it). */
+  readahead = 0
+  /** `loadblks` calls: I/Os of several adjacent blocks at once (read-ahead coalesced with the fault's block). */
+  multiLoads = 0
+  /** Read-ahead pages dropped before any fault used them (read-ahead that was wasted). */
+  readaheadUnused = 0
+  /** Clean pages a sequential walk had passed, dropped at once so the walk reuses its own frames. */
+  dropBehind = 0
   /** Bytes read by loads, read-ahead included. */
   bytesLoaded = 0
   /** Bytes written by `storeblk` calls. */
