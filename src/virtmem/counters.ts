@@ -2,7 +2,7 @@
 export class Counters {
   /** Every page fault taken: a miss or a write to a read-only entry, whether it loaded or only mapped. */
   faults = 0
-  /** Blocks loaded for a fault that needed them (a `loadblk` call each, or their part of a `loadblks`). */
+  /** Blocks loaded: a `loadblk` call each, or their part of a `loadblks`; read-ahead included. */
   loads = 0
   /** `storeblk` calls. */
   stores = 0
@@ -12,7 +12,7 @@ export class Counters {
   purges = 0
   /** Pages dropped by invalidate, discard or close. */
   drops = 0
-  /** Blocks loaded ahead of use by sequential read-ahead (in the same I/O as a fault's block, or after it). */
+  /** Of `loads`, the blocks loaded ahead of use by sequential read-ahead (no fault asked for them yet). */
   readahead = 0
   /** `loadblks` calls: I/Os of several adjacent blocks at once (read-ahead coalesced with the fault's block). */
   multiLoads = 0

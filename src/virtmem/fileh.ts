@@ -200,7 +200,8 @@ export class FileH implements VolatileSource, SpillSource {
    */
   _faultSync(vma: VMA, pgoffset: number, write: boolean, held?: readonly Page[]): void {
     // (2) count the fault
-    this.#count('faults')
+    this.counters.faults++
+    this.ram.counters.faults++
     const page = this.#step(vma, pgoffset, write, false, 'sync', held)
     if (page === null) {
       throw new WouldBlockError(
@@ -232,7 +233,8 @@ export class FileH implements VolatileSource, SpillSource {
 
   #fault(vma: VMA, pgoffset: number, write: boolean, pin: boolean, opts: FaultWaitOptions): Awaitable<Page> {
     // (2) count the fault
-    this.#count('faults')
+    this.counters.faults++
+    this.ram.counters.faults++
     opts.signal?.throwIfAborted()
     const page = this.#step(vma, pgoffset, write, pin, opts.priority ? 'turn' : 'async', opts.held)
     if (page !== null && page.state !== PageState.LOADING) return page
@@ -496,6 +498,9 @@ export class FileH implements VolatileSource, SpillSource {
   /** (8) Fills a LOADING page from its block(s): one loadblk per block, or a bigger block via the bounce buffer. */
   #load(page: Page): Awaitable<void> {
     const { ram, blksize: bs, pagesize: ps } = this
+    // One block per page (the common case): straight into the frame's kept view, nothing allocated.
+    if (this.#ppb === 1 && this.#bpp === 1)
+      return this.#blockIO('load', page.pgoffset, page.pgoffset, ram._frameView(page.frame), page.readahead)
     if (this.#ppb === 1) {
       const base = page.frame * ps
       const blk0 = page.pgoffset * this.#bpp
@@ -623,11 +628,11 @@ export class FileH implements VolatileSource, SpillSource {
     const bpp = this.#bpp
     const first = group[a]
     const blk = first.pgoffset * bpp
-    let demand = 0
-    for (let k = a; k < b; k++) if (!group[k].readahead) demand++
+    let ahead = 0
+    for (let k = a; k < b; k++) if (group[k].readahead) ahead++
     this.#count('multiLoads')
-    this.#count('loads', demand * bpp)
-    this.#count('readahead', (b - a - demand) * bpp)
+    this.#count('loads', (b - a) * bpp)
+    this.#count('readahead', ahead * bpp)
     this.#count('bytesLoaded', (b - a) * ps)
     const buf = new Uint8Array(ram.arena, first.frame * ps, (b - a) * ps)
     let r: Awaitable<void>
@@ -715,8 +720,24 @@ export class FileH implements VolatileSource, SpillSource {
     ahead = false,
   ): Awaitable<void> {
     const store = op === 'store'
-    this.#count(store ? 'stores' : ahead ? 'readahead' : 'loads')
-    this.#count(store ? 'bytesStored' : 'bytesLoaded', buf.length)
+    // named increments, not #count's keyed ones: this is the miss path
+    const c = this.counters
+    const rc = this.ram.counters
+    if (store) {
+      c.stores++
+      rc.stores++
+      c.bytesStored += buf.length
+      rc.bytesStored += buf.length
+    } else {
+      c.loads++
+      rc.loads++
+      if (ahead) {
+        c.readahead++
+        rc.readahead++
+      }
+      c.bytesLoaded += buf.length
+      rc.bytesLoaded += buf.length
+    }
     let r: Awaitable<void>
     try {
       r = store ? this.file.storeblk(blk, buf) : this.file.loadblk(blk, buf)
@@ -864,7 +885,8 @@ export class FileH implements VolatileSource, SpillSource {
   /** @internal Called by RAM reclaim for a clean, unpinned page. */
   _reclaimPage(page: Page): void {
     this.#drop(page, 'reclaim')
-    this.#count('reclaims')
+    this.counters.reclaims++
+    this.ram.counters.reclaims++
   }
 
   /** @internal Clears every page table entry that maps `page`. */

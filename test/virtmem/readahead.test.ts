@@ -68,7 +68,7 @@ describe('read-ahead', () => {
     ])
     const c = ram.counters
     assert.equal(c.faults, 32)
-    assert.equal(c.loads, 7) // one block per fault that missed
+    assert.equal(c.loads, 32) // every block once: 7 for faults that missed, 25 ahead
     assert.equal(c.readahead, 25)
     assert.equal(c.multiLoads, 5)
     assert.equal(c.bytesLoaded, 32 * PS)
@@ -128,7 +128,7 @@ describe('read-ahead', () => {
     ])
     assert.deepEqual(file.loads, [])
     assert.deepEqual(fh.residentPages(), [4, 5, 6, 7, 8, 9, 10, 11, 12, 13])
-    assert.equal(ram.counters.loads, 2)
+    assert.equal(ram.counters.loads, 10)
     assert.equal(ram.counters.readahead, 8)
   })
 
@@ -180,7 +180,7 @@ describe('read-ahead', () => {
     readAll(vma, 0, 15)
     const after = ram.counters.snapshot()
     // windows 0 | 1 | 2,3 | 4..7 | 8..15
-    assert.equal(after.loads + after.readahead - before.loads - before.readahead, 16)
+    assert.equal(after.loads - before.loads, 16)
     // every loadblks covered adjacent frames: the data is right (checked by readAll) and each call was ≥ 2 blocks
     // the last window (8..15) got two stretches of adjacent frames: two loadblks
     assert.deepEqual(file.multi, [
