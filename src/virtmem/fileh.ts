@@ -53,6 +53,11 @@ export interface FileHOptions {
   purgeUnit?: PurgeUnit
   /** Every write fault is refused with ReadOnlyError (EROFS): a view of a file that must not change. */
   readOnly?: boolean
+  /**
+   * Sequential read-ahead and drop-behind (see `advise`). Default true; false loads one page per fault and
+   * never drops a page because a walk passed it ('dontneed' advice is then ignored).
+   */
+  readahead?: boolean
 }
 
 /** @internal How an awaitable fault waits. */
@@ -118,6 +123,7 @@ export class FileH implements VolatileSource, SpillSource {
   readonly #readOnly: boolean
   /** Sequential read-ahead and drop-behind state (readahead.ts). */
   readonly #ra: Readahead
+  readonly #raOn: boolean
 
   /** A scratch file over `ram`: pages read as zeros until written, and have no storage to go to. */
   static scratch(ram: RAM, options: FileHOptions = {}): FileH {
@@ -169,7 +175,11 @@ export class FileH implements VolatileSource, SpillSource {
     }
     this.#vol = new VolatileState(options.strict ?? false, unit)
     this.#readOnly = options.readOnly ?? false
-    this.#ra = new Readahead(ps, ram.frames)
+    const readahead = options.readahead ?? true
+    if (typeof readahead !== 'boolean')
+      throw new InvalidArgumentError(`readahead must be a boolean, got ${String(readahead)}`)
+    this.#raOn = readahead
+    this.#ra = new Readahead(ps, readahead ? ram.frames : 0)
     // Only a file with a storage can spill: a scratch page has nowhere to come back from but RAM.
     if (!this.isScratch) ram._registerSpill(this)
     readonlyFields(this, ['file', 'ram', 'pagesize', 'blksize', 'maxRetries', 'counters', 'isScratch'])
@@ -679,6 +689,7 @@ export class FileH implements VolatileSource, SpillSource {
     const end = pgoffset + pglen
     switch (advice) {
       case 'dontneed':
+        if (!this.#raOn) return
         if (pglen === 1) {
           const page = this.#pagemap.get(pgoffset)
           if (page !== undefined) this.#dropPassed(page)

@@ -9,7 +9,7 @@
  */
 export type Advice = 'normal' | 'sequential' | 'random' | 'dontneed'
 
-/** Read-ahead windows are at most this many bytes (and at most an eighth of the frames). */
+/** Read-ahead windows are at most this many bytes, or 4 pages of a bigger page size, and at most an eighth of the frames. */
 export const READAHEAD_MAX_BYTES = 2 << 20
 
 /**
@@ -19,7 +19,7 @@ export const READAHEAD_MAX_BYTES = 2 << 20
  * allocation: `plan` is pure, `commit` records what was loaded.
  */
 export class Readahead {
-  /** Most pages one window loads: min(2 MiB, frames / 8) in pages; 1 turns read-ahead off. */
+  /** Most pages one window loads: max(2 MiB in pages, 4), at most frames / 8; 1 turns read-ahead off. */
   readonly cap: number
   /** The page a sequential stream misses next (-1: none yet). */
   next = -1
@@ -38,7 +38,8 @@ export class Readahead {
   failEnd = 0
 
   constructor(pagesize: number, frames: number) {
-    this.cap = Math.max(1, Math.min(Math.floor(READAHEAD_MAX_BYTES / pagesize), Math.floor(frames / 8)))
+    const pages = Math.max(4, Math.floor(READAHEAD_MAX_BYTES / pagesize))
+    this.cap = Math.max(1, Math.min(pages, Math.floor(frames / 8)))
   }
 
   /** The advice in force at page `pg`. */
