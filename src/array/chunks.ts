@@ -207,9 +207,7 @@ export class PagePins {
   #took(pg: number, pin: Pin): void {
     this.#pin = pin
     this.#pg = pg
-    pin.forEach((bytes) => {
-      this.#base = bytes.byteOffset
-    })
+    this.#base = pin._base()
   }
 
   #readahead(pg: number, prev: number): void {

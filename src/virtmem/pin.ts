@@ -73,7 +73,9 @@ export class Pin implements Disposable {
   ): Pin {
     const pages: Page[] = []
     try {
-      for (const i of pageIndexes(vma, off, length)) {
+      const ps = vma.pagesize
+      const last = Math.floor((off + length - 1) / ps) // first - 1 when length is 0: nothing to pin
+      for (let i = Math.floor(off / ps); i <= last; i++) {
         ensure(i, write, pages)
         pages.push(pinPage(vma, i, write))
       }
@@ -103,6 +105,13 @@ export class Pin implements Disposable {
   _intact(): boolean {
     for (const p of this.#pages) if (p.detached || this.#vma.fileh._page(p.pgoffset) !== p) return false
     return true
+  }
+
+  /** @internal Where the first pinned byte lies in the RAM's arena (the array walk's views start there). */
+  _base(): number {
+    this.#check()
+    if (this.#pages.length === 0) return 0
+    return this.#pages[0].frame * this.#vma.pagesize + (this.#offset % this.#vma.pagesize)
   }
 
   /** Whether `release()` was called; the views must not be used then, and `forEach`/`view` throw ClosedError. */
@@ -163,13 +172,6 @@ export class Pin implements Disposable {
   #check(): void {
     if (this.#released) throw new ClosedError('pin was released')
   }
-}
-
-function* pageIndexes(vma: VMA, off: number, length: number): Generator<number> {
-  const ps = vma.pagesize
-  const first = Math.floor(off / ps)
-  const last = Math.floor((off + length - 1) / ps) // first - 1 when length is 0: nothing to pin
-  for (let i = first; i <= last; i++) yield i
 }
 
 function pinPage(vma: VMA, i: number, write: boolean): Page {
