@@ -54,8 +54,8 @@ export interface FileHOptions {
   /** Every write fault is refused with ReadOnlyError (EROFS): a view of a file that must not change. */
   readOnly?: boolean
   /**
-   * Sequential read-ahead and drop-behind (see `advise`). Default true; false loads one page per fault and
-   * never drops a page because a walk passed it ('dontneed' advice is then ignored).
+   * Sequential read-ahead and drop-behind (see `advise`). Default true (a scratch file never reads ahead);
+   * false loads one page per fault and never drops a page because a walk passed it ('dontneed' is ignored).
    */
   readahead?: boolean
 }
@@ -178,8 +178,9 @@ export class FileH implements VolatileSource, SpillSource {
     const readahead = options.readahead ?? true
     if (typeof readahead !== 'boolean')
       throw new InvalidArgumentError(`readahead must be a boolean, got ${String(readahead)}`)
-    this.#raOn = readahead
-    this.#ra = new Readahead(ps, readahead ? ram.frames : 0)
+    // A scratch file has nothing to read ahead: its pages are zeros until written.
+    this.#raOn = readahead && !this.isScratch
+    this.#ra = new Readahead(ps, this.#raOn ? ram.frames : 0)
     // Only a file with a storage can spill: a scratch page has nowhere to come back from but RAM.
     if (!this.isScratch) ram._registerSpill(this)
     readonlyFields(this, ['file', 'ram', 'pagesize', 'blksize', 'maxRetries', 'counters', 'isScratch'])

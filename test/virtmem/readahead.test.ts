@@ -238,6 +238,26 @@ describe('read-ahead', () => {
     assert.equal(ram.counters.readahead, 0)
   })
 
+  test("{ readahead: false } and scratch files load one page per fault; 'dontneed' is then ignored", () => {
+    const ram = new RAM({ pagesize: PS, capacity: (64 + 2) * PS })
+    const file = new MultiFile(PS)
+    const fh = new FileH(file, ram, { readahead: false })
+    const vma = fh.mmap(0, 32)
+    fh.advise(0, 32, 'sequential')
+    readAll(vma, 0, 32)
+    assert.equal(file.loads.length, 32)
+    assert.deepEqual(file.multi, [])
+    fh.advise(0, 32, 'dontneed')
+    assert.equal(fh.residentPages().length, 32)
+    const scratch = FileH.scratch(ram)
+    const svma = scratch.mmap(0, 16)
+    for (let pg = 0; pg < 16; pg++) svma.setUint8(pg * PS, 1)
+    assert.equal(scratch.residentPages().length, 16)
+    assert.equal(scratch.counters.readahead, 0)
+    assert.equal(ram.counters.readahead, 0)
+    assert.throws(() => new FileH(file, ram, { readahead: 'yes' as never }), { code: 'EINVAL' })
+  })
+
   test('advise checks its arguments', () => {
     const { fh } = setup()
     assert.throws(() => fh.advise(0, 1, 'often' as never), { code: 'EINVAL' })
