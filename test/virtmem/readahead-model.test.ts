@@ -43,6 +43,7 @@ type Cmd =
   | { t: 'write'; pg: number; len: number; v: number }
   | { t: 'advise'; from: number; len: number; advice: 'normal' | 'sequential' | 'random' | 'dontneed' }
   | { t: 'reclaim'; n: number }
+  | { t: 'race'; pg: number; from: number; len: number; v: number }
   | { t: 'commit' }
 
 const page = fc.integer({ min: 0, max: NP - 1 })
@@ -84,6 +85,16 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
     arbitrary: fc.record({ t: fc.constant('reclaim' as const), n: fc.integer({ min: 1, max: 16 }) }),
   },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('commit' as const) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constant('race' as const),
+      pg: page,
+      from: page,
+      len: fc.integer({ min: 1, max: 12 }),
+      v: fc.integer({ min: 1, max: 255 }),
+    }),
+  },
 )
 
 async function run(frames: number, async: boolean, cmds: Cmd[]): Promise<Record<string, number>> {
@@ -128,6 +139,23 @@ async function run(frames: number, async: boolean, cmds: Cmd[]): Promise<Record<
       case 'reclaim':
         ram.reclaim(c.n)
         break
+      case 'race': {
+        // A read (maybe a window in flight) while the storage changes pages underneath and invalidates them:
+        // the read returns the page as it was or as it is now; loads begun before the change are dropped.
+        const end = Math.min(NP, c.from + c.len)
+        const old = expect(c.pg)
+        const reading = vma.read(c.pg * PS, PS)
+        for (let pg = c.from; pg < end; pg++) file.stored[pg] = c.v
+        fh.invalidateRange(c.from, end - c.from)
+        for (let pg = c.from; pg < end; pg++) dirty.delete(pg)
+        const got = (await reading)[0]
+        assert.ok(
+          got === old || got === expect(c.pg),
+          `raced page ${c.pg}: ${got}, not ${old} or ${expect(c.pg)}`,
+        )
+        await readPage(c.pg)
+        break
+      }
       case 'commit': {
         await fh.writeout(WriteoutFlags.STORE | WriteoutFlags.MARKSTORED)
         dirty.clear()
@@ -148,6 +176,7 @@ async function run(frames: number, async: boolean, cmds: Cmd[]): Promise<Record<
     dropBehind: k.dropBehind,
     spills: k.spills,
     unused: k.readaheadUnused,
+    drops: k.drops,
   }
 }
 
@@ -166,7 +195,7 @@ describe('read-ahead model', () => {
       { numRuns: 150 },
     )
     // the runs exercised what they are about
-    for (const k of ['readahead', 'multiLoads', 'dropBehind', 'spills', 'unused'])
+    for (const k of ['readahead', 'multiLoads', 'dropBehind', 'spills', 'unused', 'drops'])
       assert.ok(seen[k] > 0, `${k}: ${seen[k]}`)
   })
 })
