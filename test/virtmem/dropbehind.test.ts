@@ -95,6 +95,31 @@ describe('drop-behind', () => {
     assert.equal(c.readahead, before)
   })
 
+  test('the same walk over an asynchronous storage: windows in flight, drop-behind, the hot set stays', async () => {
+    const frames = 64
+    const ram = new RAM({ pagesize: PS, capacity: (frames + 2) * PS })
+    const pages = 4 * frames
+    const file = new MemoryBigFile(PS, { async: true })
+    for (let pg = 0; pg < pages; pg++) file.blocks.set(pg, new Uint8Array(PS).fill(pg & 0xff))
+    const fh = new FileH(file, ram)
+    const hotFh = new FileH(memFile(8), ram)
+    const hot = hotFh.mmap(0, 8)
+    for (const pg of [3, 0, 6, 1, 7, 2, 5, 4]) hot.getUint8(pg * PS)
+    const a = BigArray.over(fh, { dtype: 'uint8', shape: [pages * PS] })
+    let firsts = 0
+    await a.forEachChunk((d, start) => {
+      assert.equal(d[0], Math.floor(start / PS) & 0xff)
+      firsts++
+    })
+    assert.equal(firsts, pages)
+    const c = fh.counters
+    assert.equal(c.loads, pages)
+    assert.ok(c.multiLoads > 0 && c.readahead > pages / 2, `${c.readahead} ahead in ${c.multiLoads} loadblks`)
+    assert.ok(c.dropBehind >= pages - frames, `dropBehind ${c.dropBehind}`)
+    assert.deepEqual(hotFh.residentPages(), [0, 1, 2, 3, 4, 5, 6, 7])
+    assert.equal(ram.stats().loadsInFlight, 0)
+  })
+
   test('a walk smaller than the budget keeps its pages (a second scan loads nothing)', async () => {
     const ram = new RAM({ pagesize: PS, capacity: (64 + 2) * PS })
     const fh = new FileH(memFile(48), ram)
