@@ -6,6 +6,9 @@
  *   loads, and (amortized) runs CLOCK reclaim;
  * - major, no reclaim: the RAM holds all 4N pages; the pages are invalidated (untimed) between rounds;
  * - minor: every page resident, only the mapping is missing (a fresh VMA each round): no load at all.
+ *
+ * The touches go in page order, so the file is advised 'random': this measures one fault per page, not
+ * read-ahead (bench/scan.bench.ts measures that; bench/miss.bench.ts the fixed cost of a miss).
  */
 import { FileH, MemoryBigFile, RAM, type VMA } from '../src/index.ts'
 import { fmtRatio, fmtUs, measure, rng, table } from './util.ts'
@@ -56,6 +59,7 @@ function pagesizeCase(ps: number): string[][] {
   {
     const ram = new RAM({ pagesize: ps, capacity: (frames + 2) * ps })
     const fileh = new FileH(file, ram)
+    fileh.advise(0, pages, 'random')
     const vma = fileh.mmap(0, pages)
     const c = ram.counters
     const sweep = () => touchAll(vma, pages, ps)
@@ -81,6 +85,7 @@ function pagesizeCase(ps: number): string[][] {
   {
     const ram = new RAM({ pagesize: ps, capacity: (pages + 2) * ps })
     const fileh = new FileH(file, ram)
+    fileh.advise(0, pages, 'random')
     let vma = fileh.mmap(0, pages)
     const c = ram.counters
     const sweep = () => touchAll(vma, pages, ps)

@@ -31,7 +31,7 @@ export function* walk(
   to: number,
   progress?: Progress,
 ): Generator<Chunk | Promise<unknown>, void, undefined> {
-  const pins = new PagePins(vma, write, l, itemsize)
+  const pins = new PagePins(vma, write, l, itemsize, from, to)
   const turn = yielder(progress)
   const chunk: Chunk = { data: EMPTY, start: 0 }
   try {
@@ -48,6 +48,7 @@ export function* walk(
     }
   } finally {
     pins.release()
+    pins.done()
   }
 }
 
@@ -117,6 +118,11 @@ const READAHEAD = 8
  * Holds the pin of the page the current piece lies in; moving to another page releases it and pins the
  * next. Once a load has come back as a Promise (an async storage), each new page also starts loading the
  * pages after it in the direction of travel, not awaited.
+ *
+ * A walk of one contiguous ascending run (a C-contiguous array or slice of one) tells the FileH so
+ * (`advise(..., 'sequential')`): it reads ahead in windows of adjacent blocks from the first page. When
+ * the run is larger than the RAM's frames, each page the walk leaves is given back at once (`advise(pg, 1,
+ * 'dontneed')`, drop-behind), so the scan reuses its own frames instead of flushing the rest of the cache.
  */
 export class PagePins {
   readonly #vma: VMA
@@ -129,15 +135,40 @@ export class PagePins {
   #pg = -1
   #base = 0
   #async = false
+  /** The file pages advised 'sequential' for this walk ([seqLo, seqHi); empty when not one ascending run). */
+  #seqLo = 0
+  #seqHi = 0
+  /** The walk is larger than the RAM: pages it leaves are dropped (drop-behind). */
+  #dropBehind = false
 
-  constructor(vma: VMA, write: boolean, l: Layout, itemsize: number) {
+  constructor(vma: VMA, write: boolean, l: Layout, itemsize: number, from = 0, to = sizeOf(l.shape)) {
     this.#vma = vma
     this.#write = write
     this.#ps = vma.pagesize
     const { lo, hi } = extent(l, itemsize)
     this.#lo = Math.floor(lo / this.#ps)
     this.#hi = Math.ceil(hi / this.#ps)
-    this.#depth = Math.max(0, Math.min(READAHEAD, Math.floor(vma.fileh.ram.frames / 4)))
+    const ram = vma.fileh.ram
+    this.#depth = Math.max(0, Math.min(READAHEAD, Math.floor(ram.frames / 4)))
+    // One ascending run of bytes: the walk reads pages in order, from the page of `from` to that of `to`.
+    const n = sizeOf(l.shape)
+    if (to > from && innerRun(l, itemsize).runLen === n && n > 0) {
+      const a = Math.floor((l.offset + from * itemsize) / this.#ps)
+      const b = Math.ceil((l.offset + to * itemsize) / this.#ps)
+      if (b - a > 1 && !vma.unmapped && !vma.fileh.closed) {
+        this.#seqLo = vma.pgoffset + a
+        this.#seqHi = vma.pgoffset + b
+        vma.fileh.advise(this.#seqLo, b - a, 'sequential')
+        this.#dropBehind = b - a > ram.frames
+      }
+    }
+  }
+
+  /** The walk has ended: its range goes back to normal advice. */
+  done(): void {
+    const fileh = this.#vma.fileh
+    if (this.#seqHi > this.#seqLo && !fileh.closed)
+      fileh.advise(this.#seqLo, this.#seqHi - this.#seqLo, 'normal')
   }
 
   /** Pins the page holding byte `off`; a Promise when it has to wait for a load. */
@@ -166,15 +197,17 @@ export class PagePins {
   release(): void {
     this.#pin?.release()
     this.#pin = undefined
+    const fileh = this.#vma.fileh
+    // (drop-behind) the page just left will not be read again by this walk
+    if (this.#dropBehind && this.#pg >= 0 && !fileh.closed)
+      fileh.advise(this.#vma.pgoffset + this.#pg, 1, 'dontneed')
     this.#pg = -1
   }
 
   #took(pg: number, pin: Pin): void {
     this.#pin = pin
     this.#pg = pg
-    pin.forEach((bytes) => {
-      this.#base = bytes.byteOffset
-    })
+    this.#base = pin._base()
   }
 
   #readahead(pg: number, prev: number): void {

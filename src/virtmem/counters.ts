@@ -2,7 +2,7 @@
 export class Counters {
   /** Every page fault taken: a miss or a write to a read-only entry, whether it loaded or only mapped. */
   faults = 0
-  /** `loadblk` calls. */
+  /** Blocks loaded: a `loadblk` call each, or their part of a `loadblks`; read-ahead included. */
   loads = 0
   /** `storeblk` calls. */
   stores = 0
@@ -12,7 +12,15 @@ export class Counters {
   purges = 0
   /** Pages dropped by invalidate, discard or close. */
   drops = 0
-  /** Bytes read by `loadblk` calls. */
+  /** Of `loads`, the blocks loaded ahead of use by sequential read-ahead (no fault asked for them yet). */
+  readahead = 0
+  /** `loadblks` calls: I/Os of several adjacent blocks at once (read-ahead coalesced with the fault's block). */
+  multiLoads = 0
+  /** Read-ahead pages dropped before any fault used them (read-ahead that was wasted). */
+  readaheadUnused = 0
+  /** Clean pages a sequential walk had passed, dropped at once so the walk reuses its own frames. */
+  dropBehind = 0
+  /** Bytes read by loads, read-ahead included. */
   bytesLoaded = 0
   /** Bytes written by `storeblk` calls. */
   bytesStored = 0

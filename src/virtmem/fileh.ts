@@ -25,6 +25,7 @@ import {
 } from './notifier.ts'
 import { type LoadOutcome, Page, PageState } from './page.ts'
 import { RAM, type SpillSource, type VolatileSource } from './ram.ts'
+import { type Advice, Readahead } from './readahead.ts'
 import { runSeq, settle } from './seq.ts'
 import type { SpillFile } from './spill.ts'
 import { VMA } from './vma.ts'
@@ -52,6 +53,11 @@ export interface FileHOptions {
   purgeUnit?: PurgeUnit
   /** Every write fault is refused with ReadOnlyError (EROFS): a view of a file that must not change. */
   readOnly?: boolean
+  /**
+   * Sequential read-ahead and drop-behind (see `advise`). Default true (a scratch file never reads ahead);
+   * false loads one page per fault and never drops a page because a walk passed it ('dontneed' is ignored).
+   */
+  readahead?: boolean
 }
 
 /** @internal How an awaitable fault waits. */
@@ -115,6 +121,9 @@ export class FileH implements VolatileSource, SpillSource {
   /** Stable pages under writeout: write faults are refused (see `freezeForWriteout`). */
   #frozen = false
   readonly #readOnly: boolean
+  /** Sequential read-ahead and drop-behind state (readahead.ts). */
+  readonly #ra: Readahead
+  readonly #raOn: boolean
 
   /** A scratch file over `ram`: pages read as zeros until written, and have no storage to go to. */
   static scratch(ram: RAM, options: FileHOptions = {}): FileH {
@@ -166,6 +175,12 @@ export class FileH implements VolatileSource, SpillSource {
     }
     this.#vol = new VolatileState(options.strict ?? false, unit)
     this.#readOnly = options.readOnly ?? false
+    const readahead = options.readahead ?? true
+    if (typeof readahead !== 'boolean')
+      throw new InvalidArgumentError(`readahead must be a boolean, got ${String(readahead)}`)
+    // A scratch file has nothing to read ahead: its pages are zeros until written.
+    this.#raOn = readahead && !this.isScratch
+    this.#ra = new Readahead(ps, this.#raOn ? ram.frames : 0)
     // Only a file with a storage can spill: a scratch page has nowhere to come back from but RAM.
     if (!this.isScratch) ram._registerSpill(this)
     readonlyFields(this, ['file', 'ram', 'pagesize', 'blksize', 'maxRetries', 'counters', 'isScratch'])
@@ -196,7 +211,8 @@ export class FileH implements VolatileSource, SpillSource {
    */
   _faultSync(vma: VMA, pgoffset: number, write: boolean, held?: readonly Page[]): void {
     // (2) count the fault
-    this.#count('faults')
+    this.counters.faults++
+    this.ram.counters.faults++
     const page = this.#step(vma, pgoffset, write, false, 'sync', held)
     if (page === null) {
       throw new WouldBlockError(
@@ -228,7 +244,8 @@ export class FileH implements VolatileSource, SpillSource {
 
   #fault(vma: VMA, pgoffset: number, write: boolean, pin: boolean, opts: FaultWaitOptions): Awaitable<Page> {
     // (2) count the fault
-    this.#count('faults')
+    this.counters.faults++
+    this.ram.counters.faults++
     opts.signal?.throwIfAborted()
     const page = this.#step(vma, pgoffset, write, pin, opts.priority ? 'turn' : 'async', opts.held)
     if (page !== null && page.state !== PageState.LOADING) return page
@@ -353,6 +370,17 @@ export class FileH implements VolatileSource, SpillSource {
         if (oom) throw oom
         return null
       }
+      // (7r) read-ahead: how many pages from pgoffset on this miss loads (1: none; see readahead.ts). A
+      // stream nobody declared first frees the pages it has passed (drop-behind), so it reuses its frames.
+      const ra = this.#ra
+      const want =
+        ra.cap > 1 && this.#ppb === 1 && !this.ram._hasWaiters()
+          ? ra.plan(pgoffset, vma.pgoffset + vma.pglen)
+          : 1
+      if (want > 1) {
+        const end = ra.behindEnd(pgoffset, this.ram.frames)
+        if (end > ra.behind) this.#dropBehind(ra.behind, end)
+      }
       const frame = this.ram._tryAllocFrame()
       if (frame < 0) {
         const oom = this.ram._noFrame(held)
@@ -364,15 +392,31 @@ export class FileH implements VolatileSource, SpillSource {
         this.ram._unclaim(frame)
         continue
       }
-      const fresh = new Page(this, pgoffset, frame)
-      this.ram.bind(fresh.frame, fresh)
       // (7s) SPILLED (looked up after allocFrame, whose callbacks may have dropped it): read the image
       // back synchronously; the page is dirty again, and goes round to (6)
       const slot = this.#spilled.get(pgoffset)
       if (slot !== undefined) {
-        this.#unspill(fresh, slot)
+        const back = new Page(this, pgoffset, frame)
+        this.ram.bind(frame, back)
+        this.#unspill(back, slot)
         continue
       }
+      if (want > 1) {
+        // (7w) the window: the fault's page and the pages after it, in free frames only
+        const group = this.#window(pgoffset, want, frame)
+        ra.commit(pgoffset, want, group === undefined ? 1 : group.length)
+        if (group !== undefined) {
+          const page = this.#loadWindow(group, pin)
+          if (page !== undefined) return page
+          // (9) loaded synchronously: go round again; a window that failed is not counted as a retry (its
+          // pages were dropped and the fault's page loads alone next, failing with its own error if any)
+          if (ra.failStart === pgoffset && ra.failEnd > pgoffset) tries--
+          continue
+        }
+      } else if (ra.cap > 1) ra.commit(pgoffset, 1, 1)
+      const fresh = new Page(this, pgoffset, frame)
+      fresh.seq = want > 1 || (ra.advice === 'sequential' && ra.adviceAt(pgoffset) === 'sequential')
+      this.ram.bind(frame, fresh)
       this.#pagemap.set(pgoffset, fresh)
       // (8) load it, with no VM state held: loadblk may re-enter the VM
       let r: Awaitable<void>
@@ -447,6 +491,7 @@ export class FileH implements VolatileSource, SpillSource {
       this.#vol.ranges.remove(pgoffset, pgoffset + 1)
       isVolatile = false
     }
+    page.readahead = false
     if (write && page.state === PageState.LOADED) {
       page.state = PageState.DIRTY
       page.dirtySeq = this.ram._nextDirtySeq()
@@ -464,11 +509,20 @@ export class FileH implements VolatileSource, SpillSource {
   /** (8) Fills a LOADING page from its block(s): one loadblk per block, or a bigger block via the bounce buffer. */
   #load(page: Page): Awaitable<void> {
     const { ram, blksize: bs, pagesize: ps } = this
+    // One block per page (the common case): straight into the frame's kept view, nothing allocated.
+    if (this.#ppb === 1 && this.#bpp === 1)
+      return this.#blockIO('load', page.pgoffset, page.pgoffset, ram._frameView(page.frame), page.readahead)
     if (this.#ppb === 1) {
       const base = page.frame * ps
       const blk0 = page.pgoffset * this.#bpp
       return runSeq(this.#bpp, (k) =>
-        this.#blockIO('load', page.pgoffset, blk0 + k, new Uint8Array(ram.arena, base + k * bs, bs)),
+        this.#blockIO(
+          'load',
+          page.pgoffset,
+          blk0 + k,
+          new Uint8Array(ram.arena, base + k * bs, bs),
+          page.readahead,
+        ),
       )
     }
     // The block spans several pages: stage it whole in the bounce buffer, keep this page's slice.
@@ -487,6 +541,180 @@ export class FileH implements VolatileSource, SpillSource {
     return b ? into(b) : ram._bounce(bs).then(into)
   }
 
+  /**
+   * (7w) The pages of a read-ahead window at `pgoffset`: the fault's page (its frame already taken) and up
+   * to `want - 1` pages after it that are neither resident nor spilled, each in a free frame (read-ahead
+   * never reclaims, purges or spills). The frames go to the pages in ascending order, so frames freed
+   * together (drop-behind frees a stream's frames in order) make a contiguous run that one `loadblks` fills.
+   * All LOADING in the page map; undefined (nothing done) when no page could join the fault's.
+   */
+  #window(pgoffset: number, want: number, frame: number): Page[] | undefined {
+    const { ram } = this
+    const frames = [frame]
+    for (let pg = pgoffset + 1; pg < pgoffset + want; pg++) {
+      if (this.#pagemap.has(pg) || this.#spilled.has(pg)) break
+      if (this.#vol.strict && this.#vol.purged.contains(pg)) break
+      const f = ram._tryTakeFree()
+      if (f < 0) break
+      frames.push(f)
+    }
+    if (frames.length === 1) return undefined
+    frames.sort((a, b) => a - b)
+    const group = new Array<Page>(frames.length)
+    for (let k = 0; k < frames.length; k++) {
+      const page = new Page(this, pgoffset + k, frames[k])
+      page.seq = true
+      page.readahead = k > 0
+      ram.ref[frames[k]] = k === 0 ? 1 : 0
+      ram.bind(frames[k], page)
+      this.#pagemap.set(page.pgoffset, page)
+      group[k] = page
+    }
+    return group
+  }
+
+  /**
+   * (8w) Loads a window: one `loadblks` per run of consecutive frames (per page when the file has none).
+   * Returns the fault's page when the load went asynchronous (every page's `loading` is the window's), else
+   * undefined once every page is LOADED. A failure drops the whole window quietly — its waiters retry, and
+   * the pages in it load one by one for a while, so an error is reported by the fault whose block has it.
+   */
+  #loadWindow(group: Page[], pin: boolean): Page | undefined {
+    let r: Awaitable<void>
+    try {
+      r = this.#loadRuns(group)
+    } catch (e) {
+      this.#failWindow(group, e)
+      return undefined
+    }
+    if (isPromise(r)) {
+      this.ram._loadStarted()
+      const outcome = r.then(
+        () => this.#endWindow(group, undefined, false),
+        (e: unknown) => this.#endWindow(group, e, true),
+      )
+      for (const page of group) page.loading = outcome
+      if (pin) group[0].loadPins++
+      return group[0]
+    }
+    for (const page of group) this.#finishLoad(page, undefined, false)
+    return undefined
+  }
+
+  #endWindow(group: Page[], e: unknown, failed: boolean): LoadOutcome {
+    try {
+      if (failed) this.#failWindow(group, e)
+      else for (const page of group) this.#finishLoad(page, undefined, false)
+    } finally {
+      this.ram._loadEnded()
+    }
+    return undefined
+  }
+
+  #failWindow(group: Page[], e: unknown): void {
+    const ra = this.#ra
+    ra.reset()
+    ra.failStart = group[0].pgoffset
+    ra.failEnd = group[0].pgoffset + group.length
+    for (const page of group) this.#finishLoad(page, e, true)
+  }
+
+  /** The runs of consecutive frames of a window, each loaded by one `loadblks` (or page by page). */
+  #loadRuns(group: Page[]): Awaitable<void> {
+    const multi = typeof this.file.loadblks === 'function'
+    const starts: number[] = [0]
+    for (let k = 1; k < group.length; k++) if (group[k].frame !== group[k - 1].frame + 1) starts.push(k)
+    starts.push(group.length)
+    return runSeq(starts.length - 1, (i) => {
+      const a = starts[i]
+      const b = starts[i + 1]
+      if (b - a === 1 || !multi) return runSeq(b - a, (k) => this.#load(group[a + k]))
+      return this.#loadRun(group, a, b)
+    })
+  }
+
+  /** One `loadblks` straight into the consecutive frames of `group[a..b)`, counted, its failure a LoadError. */
+  #loadRun(group: Page[], a: number, b: number): Awaitable<void> {
+    const { ram, pagesize: ps } = this
+    const bpp = this.#bpp
+    const first = group[a]
+    const blk = first.pgoffset * bpp
+    let ahead = 0
+    for (let k = a; k < b; k++) if (group[k].readahead) ahead++
+    this.#count('multiLoads')
+    this.#count('loads', (b - a) * bpp)
+    this.#count('readahead', ahead * bpp)
+    this.#count('bytesLoaded', (b - a) * ps)
+    const buf = new Uint8Array(ram.arena, first.frame * ps, (b - a) * ps)
+    let r: Awaitable<void>
+    try {
+      r = (this.file.loadblks as NonNullable<BigFile['loadblks']>).call(this.file, blk, (b - a) * bpp, buf)
+    } catch (e) {
+      throw blockError('load', first.pgoffset, blk, e)
+    }
+    if (isPromise(r)) {
+      return r.catch((e: unknown) => {
+        throw blockError('load', first.pgoffset, blk, e)
+      })
+    }
+  }
+
+  /** Drop-behind of a stream nobody declared: the pages it loaded in [start, end) that it has passed. */
+  #dropBehind(start: number, end: number): void {
+    this.#ra.behind = end
+    for (let pg = start; pg < end; pg++) {
+      const page = this.#pagemap.get(pg)
+      if (page !== undefined) this.#dropPassed(page)
+    }
+  }
+
+  /** Drops a page a sequential stream loaded and has passed, if it is clean, unpinned and mapped at most once. */
+  #dropPassed(page: Page): void {
+    if (!page.seq || page.state !== PageState.LOADED || page.pincount !== 0 || page.mapcount > 1) return
+    if (page.detached) return
+    this.#drop(page, 'reclaim')
+    this.#count('dropBehind')
+  }
+
+  /**
+   * Says how pages [pgoffset, pgoffset + pglen) will be accessed (see `Advice`): 'sequential' reads ahead
+   * from the first fault in the range, up to its end, and leaves drop-behind to the caller; 'random' turns
+   * read-ahead off there; 'normal' (the default) reads ahead once faults are seen to be sequential;
+   * 'dontneed' drops now the clean, unpinned pages of the range that a sequential stream loaded (the
+   * caller has passed them). One range is advised at a time: a new 'sequential' or 'random' replaces it.
+   */
+  advise(pgoffset: number, pglen: number, advice: Advice): void {
+    this.#checkOpen()
+    checkPageRange(pgoffset, pglen, this.pagesize)
+    const ra = this.#ra
+    const end = pgoffset + pglen
+    switch (advice) {
+      case 'dontneed':
+        if (!this.#raOn) return
+        if (pglen === 1) {
+          const page = this.#pagemap.get(pgoffset)
+          if (page !== undefined) this.#dropPassed(page)
+        } else for (const page of this.#residentIn(pgoffset, end)) this.#dropPassed(page)
+        return
+      case 'normal':
+        if (pgoffset < ra.advEnd && end > ra.advStart) {
+          ra.advice = 'normal'
+          ra.advStart = ra.advEnd = 0
+        }
+        return
+      case 'sequential':
+      case 'random':
+        ra.advice = advice
+        ra.advStart = pgoffset
+        ra.advEnd = end
+        return
+      default:
+        throw new InvalidArgumentError(
+          `advice must be 'normal', 'sequential', 'random' or 'dontneed', got ${String(advice)}`,
+        )
+    }
+  }
+
   /** The (first) block holding file page `pgoffset`. */
   #blkOf(pgoffset: number): number {
     return this.#ppb === 1 ? pgoffset * this.#bpp : Math.floor(pgoffset / this.#ppb)
@@ -496,10 +724,32 @@ export class FileH implements VolatileSource, SpillSource {
    * Calls the storage's loadblk or storeblk for one block, counted, and turns its failure — thrown or
    * rejected — into LoadError or StoreError. `pgoffset` is the page the block is for (for errors).
    */
-  #blockIO(op: 'load' | 'store', pgoffset: number, blk: number, buf: Uint8Array): Awaitable<void> {
+  #blockIO(
+    op: 'load' | 'store',
+    pgoffset: number,
+    blk: number,
+    buf: Uint8Array,
+    ahead = false,
+  ): Awaitable<void> {
     const store = op === 'store'
-    this.#count(store ? 'stores' : 'loads')
-    this.#count(store ? 'bytesStored' : 'bytesLoaded', buf.length)
+    // named increments, not #count's keyed ones: this is the miss path
+    const c = this.counters
+    const rc = this.ram.counters
+    if (store) {
+      c.stores++
+      rc.stores++
+      c.bytesStored += buf.length
+      rc.bytesStored += buf.length
+    } else {
+      c.loads++
+      rc.loads++
+      if (ahead) {
+        c.readahead++
+        rc.readahead++
+      }
+      c.bytesLoaded += buf.length
+      rc.bytesLoaded += buf.length
+    }
     let r: Awaitable<void>
     try {
       r = store ? this.file.storeblk(blk, buf) : this.file.loadblk(blk, buf)
@@ -635,6 +885,7 @@ export class FileH implements VolatileSource, SpillSource {
       }
     }
     this._unmapFromAll(page)
+    if (page.readahead) this.#count('readaheadUnused')
     if (page.state === PageState.DIRTY) this.#dirty.delete(page)
     this.#pagemap.delete(page.pgoffset)
     page.state = PageState.EMPTY
@@ -646,7 +897,8 @@ export class FileH implements VolatileSource, SpillSource {
   /** @internal Called by RAM reclaim for a clean, unpinned page. */
   _reclaimPage(page: Page): void {
     this.#drop(page, 'reclaim')
-    this.#count('reclaims')
+    this.counters.reclaims++
+    this.ram.counters.reclaims++
   }
 
   /** @internal Clears every page table entry that maps `page`. */

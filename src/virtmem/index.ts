@@ -5,5 +5,6 @@ export type { FileHNotifier, InvalidateRange, InvalidateReason, NotifierRegistra
 export { type LoadOutcome, type Page, PageState } from './page.ts'
 export { Pin, type PinOptions, type TypedArrayCtor } from './pin.ts'
 export { RAM, type RAMOptions, type RAMStats, type SpillSource, type VolatileSource } from './ram.ts'
+export type { Advice } from './readahead.ts'
 export { type FaultOptions, type PageProtection, type ReadOptions, VMA } from './vma.ts'
 export type { PurgeUnit } from './volatile.ts'

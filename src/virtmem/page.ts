@@ -69,6 +69,10 @@ export class Page {
   userPins = 0
   /** The load went through (the page became LOADED): the `loadPins` were handed out. */
   loadOk = false
+  /** Loaded by read-ahead and not yet used by a fault: reclaim gives it no second chance. */
+  readahead = false
+  /** Loaded by a sequential stream (a read-ahead window, or under 'sequential' advice): drop-behind may free it once passed. */
+  seq = false
 
   constructor(fileh: FileH, pgoffset: number, frame: number) {
     this.fileh = fileh

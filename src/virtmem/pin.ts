@@ -1,5 +1,4 @@
 import { ClosedError, InvalidArgumentError } from '../errors.ts'
-import { readonlyFields } from '../util/readonly.ts'
 import type { Page } from './page.ts'
 import type { VMA } from './vma.ts'
 
@@ -26,25 +25,42 @@ export type TypedArrayCtor<T> = {
  * tracked (the page is not made dirty) and may be lost: pin with `{ write: true }` to write.
  */
 export class Pin implements Disposable {
-  /** The VMA whose pages are pinned. */
-  readonly vma: VMA
-  /** Byte offset of the pinned range in the VMA. */
-  readonly offset: number
-  /** Length of the pinned range in bytes. */
-  readonly length: number
-  /** Whether the pin is for writing (its pages were made dirty). */
-  readonly write: boolean
+  // Read-only through getters rather than readonlyFields: a pin is made per page of a scan, and making
+  // fields non-writable one by one costs more than the rest of the pin (bench/scan.bench.ts).
+  readonly #vma: VMA
+  readonly #offset: number
+  readonly #length: number
+  readonly #write: boolean
   readonly #pages: Page[]
   #released = false
 
   private constructor(vma: VMA, offset: number, length: number, write: boolean, pages: Page[]) {
-    this.vma = vma
-    this.offset = offset
-    this.length = length
-    this.write = write
+    this.#vma = vma
+    this.#offset = offset
+    this.#length = length
+    this.#write = write
     this.#pages = pages
     for (const p of pages) p.userPins++
-    readonlyFields(this, ['vma', 'offset', 'length', 'write'])
+  }
+
+  /** The VMA whose pages are pinned. */
+  get vma(): VMA {
+    return this.#vma
+  }
+
+  /** Byte offset of the pinned range in the VMA. */
+  get offset(): number {
+    return this.#offset
+  }
+
+  /** Length of the pinned range in bytes. */
+  get length(): number {
+    return this.#length
+  }
+
+  /** Whether the pin is for writing (its pages were made dirty). */
+  get write(): boolean {
+    return this.#write
   }
 
   /** @internal Pins page by page, `ensure` mapping each first. */
@@ -57,7 +73,9 @@ export class Pin implements Disposable {
   ): Pin {
     const pages: Page[] = []
     try {
-      for (const i of pageIndexes(vma, off, length)) {
+      const ps = vma.pagesize
+      const last = Math.floor((off + length - 1) / ps) // first - 1 when length is 0: nothing to pin
+      for (let i = Math.floor(off / ps); i <= last; i++) {
         ensure(i, write, pages)
         pages.push(pinPage(vma, i, write))
       }
@@ -85,8 +103,15 @@ export class Pin implements Disposable {
 
   /** @internal Every pinned page is still the resident page of its offset (none was dropped meanwhile). */
   _intact(): boolean {
-    for (const p of this.#pages) if (p.detached || this.vma.fileh._page(p.pgoffset) !== p) return false
+    for (const p of this.#pages) if (p.detached || this.#vma.fileh._page(p.pgoffset) !== p) return false
     return true
+  }
+
+  /** @internal Where the first pinned byte lies in the RAM's arena (the array walk's views start there). */
+  _base(): number {
+    this.#check()
+    if (this.#pages.length === 0) return 0
+    return this.#pages[0].frame * this.#vma.pagesize + (this.#offset % this.#vma.pagesize)
   }
 
   /** Whether `release()` was called; the views must not be used then, and `forEach`/`view` throw ClosedError. */
@@ -97,13 +122,13 @@ export class Pin implements Disposable {
   /** Calls fn(bytes, offset) for each contiguous piece of the range (one per page), in order. */
   forEach(fn: (bytes: Uint8Array, offset: number) => void): void {
     this.#check()
-    const { vma } = this
+    const vma = this.#vma
     const ps = vma.pagesize
     const arena = vma.fileh.ram.arena
-    for (let at = 0, k = 0; at < this.length; k++) {
-      const pos = this.offset + at
+    for (let at = 0, k = 0; at < this.#length; k++) {
+      const pos = this.#offset + at
       const inpage = pos % ps
-      const n = Math.min(ps - inpage, this.length - at)
+      const n = Math.min(ps - inpage, this.#length - at)
       fn(new Uint8Array(arena, this.#pages[k].frame * ps + inpage, n), at)
       at += n
     }
@@ -112,21 +137,21 @@ export class Pin implements Disposable {
   /** One typed-array view of the whole range, which must lie in one page and be aligned for the type. */
   view<T>(Ctor: TypedArrayCtor<T>): T {
     this.#check()
-    if (this.length === 0) return new Ctor(this.vma.fileh.ram.arena, 0, 0)
+    if (this.#length === 0) return new Ctor(this.#vma.fileh.ram.arena, 0, 0)
     if (this.#pages.length !== 1) {
       throw new InvalidArgumentError(
         `view() needs a range inside one page; this pin spans ${this.#pages.length} pages (use forEach)`,
       )
     }
     const size = Ctor.BYTES_PER_ELEMENT
-    const inpage = this.offset % this.vma.pagesize
-    if (inpage % size !== 0 || this.length % size !== 0) {
+    const inpage = this.#offset % this.#vma.pagesize
+    if (inpage % size !== 0 || this.#length % size !== 0) {
       throw new InvalidArgumentError(
-        `range at ${this.offset} of ${this.length} bytes is not aligned to ${size}`,
+        `range at ${this.#offset} of ${this.#length} bytes is not aligned to ${size}`,
       )
     }
-    const base = this.#pages[0].frame * this.vma.pagesize + inpage
-    return new Ctor(this.vma.fileh.ram.arena, base, this.length / size)
+    const base = this.#pages[0].frame * this.#vma.pagesize + inpage
+    return new Ctor(this.#vma.fileh.ram.arena, base, this.#length / size)
   }
 
   /** Unpins. Idempotent. */
@@ -135,7 +160,7 @@ export class Pin implements Disposable {
     this.#released = true
     for (const p of this.#pages) {
       p.userPins--
-      p.fileh._unpin(p, this.write)
+      p.fileh._unpin(p, this.#write)
     }
   }
 
@@ -147,13 +172,6 @@ export class Pin implements Disposable {
   #check(): void {
     if (this.#released) throw new ClosedError('pin was released')
   }
-}
-
-function* pageIndexes(vma: VMA, off: number, length: number): Generator<number> {
-  const ps = vma.pagesize
-  const first = Math.floor(off / ps)
-  const last = Math.floor((off + length - 1) / ps) // first - 1 when length is 0: nothing to pin
-  for (let i = first; i <= last; i++) yield i
 }
 
 function pinPage(vma: VMA, i: number, write: boolean): Page {

@@ -111,6 +111,8 @@ export class RAM {
   /** Reference bits for CLOCK. */
   readonly ref: Uint8Array
   readonly #freeStack: Int32Array
+  /** One byte view per frame, made at its first load and kept: a fault then allocates no view (miss path). */
+  readonly #views: (Uint8Array | undefined)[]
   #nfree: number
   #hand = 0
   #closed = false
@@ -204,6 +206,7 @@ export class RAM {
     this.dataview = new DataView(this.arena)
     this.pageOf = new Array<Page | undefined>(this.frames).fill(undefined)
     this.ref = new Uint8Array(this.frames)
+    this.#views = new Array<Uint8Array | undefined>(this.frames).fill(undefined)
     this.#freeStack = new Int32Array(this.frames)
     // Low frames first: keeps a small working set at the start of the arena.
     for (let i = 0; i < this.frames; i++) this.#freeStack[i] = this.frames - 1 - i
@@ -253,6 +256,18 @@ export class RAM {
     return frame
   }
 
+  /**
+   * @internal A free frame for read-ahead, or -1: never reclaims, purges or spills (pages nobody asked for
+   * yet must not push out pages in use), and leaves the reference bit clear, so a page read ahead but never
+   * used gets no second chance from CLOCK.
+   */
+  _tryTakeFree(): number {
+    if (this.#closed || this.#nfree === 0) return -1
+    const frame = this.#freeStack[--this.#nfree]
+    this.ref[frame] = 0
+    return frame
+  }
+
   /** Frees frames for one allocation, in order, and returns the one claimed for it (-1: none). */
   #reclaimForOne(): number {
     if (this.#claiming) return -1
@@ -298,6 +313,17 @@ export class RAM {
     if (this.#claiming && this.#claimed < 0) this.#claimed = frame
     else this.#freeStack[this.#nfree++] = frame
     this._wake()
+  }
+
+  /**
+   * @internal The bytes of page frame `frame`, one view kept per frame (made on first use, like the Page
+   * objects it costs as much as): the miss path hands it to `loadblk` instead of making a view per load.
+   */
+  _frameView(frame: number): Uint8Array {
+    let v = this.#views[frame]
+    if (v === undefined)
+      this.#views[frame] = v = new Uint8Array(this.arena, frame * this.pagesize, this.pagesize)
+    return v
   }
 
   /** The bytes of one frame (a fresh view: not for the hit path). */
