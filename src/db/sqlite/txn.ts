@@ -1,12 +1,15 @@
-// One open write transaction of the SQLite storage: file operations and block writes go straight
-// into SQLite; the log rows are written at commit, right before COMMIT.
+// One open write transaction of the SQLite storage: file operations and block index rows go straight
+// into SQLite, block images into the current segment (appender.ts); at commit the segment is flushed and
+// synced, then the log rows are written and SQLite commits.
 import type { DatabaseSync } from 'node:sqlite'
 import { ExistsError, InvalidArgumentError, NotFoundError } from '../../errors.ts'
 import type { FilePatch, Meta, NewFile, StorageTxn, Tid, Touched } from '../storage.ts'
+import type { Appender, Location } from './appender.ts'
 import { encodeBlocks } from './blocklist.ts'
 import { blockSum, recordSum, verifyRecord } from './checksum.ts'
 import { checkConflicts } from './conflicts.ts'
 import { sqliteError } from './errors.ts'
+import { KIND_IMAGE, KIND_TOMBSTONE } from './schema.ts'
 import type { RecordRow, Statements } from './statements.ts'
 
 interface FileChange {
@@ -21,12 +24,22 @@ export class SQLiteTxn implements StorageTxn {
   readonly #changes = new Map<number, FileChange>()
   readonly #blksizes = new Map<number, number>()
   readonly #onEnd: () => void
+  readonly #appender: Appender
+  readonly #at: Location = { seg: 0, off: 0 }
   #done = false
 
   readonly #path: string
 
-  constructor(db: DatabaseSync, s: Statements, tid: Tid, path: string, onEnd: () => void) {
+  constructor(
+    db: DatabaseSync,
+    s: Statements,
+    appender: Appender,
+    tid: Tid,
+    path: string,
+    onEnd: () => void,
+  ) {
     this.#path = path
+    this.#appender = appender
     this.#db = db
     this.#s = s
     this.tid = tid
@@ -108,7 +121,8 @@ export class SQLiteTxn implements StorageTxn {
       const rows = this.#s.liveBlocksFrom.all(file, fromBlk) as { blk: number }[]
       const c = this.#change(file)
       for (const { blk } of rows) {
-        this.#s.insertBlock.run(file, blk, this.tid, null, blockSum(file, blk, this.tid, null))
+        const sum = blockSum(file, blk, this.tid, null)
+        this.#s.insertBlock.run(file, blk, this.tid, KIND_TOMBSTONE, null, null, null, sum)
         c.blocks.add(blk)
       }
     } catch (e) {
@@ -128,7 +142,14 @@ export class SQLiteTxn implements StorageTxn {
       }
     }
     try {
-      this.#s.insertBlock.run(file, blk, this.tid, data, blockSum(file, blk, this.tid, data))
+      const sum = blockSum(file, blk, this.tid, data)
+      if (data === null) {
+        this.#s.insertBlock.run(file, blk, this.tid, KIND_TOMBSTONE, null, null, null, sum)
+      } else {
+        const at = this.#at
+        this.#appender.append(data, at)
+        this.#s.insertBlock.run(file, blk, this.tid, KIND_IMAGE, at.seg, at.off, data.length, sum)
+      }
     } catch (e) {
       throw sqliteError(e, `write block ${blk} of file #${file}`)
     }
@@ -148,6 +169,8 @@ export class SQLiteTxn implements StorageTxn {
           c.record ? 1 : 0,
         )
       }
+      // The images are on disk before the index that points at them commits.
+      this.#appender.finish()
       this.#db.exec('COMMIT')
     } catch (e) {
       this.rollback()
@@ -169,6 +192,7 @@ export class SQLiteTxn implements StorageTxn {
   #end(): void {
     if (this.#done) return
     this.#done = true
+    this.#appender.reset()
     this.#onEnd()
   }
 
