@@ -47,7 +47,9 @@ export function isSqliteFile(path: string): boolean {
 export function fileSpace(path: string): FileSpace {
   return withConnection(path, 'read the free pages of', (db) => {
     const pragma = (name: string) => Number(Object.values(db.prepare(`PRAGMA ${name}`).get() ?? {})[0])
-    const live = Number((db.prepare('SELECT coalesce(sum(len), 0) AS n FROM blocks').get() as { n: number }).n)
+    const live = Number(
+      (db.prepare('SELECT coalesce(sum(len), 0) AS n FROM blocks').get() as { n: number }).n,
+    )
     const seg = segmentFiles(`${path}-seg`)
     return {
       pageSize: pragma('page_size'),
