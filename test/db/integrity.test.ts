@@ -3,7 +3,7 @@
 // changed behind the checksum must give ECORRUPT — from a read, and from `bigfile check` — never data
 // that matches no committed state.
 import assert from 'node:assert/strict'
-import { copyFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { test } from 'node:test'
@@ -252,4 +252,25 @@ test('a segment cut short, a kind this version does not know, a missing segment 
       message: /alone\.bigfile-seg is missing/,
     })
   }
+})
+
+test('a database written by format 2 (test/corpus/format2.sqlite, block BLOBs in SQLite) is EVERSION, untouched', async (t) => {
+  const dir = tmpDir(t)
+  const path = join(dir, 'format2.bigfile')
+  copyFileSync(join(import.meta.dirname, '..', 'corpus', 'format2.sqlite'), path)
+  const bytes = readFileSync(path)
+  for (const readOnly of [true, false]) {
+    await assert.rejects(
+      openDatabase(path, { readOnly }),
+      (e: { code?: string; found?: number; expected?: number; message?: string }) => {
+        assert.equal(e.code, 'EVERSION')
+        assert.equal(e.found, 2)
+        assert.equal(e.expected, 3)
+        assert.match(String(e.message), /format version 2; this bigfile reads version 3 only/)
+        return true
+      },
+    )
+  }
+  assert.deepEqual(readFileSync(path), bytes, 'the old file is not converted or written')
+  assert.ok(!existsSync(`${path}-seg`), 'no segment directory')
 })
