@@ -66,7 +66,7 @@ test('stats shows free pages; pack returns them to the file system; the data sta
   await txn.commit()
   await d.close()
   let s = stats(db)
-  assert.equal(s.pageSize, 65536)
+  assert.equal(s.pageSize, 4096)
   assert.equal(s.freePages, 0, 'deleting frees nothing until pack')
   const full = statSync(db).size
 
@@ -78,7 +78,7 @@ test('stats shows free pages; pack returns them to the file system; the data sta
   assert.equal(statSync(db).size, full)
   assert.match(
     ok(['stats', db]).stdout,
-    /^free pages +\d+ of \d+ pages of 64 KiB: [\d.]+ MiB \(bigfile pack returns them\)$/m,
+    /^free pages +[\d,]+ of [\d,]+ pages of 4 KiB: [\d.]+ MiB \(bigfile pack returns them\)$/m,
   )
 
   // pack: the file shrinks by the free pages.
@@ -87,7 +87,7 @@ test('stats shows free pages; pack returns them to the file system; the data sta
   assert.match(r.stderr, /^vacuum: rewriting .* without its [\d.]+ MiB of free pages…$/m)
   const after = stats(db)
   assert.equal(after.freePages, 0)
-  assert.ok(statSync(db).size <= full - s.freePages * 65536, `${statSync(db).size} of ${full}`)
+  assert.ok(statSync(db).size <= full - s.freePages * 4096, `${statSync(db).size} of ${full}`)
   assert.equal(after.walBytes, 0)
   assert.equal(after.head, s.head, 'VACUUM adds no transaction')
   assert.equal(ok(['stat', db, 'keep', '--json', '-q']).stdout.includes('"sum":2147516416'), true)

@@ -141,7 +141,7 @@ function dbCases(): DbCase[] {
     const extra = Math.floor(r() * 3) * 1000
     cases.push({
       name: `truncated to ${pages} pages${extra ? ` + ${extra} bytes` : ''}`,
-      make: (p, b) => writeFileSync(p, b.subarray(0, Math.min(b.length - 65536, pages * 65536) + extra)),
+      make: (p, b) => writeFileSync(p, b.subarray(0, Math.min(b.length - 4096, pages * 4096) + extra)),
       code: 'ECORRUPT',
     })
   }
