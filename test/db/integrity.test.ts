@@ -238,11 +238,19 @@ test('a segment cut short, a kind this version does not know, a missing segment 
   const kind = join(dir, 'kind.bigfile')
   copyDb(path, kind)
   const raw = new DatabaseSync(kind)
-  raw.exec('UPDATE blocks SET kind = 2 WHERE blk = 4')
+  raw.exec('UPDATE blocks SET kind = 3 WHERE blk = 4')
   raw.close()
   const k = (await readAll(kind)) as { cause?: { code?: string; message?: string } }
   assert.equal(k.cause?.code, 'ECORRUPT')
-  assert.match(String(k.cause?.message), /block 4 of file #1 at tid 1 is stored as kind 2/)
+  assert.match(String(k.cause?.message), /block 4 of file #1 at tid 1 is stored as kind 3/)
+  // An image relabelled as a piece record: read as one, it fails (malformed, or the block's sum).
+  const relabel = join(dir, 'relabel.bigfile')
+  copyDb(path, relabel)
+  const raw2 = new DatabaseSync(relabel)
+  raw2.exec('UPDATE blocks SET kind = 2 WHERE blk = 6')
+  raw2.close()
+  const p = (await readAll(relabel)) as { cause?: { code?: string } }
+  assert.equal(p.cause?.code, 'ECORRUPT')
   // The database copied without its segment directory: refused at open, saying what is missing.
   const alone = join(dir, 'alone.bigfile')
   copyFileSync(path, alone)

@@ -15,12 +15,17 @@ export const SCHEMA_VERSION = 3
 export const KIND_TOMBSTONE = 0
 /** blocks.kind: the whole block image at (seg, off, len). */
 export const KIND_IMAGE = 1
-// Kinds from 2 on are reserved (a later format may store a version as pieces over an older one); a
-// reader of this version refuses a kind it does not know as CorruptError, never reads it as data.
+/**
+ * blocks.kind: the changed pieces of the block over the version before it (pieces.ts), a piece record
+ * of `len` bytes at (seg, off); `sum` is the whole block's.
+ */
+export const KIND_PIECES = 2
+// Kinds from 3 on are reserved for later formats: a reader of this version refuses a kind it does not
+// know as CorruptError, never reads it as data.
 
 /**
  * blocks: the index of block versions keyed (file, blk, tid): kind, and for an image where it lies (segment
- * `seg`, byte `off`, `len` bytes); small rows, so a WITHOUT ROWID tree. segments: every live segment and
+ * `seg`, byte `off`, `len` bytes: a whole image, or a piece record); small rows, so a WITHOUT ROWID tree. segments: every live segment and
  * its indexed high-water mark `size` (bytes past it are an unindexed tail, never read). log/log_files:
  * one row per commit / per (commit, file). file_versions: one row per record change; name NULL = deleted.
  * `sum`: the row's checksum (a block's over its image and key). meta: next ids, the pack cutoff, `gen`

@@ -40,6 +40,11 @@ export function prepareStatements(db: DatabaseSync) {
       `SELECT blk FROM blocks b WHERE file_id = ? AND blk >= ? AND kind <> 0
         AND tid = (SELECT max(tid) FROM blocks WHERE file_id = b.file_id AND blk = b.blk)`,
     ),
+    // The version a piece version is stored over: the newest one older than it.
+    prevVersion: p(
+      `SELECT tid, kind, seg, off, len, sum FROM blocks WHERE file_id = ? AND blk = ? AND tid < ?
+        ORDER BY tid DESC LIMIT 1`,
+    ),
     lastSegment: p('SELECT id, size FROM segments ORDER BY id DESC LIMIT 1'),
     insertSegment: p('INSERT INTO segments (id, size) VALUES (?, ?)'),
     setSegmentSize: p('UPDATE segments SET size = ? WHERE id = ?'),

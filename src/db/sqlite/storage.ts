@@ -34,7 +34,16 @@ import { blockSum, verifyRecord } from './checksum.ts'
 import { sqliteError } from './errors.ts'
 import { immutableUri, locate, MEMORY } from './locate.ts'
 import { type LogStatements, prepareLogStatements, readLog, readTidAt } from './log.ts'
-import { APPLICATION_ID, KIND_IMAGE, KIND_TOMBSTONE, preflight, SCHEMA, SCHEMA_VERSION } from './schema.ts'
+import { apply, MAX_DEPTH } from './pieces.ts'
+import {
+  APPLICATION_ID,
+  KIND_IMAGE,
+  KIND_PIECES,
+  KIND_TOMBSTONE,
+  preflight,
+  SCHEMA,
+  SCHEMA_VERSION,
+} from './schema.ts'
 import { HEADER, MemorySegments, SegmentFiles, SegmentGone, type Segments, segmentDir } from './segments.ts'
 import {
   type BlockRow,
@@ -108,6 +117,8 @@ export class SQLiteStorage implements Storage {
   readonly #io: Segments
   readonly #segMax: number
   #appender: Appender | undefined
+  /** The piece record of a load being read (grown as needed). */
+  #rec = new Uint8Array(0)
   /** The `gen` of the last load: when a pack bumps it, cached segment descriptors are dropped. */
   #gen = -1
   /** This storage has the turn of its file's writer queue. */
@@ -357,17 +368,67 @@ export class SQLiteStorage implements Storage {
       buf.fill(0, bufAt, bufAt + bs)
       return
     }
-    if (row.kind !== KIND_IMAGE) {
+    this.#loadChain(file, blk, row, buf, bufAt, bs, 0)
+    this.#verifyImage(file, blk, row, at, buf, bufAt, bs)
+  }
+
+  /**
+   * The bytes of a version, unverified, into `buf` at `bufAt`: an image read whole; a piece version as
+   * the version below it (recursively; zeros below the first) with its pieces applied. Answers the number
+   * of piece versions in the chain. A version of a kind this format does not know is CorruptError.
+   */
+  #loadChain(
+    file: number,
+    blk: number,
+    row: BlockRow,
+    buf: Uint8Array,
+    bufAt: number,
+    bs: number,
+    depth: number,
+  ): number {
+    if (row.kind === KIND_TOMBSTONE) {
+      buf.fill(0, bufAt, bufAt + bs)
+      return 0
+    }
+    if (row.kind === KIND_IMAGE) {
+      if (row.len !== bs) {
+        throw new CorruptError(`block ${blk} of file #${file} holds ${row.len} bytes, expected ${bs}`)
+      }
+      const n = this.#io.read(row.seg as number, buf, bufAt, bs, row.off as number)
+      if (n < bs) throw new SegmentGone(`segment ${row.seg}`)
+      return 0
+    }
+    if (row.kind !== KIND_PIECES || depth > 2 * MAX_DEPTH) {
       throw new CorruptError(
         `${this.path}: block ${blk} of file #${file} at tid ${row.tid} is stored as kind ${row.kind}, which this version does not read`,
       )
     }
-    if (row.len !== bs) {
-      throw new CorruptError(`block ${blk} of file #${file} holds ${row.len} bytes, expected ${bs}`)
+    const below = this.#s.prevVersion.get(file, blk, row.tid) as BlockRow | undefined
+    let d = 0
+    if (below === undefined) buf.fill(0, bufAt, bufAt + bs)
+    else d = this.#loadChain(file, blk, below, buf, bufAt, bs, depth + 1)
+    const len = row.len as number
+    if (this.#rec.length < len) this.#rec = new Uint8Array(len)
+    const rec = this.#rec.subarray(0, len)
+    if (this.#io.read(row.seg as number, rec, 0, len, row.off as number) < len)
+      throw new SegmentGone(`segment ${row.seg}`)
+    apply(
+      rec,
+      bs === buf.length ? buf : buf.subarray(bufAt, bufAt + bs),
+      `${this.path}: block ${blk} of file #${file} at tid ${row.tid}`,
+    )
+    return d + 1
+  }
+
+  /** LoadPrev (txn.ts) for this storage's transactions. */
+  #loadPrev = (file: number, blk: number, before: Tid, buf: Uint8Array): number | undefined => {
+    const row = this.#s.prevVersion.get(file, blk, before) as BlockRow | undefined
+    if (row === undefined || row.kind === KIND_TOMBSTONE) return undefined
+    try {
+      return this.#loadChain(file, blk, row, buf, 0, buf.length, 0)
+    } catch {
+      return undefined // unreadable: the new version is written whole
     }
-    const n = this.#io.read(row.seg as number, buf, bufAt, bs, row.off as number)
-    if (n < bs) throw new SegmentGone(`segment ${row.seg}`)
-    this.#verifyImage(file, blk, row, at, buf, bufAt, bs)
   }
 
   #verifyImage(
@@ -452,7 +513,9 @@ export class SQLiteStorage implements Storage {
     return this.#asWriter(() => {
       try {
         const tid = this.head() + 1
-        return new SQLiteTxn(this.#db, this.#s, this.#writer(), tid, this.path, () => this.#release())
+        return new SQLiteTxn(this.#db, this.#s, this.#writer(), this.#loadPrev, tid, this.path, () =>
+          this.#release(),
+        )
       } catch (e) {
         this.#rollbackQuietly()
         this.#release()
@@ -561,7 +624,7 @@ export class SQLiteStorage implements Storage {
       const w = this.#writer()
       w.fresh()
       const rows = db.prepare(
-        'SELECT file_id AS file, blk, tid, off, len, sum FROM blocks WHERE seg = ? ORDER BY file_id, blk, tid',
+        'SELECT file_id AS file, blk, tid, kind, off, len, sum FROM blocks WHERE seg = ? ORDER BY file_id, blk, tid',
       )
       const move = db.prepare('UPDATE blocks SET seg = ?, off = ? WHERE file_id = ? AND blk = ? AND tid = ?')
       const to = { seg: 0, off: 0 }
@@ -571,6 +634,7 @@ export class SQLiteStorage implements Storage {
           file: number
           blk: number
           tid: number
+          kind: number
           off: number
           len: number
           sum: number
@@ -583,7 +647,8 @@ export class SQLiteStorage implements Storage {
           } catch (e) {
             if (!(e instanceof SegmentGone)) throw e
           }
-          if (n < r.len || blockSum(r.file, r.blk, r.tid, data) !== r.sum) {
+          // An image is verified here; a piece record (whose sum is the whole block's) by the loads.
+          if (n < r.len || (r.kind === KIND_IMAGE && blockSum(r.file, r.blk, r.tid, data) !== r.sum)) {
             throw new ChecksumError(this.path, `#${r.file}`, r.blk, r.tid)
           }
           w.append(data, to)
@@ -596,6 +661,40 @@ export class SQLiteStorage implements Storage {
     for (const seg of dead) del.run(seg)
     if (dead.length > 0) db.exec(`UPDATE meta SET value = value + 1 WHERE key = 'gen'`)
     return dead
+  }
+
+  /**
+   * Pack keeps, of every block, the newest version <= the cutoff and drops the older ones: a kept piece
+   * version would lose the versions it is stored over, so it is written whole first (verified).
+   */
+  #fold(cutoff: Tid): void {
+    const rows = this.#db
+      .prepare(
+        `SELECT b.file_id AS file, b.blk AS blk, b.tid AS tid, b.kind AS kind, b.seg AS seg, b.off AS off,
+          b.len AS len, b.sum AS sum, (SELECT max(blksize) FROM file_versions WHERE file_id = b.file_id) AS bs
+          FROM blocks b WHERE b.kind = ${KIND_PIECES}
+          AND b.tid = (SELECT max(tid) FROM blocks WHERE file_id = b.file_id AND blk = b.blk AND tid <= ?)`,
+      )
+      .all(cutoff) as unknown as (BlockRow & { file: number; blk: number; tid: number; bs: number })[]
+    if (rows.length === 0) return
+    const set = this.#db.prepare(
+      `UPDATE blocks SET kind = ${KIND_IMAGE}, seg = ?, off = ?, len = ? WHERE file_id = ? AND blk = ? AND tid = ?`,
+    )
+    const w = this.#writer()
+    const to = { seg: 0, off: 0 }
+    for (const r of rows) {
+      const buf = new Uint8Array(r.bs)
+      try {
+        this.#loadChain(r.file, r.blk, r, buf, 0, r.bs, 0)
+      } catch (e) {
+        if (!(e instanceof SegmentGone)) throw e
+        throw new ChecksumError(this.path, `#${r.file}`, r.blk, r.tid)
+      }
+      if (blockSum(r.file, r.blk, r.tid, buf) !== r.sum)
+        throw new ChecksumError(this.path, `#${r.file}`, r.blk, r.tid)
+      w.append(buf, to)
+      set.run(to.seg, to.off, r.bs, r.file, r.blk, r.tid)
+    }
   }
 
   /** After pack's commit: unlinks the segments it dropped, and any a crash kept from an earlier unlink. */
@@ -631,6 +730,7 @@ export class SQLiteStorage implements Storage {
           )
           db.prepare('DELETE FROM log_files WHERE file_id = ? AND tid <= ?').run(id, c)
         }
+        this.#fold(c)
         blocks += Number(
           db
             .prepare(
@@ -695,6 +795,7 @@ export class SQLiteStorage implements Storage {
       const totalBlocks = totals.n
       const totalBytes = totals.bytes
       const names = new Map<number, string>()
+      const blksizes = new Map<number, number>()
       let records = 0
       const recs = q(
         'SELECT file_id AS id, tid, name, blksize, size, meta, sum FROM file_versions ORDER BY file_id, tid',
@@ -702,6 +803,7 @@ export class SQLiteStorage implements Storage {
       for (const row of recs.iterate() as Iterable<RecordRow>) {
         records++
         if (row.name !== null) names.set(row.id, `${JSON.stringify(row.name)} (#${row.id})`)
+        blksizes.set(row.id, row.blksize)
         try {
           verifyRecord(this.path, row)
         } catch (e) {
@@ -733,14 +835,16 @@ export class SQLiteStorage implements Storage {
           const len = row.len ?? 0
           bytes += len
           let data: Uint8Array | null = null
-          let ok = row.kind === KIND_TOMBSTONE || row.kind === KIND_IMAGE
-          if (row.kind === KIND_IMAGE) {
-            if (buf.length < len) buf = new Uint8Array(len)
-            data = buf.subarray(0, len)
+          let ok = row.kind === KIND_TOMBSTONE || row.kind === KIND_IMAGE || row.kind === KIND_PIECES
+          if (row.kind === KIND_IMAGE || row.kind === KIND_PIECES) {
+            // A piece version is checked as loads read it: its chain, then the whole block's sum.
+            const bs = row.kind === KIND_IMAGE ? len : (blksizes.get(row.file) ?? 0)
+            if (buf.length < bs) buf = new Uint8Array(bs)
+            data = buf.subarray(0, bs)
             try {
-              ok = this.#io.read(row.seg as number, data, 0, len, row.off as number) === len
+              this.#loadChain(row.file, row.blk, row, data, 0, bs, 0)
             } catch (e) {
-              if (!(e instanceof SegmentGone)) throw e
+              if (!(e instanceof SegmentGone) && !(e instanceof CorruptError)) throw e
               ok = false
             }
           }
