@@ -2,7 +2,7 @@
 // database from `create new.db ''` or from an import whose input turned out unreadable. Commands check
 // their arguments before opening anything; this removes a database the command itself created should
 // the work fail after all — only that one: the same file (device and inode) it created, holding no files.
-import { lstatSync, type Stats, unlinkSync } from 'node:fs'
+import { lstatSync, rmSync, type Stats, unlinkSync } from 'node:fs'
 import type { Database } from '../db/database.ts'
 import { openDb } from './session.ts'
 
@@ -16,7 +16,8 @@ function lstatOrUndefined(path: string): Stats | undefined {
 
 /**
  * Runs `fn` with the database at `path` open (created if missing) and closes it afterwards. If this
- * call created the file and `fn` throws, the database (and its -wal/-shm/-journal files) is removed.
+ * call created the file and `fn` throws, the database (and its -wal/-shm/-journal files and -seg
+ * directory) is removed.
  */
 export async function withDbCreating<T>(path: string, fn: (db: Database) => Promise<T>): Promise<T> {
   const existed = lstatOrUndefined(path) !== undefined
@@ -40,7 +41,7 @@ export async function withDbCreating<T>(path: string, fn: (db: Database) => Prom
   return result
 }
 
-/** Unlinks `path` and SQLite's companion files if `path` is still the regular file `st`. */
+/** Unlinks `path`, SQLite's companion files and the segment directory if `path` is still the regular file `st`. */
 function removeIfSame(path: string, st: Stats): void {
   const now = lstatOrUndefined(path)
   if (!now?.isFile() || now.ino !== st.ino || now.dev !== st.dev) return
@@ -52,4 +53,6 @@ function removeIfSame(path: string, st: Stats): void {
       // best effort: the command's own error is what the user needs to see
     }
   }
+  // Block images of the failed work only (the database holds no file): never through a link.
+  if (lstatOrUndefined(`${path}-seg`)?.isDirectory()) rmSync(`${path}-seg`, { recursive: true, force: true })
 }

@@ -1,10 +1,14 @@
 // Space in the SQLite database file, for `bigfile stats` and `bigfile pack`: how many of its pages are
-// free (left by pack, rm or an aborted import), and VACUUM to give them back to the file system.
+// free (left by pack, rm or an aborted import), and VACUUM to give them back to the file system; and the
+// bytes of its block segments (`<db>-seg/`), of which how many no index row points at (dead: what pack
+// reclaims of them is gone already; this is a crashed writer's tail or a version overwritten within
+// one transaction, cut or reclaimed by the next writer or pack).
 //
 // The storage exposes neither yet, so these open the file with a connection of their own, only after
 // the command's Database is closed; SQLite's locks order them with other processes. They belong on the
 // SQLite storage (reported to the db layer as `SQLiteStorage.space()` and `SQLiteStorage.vacuum()`).
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs'
+import { closeSync, existsSync, lstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { LockedError, StorageError } from '../errors.ts'
 
@@ -14,7 +18,18 @@ export interface FileSpace {
   pages: number
   /** Of those, pages on SQLite's free list: reused by later writes, returned to the file system by VACUUM. */
   freePages: number
+  /** Segment files in `<db>-seg/`. */
+  segments: number
+  /** Their bytes on disk. */
+  segmentBytes: number
+  /** Of those, bytes of block versions the index holds (every version a snapshot can still read). */
+  liveBytes: number
+  /** Of those, bytes no index row points at (headers aside): reclaimed by later writes and `bigfile pack`. */
+  deadBytes: number
 }
+
+/** Segment headers: bytes of a segment that are neither live nor dead (see src/db/sqlite/segments.ts). */
+const SEGMENT_HEADER = 4096
 
 /** Whether `path` is an SQLite file (and not, say, a URL of another storage). */
 export function isSqliteFile(path: string): boolean {
@@ -32,8 +47,35 @@ export function isSqliteFile(path: string): boolean {
 export function fileSpace(path: string): FileSpace {
   return withConnection(path, 'read the free pages of', (db) => {
     const pragma = (name: string) => Number(Object.values(db.prepare(`PRAGMA ${name}`).get() ?? {})[0])
-    return { pageSize: pragma('page_size'), pages: pragma('page_count'), freePages: pragma('freelist_count') }
+    const live = Number(
+      (db.prepare('SELECT coalesce(sum(len), 0) AS n FROM blocks').get() as { n: number }).n,
+    )
+    const seg = segmentFiles(`${path}-seg`)
+    return {
+      pageSize: pragma('page_size'),
+      pages: pragma('page_count'),
+      freePages: pragma('freelist_count'),
+      segments: seg.count,
+      segmentBytes: seg.bytes,
+      liveBytes: live,
+      deadBytes: Math.max(0, seg.bytes - seg.count * SEGMENT_HEADER - live),
+    }
   })
+}
+
+/** The segment files (8 hex digits) in `dir` and their bytes; none when there is no such directory. */
+function segmentFiles(dir: string): { count: number; bytes: number } {
+  if (!lstatSync(dir, { throwIfNoEntry: false })?.isDirectory()) return { count: 0, bytes: 0 }
+  let count = 0
+  let bytes = 0
+  for (const name of readdirSync(dir)) {
+    if (!/^[0-9a-f]{8}$/.test(name)) continue
+    const st = lstatSync(join(dir, name))
+    if (!st.isFile()) continue
+    count++
+    bytes += st.size
+  }
+  return { count, bytes }
 }
 
 /**

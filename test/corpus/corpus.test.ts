@@ -81,7 +81,8 @@ test('.npy corpus: each file imports, or is refused with its code and a message 
   }
   await db.close()
   assert.ok(cases.length >= 400 && counts.ok >= 40 && counts.EINVAL >= 10, JSON.stringify(counts))
-  assert.deepEqual(readdirSync(dir).sort(), ['c.db', 'case.npy'])
+  // The database is c.db and its block segments, c.db-seg (imports stored blocks).
+  assert.deepEqual(readdirSync(dir).sort(), ['c.db', 'c.db-seg', 'case.npy'])
 })
 
 function plant(dir: string, p: Plant): boolean {
@@ -105,7 +106,8 @@ function plant(dir: string, p: Plant): boolean {
 function snapshot(dir: string): Record<string, string> {
   const out: Record<string, string> = {}
   for (const name of readdirSync(dir)) {
-    if (/^d\.db-(wal|shm)$/.test(name)) continue // the planted database's own companions
+    // The planted database's own companions: SQLite's, and its block segments once blocks are stored.
+    if (/^d\.db-(wal|shm|seg)$/.test(name)) continue
     const st = lstatSync(join(dir, name))
     out[name] = st.isFile()
       ? `file:${st.size}:${name === 'd.db' ? '' : readFileSync(join(dir, name), 'latin1').slice(0, 16)}`
@@ -181,6 +183,8 @@ test('command-line corpus: each gives its exit code and leaves exactly what it s
     for (const name of c.creates ?? []) {
       assert.ok(after[name]?.startsWith('file:'), `${c.id}: ${name} not created`)
       delete after[name]
+      // A database created is the file and, once it stores blocks, its segment directory.
+      if (after[`${name}-seg`]?.startsWith('dir:')) delete after[`${name}-seg`]
     }
     if (c.id === 'export-force-file') {
       assert.match(after['o.npy'], /^file:\d+:\x93NUMPY/)

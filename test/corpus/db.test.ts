@@ -3,7 +3,7 @@
 // recovery it must choose — and leaves nothing behind: no new file beside SQLite's own -wal/-shm pair of
 // a database it could open, and the damaged input itself unchanged (a read-only open never writes).
 import assert from 'node:assert/strict'
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { describe, test } from 'node:test'
@@ -22,8 +22,11 @@ const BLOCKS = 16
 
 interface DbCase {
   name: string
-  /** Makes the damaged file at `path` from the pristine database's bytes. */
-  make(path: string, pristine: Buffer): void
+  /**
+   * Makes the damaged file at `path` from the pristine database's bytes; its segment directory holds the
+   * pristine segment already (`segment` is its path).
+   */
+  make(path: string, pristine: Buffer, segment: string): void
   /** The code the first failing step (open, list, read every block, check) must give. */
   code: string
 }
@@ -46,7 +49,7 @@ async function makePristine(path: string): Promise<void> {
   await db.close()
 }
 
-/** Flips a bit at byte `at` of block `blk` in every copy of it in the file (see test/db/integrity). */
+/** Flips a bit at byte `at` of block `blk` in every copy of it in a segment (see test/db/integrity). */
 function flipBlock(file: Buffer, blk: number, at: number, bit: number): boolean {
   const needle = blockData(blk).subarray(at, at + 32)
   let n = 0
@@ -104,7 +107,32 @@ function dbCases(): DbCase[] {
     },
     {
       name: 'a block tombstoned behind the checksum',
-      make: (p, b) => withSql(p, b, 'UPDATE blocks SET data = NULL WHERE blk = 3'),
+      make: (p, b) =>
+        withSql(p, b, 'UPDATE blocks SET kind = 0, seg = NULL, off = NULL, len = NULL WHERE blk = 3'),
+      code: 'ECORRUPT',
+    },
+    {
+      name: 'a block pointed past its segment',
+      make: (p, b) => withSql(p, b, 'UPDATE blocks SET off = off + 1000000 WHERE blk = 5'),
+      code: 'ECORRUPT',
+    },
+    {
+      name: 'the segment replaced by one of another database',
+      make: (p, b, segment) => {
+        writeFileSync(p, b)
+        const d = Buffer.from(readFileSync(segment))
+        d[40] ^= 1 // inside the database's uuid in the header
+        writeFileSync(segment, d)
+      },
+      code: 'ECORRUPT',
+    },
+    {
+      name: 'the segment directory replaced by a file',
+      make: (p, b) => {
+        writeFileSync(p, b)
+        rmSync(`${p}-seg`, { recursive: true })
+        writeFileSync(`${p}-seg`, 'x')
+      },
       code: 'ECORRUPT',
     },
   ]
@@ -113,7 +141,7 @@ function dbCases(): DbCase[] {
     const extra = Math.floor(r() * 3) * 1000
     cases.push({
       name: `truncated to ${pages} pages${extra ? ` + ${extra} bytes` : ''}`,
-      make: (p, b) => writeFileSync(p, b.subarray(0, Math.min(b.length - 65536, pages * 65536) + extra)),
+      make: (p, b) => writeFileSync(p, b.subarray(0, Math.min(b.length - 4096, pages * 4096) + extra)),
       code: 'ECORRUPT',
     })
   }
@@ -123,10 +151,11 @@ function dbCases(): DbCase[] {
     const bit = Math.floor(r() * 8)
     cases.push({
       name: `bit ${bit} of byte ${at} of block ${blk} flipped`,
-      make: (p, b) => {
-        const d = Buffer.from(b)
-        assert.ok(flipBlock(d, blk, at, bit), 'the block bytes lie together in the file')
-        writeFileSync(p, d)
+      make: (p, b, segment) => {
+        writeFileSync(p, b)
+        const d = Buffer.from(readFileSync(segment))
+        assert.ok(flipBlock(d, blk, at, bit), 'the block bytes lie in the segment')
+        writeFileSync(segment, d)
       },
       code: 'ECORRUPT',
     })
@@ -178,7 +207,8 @@ describe('corpus: damaged databases', () => {
       const cdir = join(dir, `case${i}`)
       mkdirSync(cdir)
       const path = join(cdir, 'd.db')
-      c.make(path, pristine)
+      cpSync(`${pristinePath}-seg`, `${path}-seg`, { recursive: true })
+      c.make(path, pristine, join(`${path}-seg`, '00000001'))
       const before = readdirSync(cdir).sort()
       const bytes = before.includes('d.db') && !c.name.includes('directory') ? readFileSync(path) : undefined
       const got = await outcome(path)

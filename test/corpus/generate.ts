@@ -469,9 +469,10 @@ export function cliCases(seed = SEED): CliCase[] {
     args: ['ls', '@x.db'],
     exit: 1,
   })
-  // Damaged databases (cut at a seeded length inside the header page or after it): exit 1, untouched.
+  // Damaged databases (cut at a seeded length inside the header page or after it, within the template's
+  // ~40 KB of 4 KiB pages): exit 1, untouched.
   for (let k = 0; k < 4; k++) {
-    const bytes = k < 2 ? 1 + int(99) : 100 + int(300000)
+    const bytes = k < 2 ? 1 + int(99) : 100 + int(30000)
     out.push({
       id: `db-truncated-${bytes}`,
       plant: [{ truncatedDb: 'x.db', bytes }],

@@ -1,8 +1,9 @@
 // Data integrity below SQLite's own checks: every block and file record carries a checksum verified on
-// every load. A single bit flipped inside block data of a real database file must give ECORRUPT — from
-// a read, and from `bigfile check` — never data that matches no committed state.
+// every load. A single bit flipped inside block data (in a segment file, `<db>-seg/`) or an index row
+// changed behind the checksum must give ECORRUPT — from a read, and from `bigfile check` — never data
+// that matches no committed state.
 import assert from 'node:assert/strict'
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { test } from 'node:test'
@@ -36,10 +37,19 @@ async function makeDb(path: string): Promise<void> {
   await db.close() // the last connection checkpoints the WAL into the main file
 }
 
+/** The one segment file of a database made by makeDb. */
+const seg = (path: string) => join(`${path}-seg`, '00000001')
+
+/** A copy of the database at `from` (file and segment directory) at `to`, its segment replaced by `bytes`. */
+function copyDb(from: string, to: string, bytes?: Buffer): void {
+  copyFileSync(from, to)
+  cpSync(`${from}-seg`, `${to}-seg`, { recursive: true })
+  if (bytes) writeFileSync(seg(to), bytes)
+}
+
 /**
- * Flips bit `bit` of byte `at` of block `blk` in the database file's bytes; false if those bytes do not
- * lie together there. The b-tree's balancing leaves stale copies of cells in the unused space of its
- * pages, so every copy is flipped: the one SQLite reads is among them, the others are never read.
+ * Flips bit `bit` of byte `at` of block `blk` in a segment's bytes; false if those bytes are not there.
+ * Every copy is flipped (a segment holds each version once; a rewritten block twice).
  */
 function flip(file: Buffer, blk: number, at: number, bit: number): boolean {
   const needle = blockData(blk).subarray(at, at + 32)
@@ -75,7 +85,7 @@ test(`${FLIPS} random single-bit flips in block data: every one is ECORRUPT nami
   const dir = tmpDir(t)
   const pristine = join(dir, 'pristine.bigfile')
   await makeDb(pristine)
-  const original = readFileSync(pristine)
+  const original = readFileSync(seg(pristine))
   assert.equal(await readAll(pristine), undefined, 'the undamaged database reads back')
   const r = rng(11)
   const path = join(dir, 'damaged.bigfile')
@@ -85,8 +95,8 @@ test(`${FLIPS} random single-bit flips in block data: every one is ECORRUPT nami
     const at = Math.floor(r() * (BLKSIZE - 32))
     const bit = Math.floor(r() * 8)
     const damaged = Buffer.from(original)
-    if (!flip(damaged, blk, at, bit)) continue // these 32 bytes straddle a page boundary: pick others
-    writeFileSync(path, damaged)
+    assert.ok(flip(damaged, blk, at, bit), 'the block lies in the segment whole')
+    copyDb(pristine, path, damaged)
     flips++
     const e = (await readAll(path)) as {
       code?: string
@@ -112,14 +122,14 @@ test('bigfile check: exit 0 on an intact database, 1 naming the block on a damag
   const ok = run(path)
   assert.equal(ok.status, 0, ok.stderr)
   assert.match(ok.stdout, new RegExp(`checked ${BLOCKS} block versions`))
-  const original = readFileSync(path)
+  const original = readFileSync(seg(path))
   const r = rng(12)
   for (let i = 0; i < 4; i++) {
     const blk = Math.floor(r() * BLOCKS)
     const damaged = Buffer.from(original)
     assert.ok(flip(damaged, blk, 100 + i, i))
     const p = join(dir, `d${i}.bigfile`)
-    writeFileSync(p, damaged)
+    copyDb(path, p, damaged)
     const bad = run(p)
     assert.equal(bad.status, 1, `${bad.stdout}${bad.stderr}`)
     assert.match(bad.stderr, new RegExp(`block ${blk} of file "f" \\(#1\\) at tid 1 fails its checksum`))
@@ -131,9 +141,9 @@ test('Database.check: every damaged version is found, progress reaches the total
   const dir = tmpDir(t)
   const path = join(dir, 'v.bigfile')
   await makeDb(path)
-  const damaged = Buffer.from(readFileSync(path))
+  const damaged = Buffer.from(readFileSync(seg(path)))
   for (const blk of [3, 9]) assert.ok(flip(damaged, blk, 7, 4))
-  writeFileSync(path, damaged)
+  writeFileSync(seg(path), damaged)
   const db = await openDatabase(path, { readOnly: true })
   t.after(() => db.close())
   const seen: number[] = []
@@ -177,7 +187,9 @@ test('a block moved to another key fails its checksum (the key is part of the su
   const path = join(dir, 'k.bigfile')
   await makeDb(path)
   const raw = new DatabaseSync(path)
-  raw.exec('UPDATE blocks SET data = (SELECT data FROM blocks WHERE blk = 2) WHERE blk = 5')
+  raw.exec(
+    'UPDATE blocks SET (seg, off, len) = (SELECT seg, off, len FROM blocks WHERE blk = 2) WHERE blk = 5',
+  )
   raw.close()
   const e = (await readAll(path)) as { cause?: { code?: string; blk?: number } }
   assert.equal(e.cause?.code, 'ECORRUPT')
@@ -188,12 +200,12 @@ test('a database of another format version is a typed EVERSION error', async (t)
   const dir = tmpDir(t)
   const path = join(dir, 'old.bigfile')
   await makeDb(path)
-  for (const v of [1, 3]) {
+  for (const v of [1, 2, 4]) {
     const raw = new DatabaseSync(path)
     raw.exec(`PRAGMA user_version = ${v}`)
     raw.close()
     const copy = join(dir, `v${v}.bigfile`)
-    copyFileSync(path, copy)
+    copyDb(path, copy)
     for (const readOnly of [false, true]) {
       await assert.rejects(openDatabase(copy, { readOnly }), (e: { code?: string; found?: number }) => {
         assert.equal(e.code, 'EVERSION')
@@ -202,4 +214,71 @@ test('a database of another format version is a typed EVERSION error', async (t)
       })
     }
   }
+})
+
+test('a segment cut short, a kind this version does not know, a missing segment directory: ECORRUPT', async (t) => {
+  const dir = tmpDir(t)
+  const path = join(dir, 's.bigfile')
+  await makeDb(path)
+  // Cut inside block 9 (images lie in block order after the 4096-byte header).
+  const cut = join(dir, 'cut.bigfile')
+  copyDb(path, cut, readFileSync(seg(path)).subarray(0, 4096 + 9 * BLKSIZE + 100))
+  const e = (await readAll(cut)) as { cause?: { code?: string; blk?: number; tid?: number } }
+  assert.equal(e.cause?.code, 'ECORRUPT')
+  assert.equal(e.cause?.blk, 9)
+  assert.equal(e.cause?.tid, 1)
+  const db = await openDatabase(cut, { readOnly: true })
+  const r = await db.check()
+  await db.close()
+  assert.deepEqual(
+    r.damage.map((d) => d.blk),
+    [9, 10, 11, 12, 13, 14, 15],
+  )
+  // An index row of a kind reserved for later formats is refused, never read as data.
+  const kind = join(dir, 'kind.bigfile')
+  copyDb(path, kind)
+  const raw = new DatabaseSync(kind)
+  raw.exec('UPDATE blocks SET kind = 3 WHERE blk = 4')
+  raw.close()
+  const k = (await readAll(kind)) as { cause?: { code?: string; message?: string } }
+  assert.equal(k.cause?.code, 'ECORRUPT')
+  assert.match(String(k.cause?.message), /block 4 of file #1 at tid 1 is stored as kind 3/)
+  // An image relabelled as a piece record: read as one, it fails (malformed, or the block's sum).
+  const relabel = join(dir, 'relabel.bigfile')
+  copyDb(path, relabel)
+  const raw2 = new DatabaseSync(relabel)
+  raw2.exec('UPDATE blocks SET kind = 2 WHERE blk = 6')
+  raw2.close()
+  const p = (await readAll(relabel)) as { cause?: { code?: string } }
+  assert.equal(p.cause?.code, 'ECORRUPT')
+  // The database copied without its segment directory: refused at open, saying what is missing.
+  const alone = join(dir, 'alone.bigfile')
+  copyFileSync(path, alone)
+  for (const readOnly of [false, true]) {
+    await assert.rejects(openDatabase(alone, { readOnly }), {
+      code: 'ECORRUPT',
+      message: /alone\.bigfile-seg is missing/,
+    })
+  }
+})
+
+test('a database written by format 2 (test/corpus/format2.sqlite, block BLOBs in SQLite) is EVERSION, untouched', async (t) => {
+  const dir = tmpDir(t)
+  const path = join(dir, 'format2.bigfile')
+  copyFileSync(join(import.meta.dirname, '..', 'corpus', 'format2.sqlite'), path)
+  const bytes = readFileSync(path)
+  for (const readOnly of [true, false]) {
+    await assert.rejects(
+      openDatabase(path, { readOnly }),
+      (e: { code?: string; found?: number; expected?: number; message?: string }) => {
+        assert.equal(e.code, 'EVERSION')
+        assert.equal(e.found, 2)
+        assert.equal(e.expected, 3)
+        assert.match(String(e.message), /format version 2; this bigfile reads version 3 only/)
+        return true
+      },
+    )
+  }
+  assert.deepEqual(readFileSync(path), bytes, 'the old file is not converted or written')
+  assert.ok(!existsSync(`${path}-seg`), 'no segment directory')
 })

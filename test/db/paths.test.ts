@@ -29,7 +29,8 @@ test("a path beginning with 'file:' is a file of that name, query string and all
   v.unmap()
   await conn.commit()
   await db.close()
-  assert.deepEqual(readdirSync(dir).sort(), [name])
+  // The database is the file and its segment directory (block images): nothing else.
+  assert.deepEqual(readdirSync(dir).sort(), [name, `${name}-seg`])
   assert.ok(!existsSync(join(dir, 'n.db')))
   const again = await openDatabase(join(dir, name), { readOnly: true })
   assert.deepEqual(

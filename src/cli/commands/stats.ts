@@ -18,13 +18,15 @@ function fileSize(path: string): number {
 
 export const stats: Command = {
   spec: { name: 'stats', positionals: ['DB'], options: { json: { type: 'boolean' } } },
-  summary: 'files, bytes, head tid, on-disk size and free pages of a database',
+  summary: 'files, bytes, head tid, on-disk size, free pages and segment bytes of a database',
   help: `Usage: bigfile stats DB [--json]
 
 Prints the number of files and arrays, their total logical size, the newest tid (head), the size of
 the SQLite database file and its write-ahead log on disk (old versions count until \`bigfile pack\`),
-and the free pages in the file: space left by pack, rm or an aborted import, which SQLite reuses for
-later writes and \`bigfile pack\` returns to the file system.
+the free pages in the file: space left by pack, rm or an aborted import, which SQLite reuses for
+later writes and \`bigfile pack\` returns to the file system; and the block segments (DB-seg/, where
+the block data lives): their bytes, the bytes of stored block versions (old ones count until
+\`bigfile pack\`) and dead bytes no version uses.
 
 Options:
   --json         the figures as one JSON object (sizes in bytes)
@@ -45,7 +47,15 @@ ${COMMON_HELP}`,
       head,
       dbFileBytes: fileSize(path),
       walBytes: fileSize(`${path}-wal`),
-      ...(space && { pageSize: space.pageSize, pages: space.pages, freePages: space.freePages }),
+      ...(space && {
+        pageSize: space.pageSize,
+        pages: space.pages,
+        freePages: space.freePages,
+        segments: space.segments,
+        segmentBytes: space.segmentBytes,
+        liveBytes: space.liveBytes,
+        deadBytes: space.deadBytes,
+      }),
     }
     if (p.values.json) {
       console.log(JSON.stringify(s))
@@ -64,6 +74,10 @@ ${COMMON_HELP}`,
       fields.push([
         'free pages',
         `${space.freePages.toLocaleString('en-US')} of ${space.pages.toLocaleString('en-US')} pages of ${formatBytes(space.pageSize)}: ${formatBytes(free)}${free > 0 ? ' (bigfile pack returns them)' : ''}`,
+      ])
+      fields.push([
+        'segments',
+        `${space.segments} file(s), ${formatBytes(space.segmentBytes)} (${space.segmentBytes} bytes): ${formatBytes(space.liveBytes)} of block versions, ${formatBytes(space.deadBytes)} dead`,
       ])
     }
     printFields(fields)

@@ -6,14 +6,31 @@ import { BigFileError, CorruptError, NotFoundError, StorageError } from '../../e
 export const APPLICATION_ID = 0x62696746
 /**
  * The format version, in PRAGMA user_version. 2: every block and file record carries a checksum (`sum`,
- * see checksum.ts). A file of another version is a VersionError.
+ * see checksum.ts). 3: block images live in segment files next to the database (segments.ts), SQLite
+ * holds only their index. A file of another version is a VersionError.
  */
-export const SCHEMA_VERSION = 2
+export const SCHEMA_VERSION = 3
+
+/** blocks.kind: a tombstone (reads as zeros; seg, off, len NULL). */
+export const KIND_TOMBSTONE = 0
+/** blocks.kind: the whole block image at (seg, off, len). */
+export const KIND_IMAGE = 1
+/**
+ * blocks.kind: the changed pieces of the block over the version before it (pieces.ts), a piece record
+ * of `len` bytes at (seg, off); `sum` is the whole block's.
+ */
+export const KIND_PIECES = 2
+// Kinds from 3 on are reserved for later formats: a reader of this version refuses a kind it does not
+// know as CorruptError, never reads it as data.
 
 /**
- * blocks: rowid table (large BLOBs do not belong in WITHOUT ROWID trees) keyed by (file, blk, tid);
- * data NULL is a tombstone (zeros). log/log_files: one row per commit / per (commit, file).
- * file_versions: one row per record change; name NULL = deleted. `sum`: the row's checksum.
+ * blocks: the index of block versions keyed (file, blk, tid): kind, and for an image where it lies (segment
+ * `seg`, byte `off`, `len` bytes: a whole image, or a piece record); small rows, so a WITHOUT ROWID tree. segments: every live segment and
+ * its indexed high-water mark `size` (bytes past it are an unindexed tail, never read). log/log_files:
+ * one row per commit / per (commit, file). file_versions: one row per record change; name NULL = deleted.
+ * `sum`: the row's checksum (a block's over its image and key). meta: next ids, the pack cutoff, `gen`
+ * (bumped when a pack removes segments, so readers drop descriptors of removed files) and `uuid` (written
+ * into every segment's header).
  */
 export const SCHEMA = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -27,9 +44,11 @@ CREATE TABLE file_versions (
   PRIMARY KEY (file_id, tid)) WITHOUT ROWID;
 CREATE INDEX file_versions_name ON file_versions (name, tid);
 CREATE TABLE blocks (
-  file_id INTEGER NOT NULL, blk INTEGER NOT NULL, tid INTEGER NOT NULL, data BLOB,
-  sum INTEGER NOT NULL, PRIMARY KEY (file_id, blk, tid));
-INSERT INTO meta (key, value) VALUES ('next_file_id', 1), ('packed', 0);
+  file_id INTEGER NOT NULL, blk INTEGER NOT NULL, tid INTEGER NOT NULL, kind INTEGER NOT NULL,
+  seg INTEGER, off INTEGER, len INTEGER, sum INTEGER NOT NULL,
+  PRIMARY KEY (file_id, blk, tid)) WITHOUT ROWID;
+CREATE TABLE segments (id INTEGER PRIMARY KEY, size INTEGER NOT NULL);
+INSERT INTO meta (key, value) VALUES ('next_file_id', 1), ('packed', 0), ('next_segment', 1), ('gen', 0);
 PRAGMA application_id = ${APPLICATION_ID};
 PRAGMA user_version = ${SCHEMA_VERSION};
 `

@@ -16,16 +16,38 @@ export function prepareStatements(db: DatabaseSync) {
     // outer row (OP_Copy), one more malloc + memcpy of every BLOB, about 10% of a 64 KiB load. The
     // LEFT JOIN still answers one row (data NULL) when the block has no version <= tid; the plan walks
     // the primary-key index backwards from tid, with no sorter.
+    // `gen` rides along too: a pack that removed segments bumps it (readers then drop their descriptors).
     load: p(
-      `SELECT m.value AS packed, b.tid AS tid, b.data AS data, b.sum AS sum FROM meta m
+      `SELECT m.value AS packed, g.value AS gen, b.tid AS tid, b.kind AS kind, b.seg AS seg, b.off AS off,
+        b.len AS len, b.sum AS sum FROM meta m JOIN meta g ON g.key = 'gen'
         LEFT JOIN blocks b ON b.file_id = ? AND b.blk = ? AND b.tid <= ?
         WHERE m.key = 'packed' ORDER BY b.tid DESC LIMIT 1`,
     ),
-    insertBlock: p('INSERT OR REPLACE INTO blocks (file_id, blk, tid, data, sum) VALUES (?, ?, ?, ?, ?)'),
+    // The newest version <= at of each block in [from, to), by block: one range walk of the index.
+    loadRange: p(
+      `SELECT b.blk AS blk, b.tid AS tid, b.kind AS kind, b.seg AS seg, b.off AS off, b.len AS len,
+        b.sum AS sum FROM blocks b WHERE b.file_id = ? AND b.blk >= ? AND b.blk < ?
+        AND b.tid = (SELECT max(tid) FROM blocks WHERE file_id = b.file_id AND blk = b.blk AND tid <= ?)
+        ORDER BY b.blk`,
+    ),
+    packedGen: p(
+      `SELECT m.value AS packed, g.value AS gen FROM meta m, meta g WHERE m.key = 'packed' AND g.key = 'gen'`,
+    ),
+    insertBlock: p(
+      'INSERT OR REPLACE INTO blocks (file_id, blk, tid, kind, seg, off, len, sum) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
     liveBlocksFrom: p(
-      `SELECT blk FROM blocks b WHERE file_id = ? AND blk >= ? AND data IS NOT NULL
+      `SELECT blk FROM blocks b WHERE file_id = ? AND blk >= ? AND kind <> 0
         AND tid = (SELECT max(tid) FROM blocks WHERE file_id = b.file_id AND blk = b.blk)`,
     ),
+    // The version a piece version is stored over: the newest one older than it.
+    prevVersion: p(
+      `SELECT tid, kind, seg, off, len, sum FROM blocks WHERE file_id = ? AND blk = ? AND tid < ?
+        ORDER BY tid DESC LIMIT 1`,
+    ),
+    lastSegment: p('SELECT id, size FROM segments ORDER BY id DESC LIMIT 1'),
+    insertSegment: p('INSERT INTO segments (id, size) VALUES (?, ?)'),
+    setSegmentSize: p('UPDATE segments SET size = ? WHERE id = ?'),
     fileById: p(
       `SELECT ${RECORD} FROM file_versions WHERE file_id = ? AND tid <= ? ORDER BY tid DESC LIMIT 1`,
     ),
@@ -70,6 +92,16 @@ export interface RecordRow {
   size: number
   meta: string
   sum: number
+}
+
+/** A block version's index row as loads read it (tid NULL: no version). */
+export interface BlockRow {
+  tid: number | null
+  kind: number | null
+  seg: number | null
+  off: number | null
+  len: number | null
+  sum: number | null
 }
 
 export interface LogRow {

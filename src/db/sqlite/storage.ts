@@ -1,6 +1,7 @@
 // The embedded default storage: one SQLite file through node:sqlite, synchronous answers throughout
 // (except a writer that has to wait for the write lock: see writers.ts).
-import { existsSync, statSync } from 'node:fs'
+import { randomUUID } from 'node:crypto'
+import { existsSync, lstatSync, statSync } from 'node:fs'
 import { DatabaseSync } from 'node:sqlite'
 import {
   ChecksumError,
@@ -27,13 +28,31 @@ import type {
   StorageTxn,
   Tid,
 } from '../storage.ts'
+import { Appender } from './appender.ts'
 import { decodeBlocks } from './blocklist.ts'
 import { blockSum, verifyRecord } from './checksum.ts'
 import { sqliteError } from './errors.ts'
 import { immutableUri, locate, MEMORY } from './locate.ts'
 import { type LogStatements, prepareLogStatements, readLog, readTidAt } from './log.ts'
-import { APPLICATION_ID, preflight, SCHEMA, SCHEMA_VERSION } from './schema.ts'
-import { type LogRow, packedTid, prepareStatements, type RecordRow, type Statements } from './statements.ts'
+import { apply, MAX_DEPTH } from './pieces.ts'
+import {
+  APPLICATION_ID,
+  KIND_IMAGE,
+  KIND_PIECES,
+  KIND_TOMBSTONE,
+  preflight,
+  SCHEMA,
+  SCHEMA_VERSION,
+} from './schema.ts'
+import { HEADER, MemorySegments, SegmentFiles, SegmentGone, type Segments, segmentDir } from './segments.ts'
+import {
+  type BlockRow,
+  type LogRow,
+  packedTid,
+  prepareStatements,
+  type RecordRow,
+  type Statements,
+} from './statements.ts'
 import { SQLiteTxn } from './txn.ts'
 import { backoff, hasQueue, joinQueue, leaveQueue, sleep, type WriterQueue } from './writers.ts'
 
@@ -65,7 +84,18 @@ export interface SQLiteOptions {
   busyTimeoutMs?: number
   /** @internal Benchmarks only: skip the checksum check on block loads (bench/checksum.bench.ts). */
   _skipVerify?: boolean
+  /** @internal Tests only: the size at which a new segment is started (default SEGMENT_BYTES). */
+  _segmentBytes?: number
 }
+
+/** A new segment is started once the current one would grow past this. */
+const SEGMENT_BYTES = 256 * 1024 * 1024
+/** The writer's batch: images are written to the segment in pieces of up to this many bytes. */
+const BATCH_BYTES = 1024 * 1024
+/** How often a load looks the location up again when the segment it was told about is gone. */
+const RELOOK = 3
+/** A segment is rewritten by pack when at most this fraction of it is still live. */
+const REWRITE_LIVE = 0.5
 
 /** How many rows one step of `check` reads before it yields to the event loop. */
 const CHECK_BATCH = 64
@@ -84,12 +114,21 @@ export class SQLiteStorage implements Storage {
   readonly #queue: WriterQueue
   readonly #timeout: number
   readonly #verify: boolean
+  readonly #io: Segments
+  readonly #segMax: number
+  #appender: Appender | undefined
+  /** The piece record of a load being read (grown as needed). */
+  #rec = new Uint8Array(0)
+  /** The `gen` of the last load: when a pack bumps it, cached segment descriptors are dropped. */
+  #gen = -1
   /** This storage has the turn of its file's writer queue. */
   #holding = false
   #closed = false
 
-  private constructor(path: string, db: DatabaseSync, key: string, o: Required<Opened>) {
+  private constructor(path: string, db: DatabaseSync, key: string, io: Segments, o: Required<Opened>) {
     this.path = path
+    this.#io = io
+    this.#segMax = o.segMax
     this.#db = db
     this.readOnly = o.readOnly
     this.#timeout = o.timeout
@@ -141,6 +180,13 @@ export class SQLiteStorage implements Storage {
       // (4) The schema: created in a new file, checked in an existing one.
       if (readOnly) checkSchema(db, path)
       else initSchema(db, path)
+      // The segments: in memory, or files in <db>-seg/ (read-only: opened on demand, nothing created).
+      const uuid = (
+        db.prepare(`SELECT value FROM meta WHERE key = 'uuid'`).get() as { value: string } | undefined
+      )?.value
+      if (typeof uuid !== 'string') throw new CorruptError(`${path}: the meta row 'uuid' is missing`)
+      const io: Segments = memory ? new MemorySegments() : new SegmentFiles(abs, uuid, readOnly)
+      if (!memory) checkSegmentDir(db, abs, path)
       if (!memory && !readOnly) {
         const mode = db.prepare('PRAGMA journal_mode = WAL').get() as { journal_mode: string }
         if (mode.journal_mode !== 'wal') throw new CorruptError(`${path}: cannot switch to WAL mode`)
@@ -149,7 +195,8 @@ export class SQLiteStorage implements Storage {
       // (5) The identity of the file, for the writer queue of this process.
       const key = memory ? `memory:${++memoryIds}` : fileKey(abs)
       const verify = options._skipVerify !== true
-      return new SQLiteStorage(path, db, key, { readOnly, timeout, verify })
+      const segMax = options._segmentBytes ?? SEGMENT_BYTES
+      return new SQLiteStorage(path, db, key, io, { readOnly, timeout, verify, segMax })
     } catch (e) {
       db.close()
       throw sqliteError(e, `open ${path}`)
@@ -197,28 +244,206 @@ export class SQLiteStorage implements Storage {
 
   loadBlock(file: number, blk: number, at: Tid, buf: Uint8Array): void {
     this.#check()
-    let row: { packed: number; tid: number | null; data: Uint8Array | null; sum: number | null } | undefined
-    try {
-      row = this.#s.load.get(file, blk, at) as typeof row
-    } catch (e) {
-      throw sqliteError(e, `read block ${blk} of file #${file}`)
+    for (let tries = 0; ; tries++) {
+      let row: (BlockRow & { packed: number; gen: number }) | undefined
+      try {
+        row = this.#s.load.get(file, blk, at) as typeof row
+      } catch (e) {
+        throw sqliteError(e, `read block ${blk} of file #${file}`)
+      }
+      if (row === undefined) throw new CorruptError(`${this.path}: the meta row 'packed' is missing`)
+      if (at < row.packed) throw new StaleSnapshotError(at, row.packed)
+      this.#sawGen(row.gen)
+      if (row.tid === null) {
+        buf.fill(0) // never written
+        return
+      }
+      try {
+        this.#readVersion(file, blk, row, at, buf, 0, buf.length)
+        return
+      } catch (e) {
+        this.#relook(e, tries, file, blk, row, at)
+      }
     }
-    if (row === undefined) throw new CorruptError(`${this.path}: the meta row 'packed' is missing`)
-    if (at < row.packed) throw new StaleSnapshotError(at, row.packed)
-    const data = row.data
-    if (row.tid === null) {
-      buf.fill(0) // never written
+  }
+
+  /**
+   * Blocks `blk` .. `blk + count - 1` as of `at` into `buf`: one range query of the index, then one pread
+   * per run of versions that lie back to back in one segment (what a sequential commit writes).
+   */
+  loadBlocks(file: number, blk: number, count: number, at: Tid, buf: Uint8Array): void {
+    this.#check()
+    const bs = buf.length / count
+    if (!Number.isInteger(bs)) {
+      throw new InvalidArgumentError(`a buffer of ${buf.length} bytes does not hold ${count} whole blocks`)
+    }
+    for (let tries = 0; ; tries++) {
+      let rows: (BlockRow & { blk: number; tid: number })[]
+      try {
+        rows = this.#s.loadRange.all(file, blk, blk + count, at) as unknown as typeof rows
+        // After the range: a pack that ran before it left every version a snapshot >= its cutoff reads.
+        const pg = this.#s.packedGen.get() as { packed: number; gen: number } | undefined
+        if (pg === undefined) throw new CorruptError(`${this.path}: the meta row 'packed' is missing`)
+        if (at < pg.packed) throw new StaleSnapshotError(at, pg.packed)
+        this.#sawGen(pg.gen)
+      } catch (e) {
+        throw sqliteError(e, `read blocks ${blk}..${blk + count - 1} of file #${file}`)
+      }
+      let i = 0
+      try {
+        let next = 0 // the first block of the range not yet filled
+        while (i < rows.length) {
+          const r = rows[i]
+          const k = r.blk - blk
+          if (k > next) buf.fill(0, next * bs, k * bs) // never written
+          // (1) the run: versions that follow each other in one segment, each a whole block
+          let j = i + 1
+          if (r.kind === KIND_IMAGE && r.len === bs) {
+            while (j < rows.length) {
+              const p = rows[j - 1]
+              const q = rows[j]
+              if (q.blk !== p.blk + 1 || q.kind !== KIND_IMAGE || q.seg !== p.seg || q.len !== bs) break
+              if (q.off !== (p.off as number) + bs) break
+              j++
+            }
+          }
+          if (j - i === 1) this.#readVersion(file, r.blk, r, at, buf, k * bs, bs)
+          else {
+            // (2) one pread for the run, (3) every block verified against its own checksum
+            const len = (j - i) * bs
+            const n = this.#io.read(r.seg as number, buf, k * bs, len, r.off as number)
+            for (let m = i; m < j; m++) {
+              if (n < (m - i + 1) * bs) {
+                i = m
+                throw new SegmentGone(`segment ${r.seg}`)
+              }
+              const q = rows[m]
+              this.#verifyImage(file, q.blk, q, at, buf, (q.blk - blk) * bs, bs)
+            }
+          }
+          i = j
+          next = rows[j - 1].blk - blk + 1
+        }
+        if (next < count) buf.fill(0, next * bs)
+        return
+      } catch (e) {
+        const r = rows[Math.min(i, rows.length - 1)]
+        this.#relook(e, tries, file, r.blk, r, at)
+      }
+    }
+  }
+
+  /** A pack in another process removed segments: drop the descriptors of files that may be gone. */
+  #sawGen(gen: number): void {
+    if (gen === this.#gen) return
+    if (this.#gen !== -1) this.#io.forget()
+    this.#gen = gen
+  }
+
+  /**
+   * After a failed read of a version: a segment that is gone or shorter than the index says is looked up
+   * again (a pack in another process moved the version), up to RELOOK times; anything else is thrown.
+   */
+  #relook(e: unknown, tries: number, file: number, blk: number, row: BlockRow, at: Tid): void {
+    if (!(e instanceof SegmentGone)) throw e
+    this.#io.forget()
+    if (tries < RELOOK) return
+    throw new ChecksumError(this.path, this.#fileName(file, at), blk, row.tid as number)
+  }
+
+  /** Reads and verifies one version (its index row `row`) into `buf` at `bufAt` (`bs` bytes). */
+  #readVersion(
+    file: number,
+    blk: number,
+    row: BlockRow,
+    at: Tid,
+    buf: Uint8Array,
+    bufAt: number,
+    bs: number,
+  ): void {
+    if (row.kind === KIND_TOMBSTONE) {
+      if (this.#verify && blockSum(file, blk, row.tid as number, null) !== row.sum) {
+        throw new ChecksumError(this.path, this.#fileName(file, at), blk, row.tid as number)
+      }
+      buf.fill(0, bufAt, bufAt + bs)
       return
     }
-    if (this.#verify && blockSum(file, blk, row.tid, data) !== row.sum) {
-      throw new ChecksumError(this.path, this.#fileName(file, at), blk, row.tid)
+    this.#loadChain(file, blk, row, buf, bufAt, bs, 0)
+    this.#verifyImage(file, blk, row, at, buf, bufAt, bs)
+  }
+
+  /**
+   * The bytes of a version, unverified, into `buf` at `bufAt`: an image read whole; a piece version as
+   * the version below it (recursively; zeros below the first) with its pieces applied. Answers the number
+   * of piece versions in the chain. A version of a kind this format does not know is CorruptError.
+   */
+  #loadChain(
+    file: number,
+    blk: number,
+    row: BlockRow,
+    buf: Uint8Array,
+    bufAt: number,
+    bs: number,
+    depth: number,
+  ): number {
+    if (row.kind === KIND_TOMBSTONE) {
+      buf.fill(0, bufAt, bufAt + bs)
+      return 0
     }
-    if (data === null) buf.fill(0)
-    else if (data.length === buf.length) buf.set(data)
-    else {
+    if (row.kind === KIND_IMAGE) {
+      if (row.len !== bs) {
+        throw new CorruptError(`block ${blk} of file #${file} holds ${row.len} bytes, expected ${bs}`)
+      }
+      const n = this.#io.read(row.seg as number, buf, bufAt, bs, row.off as number)
+      if (n < bs) throw new SegmentGone(`segment ${row.seg}`)
+      return 0
+    }
+    if (row.kind !== KIND_PIECES || depth > 2 * MAX_DEPTH) {
       throw new CorruptError(
-        `block ${blk} of file #${file} holds ${data.length} bytes, expected ${buf.length}`,
+        `${this.path}: block ${blk} of file #${file} at tid ${row.tid} is stored as kind ${row.kind}, which this version does not read`,
       )
+    }
+    const below = this.#s.prevVersion.get(file, blk, row.tid) as BlockRow | undefined
+    let d = 0
+    if (below === undefined) buf.fill(0, bufAt, bufAt + bs)
+    else d = this.#loadChain(file, blk, below, buf, bufAt, bs, depth + 1)
+    const len = row.len as number
+    if (this.#rec.length < len) this.#rec = new Uint8Array(len)
+    const rec = this.#rec.subarray(0, len)
+    if (this.#io.read(row.seg as number, rec, 0, len, row.off as number) < len)
+      throw new SegmentGone(`segment ${row.seg}`)
+    apply(
+      rec,
+      bs === buf.length ? buf : buf.subarray(bufAt, bufAt + bs),
+      `${this.path}: block ${blk} of file #${file} at tid ${row.tid}`,
+    )
+    return d + 1
+  }
+
+  /** LoadPrev (txn.ts) for this storage's transactions. */
+  #loadPrev = (file: number, blk: number, before: Tid, buf: Uint8Array): number | undefined => {
+    const row = this.#s.prevVersion.get(file, blk, before) as BlockRow | undefined
+    if (row === undefined || row.kind === KIND_TOMBSTONE) return undefined
+    try {
+      return this.#loadChain(file, blk, row, buf, 0, buf.length, 0)
+    } catch {
+      return undefined // unreadable: the new version is written whole
+    }
+  }
+
+  #verifyImage(
+    file: number,
+    blk: number,
+    row: BlockRow,
+    at: Tid,
+    buf: Uint8Array,
+    bufAt: number,
+    bs: number,
+  ): void {
+    if (!this.#verify) return
+    const data = bufAt === 0 && bs === buf.length ? buf : buf.subarray(bufAt, bufAt + bs)
+    if (blockSum(file, blk, row.tid as number, data) !== row.sum) {
+      throw new ChecksumError(this.path, this.#fileName(file, at), blk, row.tid as number)
     }
   }
 
@@ -287,7 +512,10 @@ export class SQLiteStorage implements Storage {
   begin(): StorageTxn | Promise<StorageTxn> {
     return this.#asWriter(() => {
       try {
-        return new SQLiteTxn(this.#db, this.#s, this.head() + 1, this.path, () => this.#release())
+        const tid = this.head() + 1
+        return new SQLiteTxn(this.#db, this.#s, this.#writer(), this.#loadPrev, tid, this.path, () =>
+          this.#release(),
+        )
       } catch (e) {
         this.#rollbackQuietly()
         this.#release()
@@ -362,6 +590,125 @@ export class SQLiteStorage implements Storage {
     return this.#asWriter(() => this.#pack(cutoff))
   }
 
+  /** The appender of this storage's commits (its batch buffer is allocated by the first writer). */
+  #writer(): Appender {
+    this.#appender ??= new Appender(this.#io, this.#s, this.#segMax, new Uint8Array(BATCH_BYTES))
+    return this.#appender
+  }
+
+  /**
+   * Pack's part in the segments, inside its transaction, after the index rows it removes are gone:
+   * (1) the live bytes of every segment; (2) segments with at most REWRITE_LIVE of their bytes live get
+   * their live versions moved (verified, in key order) to a fresh segment; (3) segments with nothing
+   * live leave the index. Returns the segments to unlink once the transaction has committed.
+   */
+  #reclaim(): number[] {
+    const db = this.#db
+    const live = new Map<number, number>()
+    for (const r of db
+      .prepare('SELECT seg, sum(len) AS n FROM blocks WHERE seg IS NOT NULL GROUP BY seg')
+      .all() as { seg: number; n: number }[])
+      live.set(r.seg, r.n)
+    const segs = db.prepare('SELECT id, size FROM segments ORDER BY id').all() as {
+      id: number
+      size: number
+    }[]
+    const dead: number[] = []
+    const rewrite: number[] = []
+    for (const { id, size } of segs) {
+      const n = live.get(id) ?? 0
+      if (n === 0) dead.push(id)
+      else if (n <= REWRITE_LIVE * (size - HEADER)) rewrite.push(id)
+    }
+    if (rewrite.length > 0) {
+      const w = this.#writer()
+      w.fresh()
+      const rows = db.prepare(
+        'SELECT file_id AS file, blk, tid, kind, off, len, sum FROM blocks WHERE seg = ? ORDER BY file_id, blk, tid',
+      )
+      const move = db.prepare('UPDATE blocks SET seg = ?, off = ? WHERE file_id = ? AND blk = ? AND tid = ?')
+      const to = { seg: 0, off: 0 }
+      let buf = new Uint8Array(0)
+      for (const seg of rewrite) {
+        for (const r of rows.all(seg) as {
+          file: number
+          blk: number
+          tid: number
+          kind: number
+          off: number
+          len: number
+          sum: number
+        }[]) {
+          if (buf.length < r.len) buf = new Uint8Array(r.len)
+          const data = buf.subarray(0, r.len)
+          let n = 0
+          try {
+            n = this.#io.read(seg, data, 0, r.len, r.off)
+          } catch (e) {
+            if (!(e instanceof SegmentGone)) throw e
+          }
+          // An image is verified here; a piece record (whose sum is the whole block's) by the loads.
+          if (n < r.len || (r.kind === KIND_IMAGE && blockSum(r.file, r.blk, r.tid, data) !== r.sum)) {
+            throw new ChecksumError(this.path, `#${r.file}`, r.blk, r.tid)
+          }
+          w.append(data, to)
+          move.run(to.seg, to.off, r.file, r.blk, r.tid)
+        }
+        dead.push(seg)
+      }
+    }
+    const del = db.prepare('DELETE FROM segments WHERE id = ?')
+    for (const seg of dead) del.run(seg)
+    if (dead.length > 0) db.exec(`UPDATE meta SET value = value + 1 WHERE key = 'gen'`)
+    return dead
+  }
+
+  /**
+   * Pack keeps, of every block, the newest version <= the cutoff and drops the older ones: a kept piece
+   * version would lose the versions it is stored over, so it is written whole first (verified).
+   */
+  #fold(cutoff: Tid): void {
+    const rows = this.#db
+      .prepare(
+        `SELECT b.file_id AS file, b.blk AS blk, b.tid AS tid, b.kind AS kind, b.seg AS seg, b.off AS off,
+          b.len AS len, b.sum AS sum, (SELECT max(blksize) FROM file_versions WHERE file_id = b.file_id) AS bs
+          FROM blocks b WHERE b.kind = ${KIND_PIECES}
+          AND b.tid = (SELECT max(tid) FROM blocks WHERE file_id = b.file_id AND blk = b.blk AND tid <= ?)`,
+      )
+      .all(cutoff) as unknown as (BlockRow & { file: number; blk: number; tid: number; bs: number })[]
+    if (rows.length === 0) return
+    const set = this.#db.prepare(
+      `UPDATE blocks SET kind = ${KIND_IMAGE}, seg = ?, off = ?, len = ? WHERE file_id = ? AND blk = ? AND tid = ?`,
+    )
+    const w = this.#writer()
+    const to = { seg: 0, off: 0 }
+    for (const r of rows) {
+      const buf = new Uint8Array(r.bs)
+      try {
+        this.#loadChain(r.file, r.blk, r, buf, 0, r.bs, 0)
+      } catch (e) {
+        if (!(e instanceof SegmentGone)) throw e
+        throw new ChecksumError(this.path, `#${r.file}`, r.blk, r.tid)
+      }
+      if (blockSum(r.file, r.blk, r.tid, buf) !== r.sum)
+        throw new ChecksumError(this.path, `#${r.file}`, r.blk, r.tid)
+      w.append(buf, to)
+      set.run(to.seg, to.off, r.bs, r.file, r.blk, r.tid)
+    }
+  }
+
+  /** After pack's commit: unlinks the segments it dropped, and any a crash kept from an earlier unlink. */
+  #unlinkDead(dead: number[]): void {
+    const keep = new Set(
+      (this.#db.prepare('SELECT id FROM segments').all() as { id: number }[]).map((r) => r.id),
+    )
+    const next = (this.#s.getMeta.get('next_segment') as { value: number }).value
+    for (const seg of dead) this.#io.unlink(seg)
+    // Below next_segment and not indexed: dropped by a pack that crashed before its unlink. (At
+    // next_segment itself: a crashed writer's new segment, which the next writer reuses.)
+    for (const seg of this.#io.list()) if (seg < next && !keep.has(seg)) this.#io.unlink(seg)
+  }
+
   #pack(cutoff: Tid): PackResult {
     const db = this.#db
     try {
@@ -383,6 +730,7 @@ export class SQLiteStorage implements Storage {
           )
           db.prepare('DELETE FROM log_files WHERE file_id = ? AND tid <= ?').run(id, c)
         }
+        this.#fold(c)
         blocks += Number(
           db
             .prepare(
@@ -391,7 +739,9 @@ export class SQLiteStorage implements Storage {
             )
             .run(c).changes,
         )
-        blocks += Number(db.prepare('DELETE FROM blocks WHERE data IS NULL AND tid <= ?').run(c).changes)
+        blocks += Number(
+          db.prepare(`DELETE FROM blocks WHERE kind = ${KIND_TOMBSTONE} AND tid <= ?`).run(c).changes,
+        )
         records += Number(
           db
             .prepare(
@@ -404,11 +754,16 @@ export class SQLiteStorage implements Storage {
         db.prepare('DELETE FROM log_files WHERE tid < ?').run(c)
         db.prepare('DELETE FROM log WHERE tid < ?').run(c)
         db.prepare(`UPDATE meta SET value = max(value, ?) WHERE key = 'packed'`).run(c)
+        const emptied = this.#reclaim()
         const head = this.head()
+        this.#appender?.finish() // moved images on disk before the index points at them
         db.exec('COMMIT')
+        this.#appender?.reset()
+        this.#unlinkDead(emptied)
         return { cutoff: c, head, blocksRemoved: blocks, recordsRemoved: records }
       } catch (e) {
         this.#rollbackQuietly()
+        this.#appender?.reset()
         throw e
       }
     } catch (e) {
@@ -433,15 +788,14 @@ export class SQLiteStorage implements Storage {
     const db = this.#db
     const q = (sql: string) => db.prepare(sql)
     try {
-      // The blksize of a file never changes; `data IS NOT NULL` is answered without reading the BLOB.
-      const totals = q(
-        `SELECT count(*) AS n, coalesce(sum(CASE WHEN b.data IS NULL THEN 0 ELSE v.bs END), 0) AS bytes
-          FROM blocks b LEFT JOIN (SELECT file_id, max(blksize) AS bs FROM file_versions GROUP BY file_id) v
-          USING (file_id)`,
-      ).get() as { n: number; bytes: number }
+      const totals = q('SELECT count(*) AS n, coalesce(sum(len), 0) AS bytes FROM blocks').get() as {
+        n: number
+        bytes: number
+      }
       const totalBlocks = totals.n
       const totalBytes = totals.bytes
       const names = new Map<number, string>()
+      const blksizes = new Map<number, number>()
       let records = 0
       const recs = q(
         'SELECT file_id AS id, tid, name, blksize, size, meta, sum FROM file_versions ORDER BY file_id, tid',
@@ -449,6 +803,7 @@ export class SQLiteStorage implements Storage {
       for (const row of recs.iterate() as Iterable<RecordRow>) {
         records++
         if (row.name !== null) names.set(row.id, `${JSON.stringify(row.name)} (#${row.id})`)
+        blksizes.set(row.id, row.blksize)
         try {
           verifyRecord(this.path, row)
         } catch (e) {
@@ -456,32 +811,47 @@ export class SQLiteStorage implements Storage {
           else throw e
         }
       }
+      // Keyset batches in key order: each batch is a fresh statement, so a commit meanwhile is fine.
       const batch = q(
-        `SELECT rowid AS r, file_id AS file, blk, tid, data, sum FROM blocks WHERE rowid > ?
-          ORDER BY rowid LIMIT ${CHECK_BATCH}`,
+        `SELECT file_id AS file, blk, tid, kind, seg, off, len, sum FROM blocks
+          WHERE (file_id, blk, tid) > (?, ?, ?) ORDER BY file_id, blk, tid LIMIT ${CHECK_BATCH}`,
       )
+      this.#io.forget() // a pack may have removed segments since the last load
       let blocks = 0
       let bytes = 0
-      let last = -Infinity
+      let last = [-1, -1, -1]
+      let buf = new Uint8Array(0)
       for (;;) {
         options.signal?.throwIfAborted()
         this.#check()
-        const rows = batch.all(last) as {
-          r: number
+        const rows = batch.all(last[0], last[1], last[2]) as unknown as (BlockRow & {
           file: number
           blk: number
           tid: number
-          data: Uint8Array | null
-          sum: number
-        }[]
+        })[]
         if (rows.length === 0) break
         for (const row of rows) {
           blocks++
-          bytes += row.data?.length ?? 0
-          if (blockSum(row.file, row.blk, row.tid, row.data) !== row.sum) {
+          const len = row.len ?? 0
+          bytes += len
+          let data: Uint8Array | null = null
+          let ok = row.kind === KIND_TOMBSTONE || row.kind === KIND_IMAGE || row.kind === KIND_PIECES
+          if (row.kind === KIND_IMAGE || row.kind === KIND_PIECES) {
+            // A piece version is checked as loads read it: its chain, then the whole block's sum.
+            const bs = row.kind === KIND_IMAGE ? len : (blksizes.get(row.file) ?? 0)
+            if (buf.length < bs) buf = new Uint8Array(bs)
+            data = buf.subarray(0, bs)
+            try {
+              this.#loadChain(row.file, row.blk, row, data, 0, bs, 0)
+            } catch (e) {
+              if (!(e instanceof SegmentGone) && !(e instanceof CorruptError)) throw e
+              ok = false
+            }
+          }
+          if (!ok || blockSum(row.file, row.blk, row.tid, data) !== row.sum) {
             found(new ChecksumError(this.path, names.get(row.file) ?? `#${row.file}`, row.blk, row.tid))
           }
-          last = row.r
+          last = [row.file, row.blk, row.tid]
         }
         options.onProgress?.({ blocks, totalBlocks, bytes, totalBytes })
         await new Promise((r) => setImmediate(r))
@@ -501,6 +871,11 @@ export class SQLiteStorage implements Storage {
     this.#rollbackQuietly()
     this.#release()
     leaveQueue(this.#queue)
+    try {
+      this.#io.close()
+    } catch {
+      // descriptors already closed
+    }
     try {
       this.#db.close()
     } catch {
@@ -547,6 +922,24 @@ interface Opened {
   readOnly: boolean
   timeout: number
   verify: boolean
+  segMax: number
+}
+
+/**
+ * A database whose index names segments needs its segment directory: a database copied or moved without
+ * it is refused at open with a clear CorruptError instead of failing on every load.
+ */
+function checkSegmentDir(db: DatabaseSync, abs: string, path: string): void {
+  const any = db.prepare('SELECT 1 AS x FROM segments LIMIT 1').get()
+  if (any === undefined) return
+  const dir = segmentDir(abs)
+  const st = lstatSync(dir, { throwIfNoEntry: false })
+  if (st === undefined) {
+    throw new CorruptError(
+      `${path}: its block segments directory ${dir} is missing (a database is the file and its -seg directory: copy, move and delete them together)`,
+    )
+  }
+  if (!st.isDirectory()) throw new CorruptError(`${path}: ${dir} is not a directory`)
 }
 
 /** `dev:ino` of the database file: two paths (or two openDatabase calls) of one file share a queue. */
@@ -611,11 +1004,16 @@ function checkIds(db: DatabaseSync, path: string): void {
 function initSchema(db: DatabaseSync, path: string): void {
   const count = () => (db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number }).n
   if (count() === 0) {
-    // page_size only takes effect before the first table: 64 KiB pages make BLOB I/O about 2x faster.
-    db.exec('PRAGMA page_size = 65536')
+    // page_size only takes effect before the first table. The file holds only small rows (the block index,
+    // records, the log): 4 KiB pages keep a lookup's read and a scattered commit's WAL writes small.
+    db.exec('PRAGMA page_size = 4096')
     db.exec('BEGIN IMMEDIATE')
     try {
-      if (count() === 0) db.exec(SCHEMA) // another process may have won the race
+      if (count() === 0) {
+        // another process may have won the race
+        db.exec(SCHEMA)
+        db.prepare(`INSERT INTO meta (key, value) VALUES ('uuid', ?)`).run(randomUUID().replaceAll('-', ''))
+      }
       db.exec('COMMIT')
     } catch (e) {
       db.exec('ROLLBACK')

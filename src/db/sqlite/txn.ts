@@ -1,13 +1,24 @@
-// One open write transaction of the SQLite storage: file operations and block writes go straight
-// into SQLite; the log rows are written at commit, right before COMMIT.
+// One open write transaction of the SQLite storage: file operations and block index rows go straight
+// into SQLite, block images into the current segment (appender.ts); at commit the segment is flushed and
+// synced, then the log rows are written and SQLite commits.
 import type { DatabaseSync } from 'node:sqlite'
 import { ExistsError, InvalidArgumentError, NotFoundError } from '../../errors.ts'
 import type { FilePatch, Meta, NewFile, StorageTxn, Tid, Touched } from '../storage.ts'
+import type { Appender, Location } from './appender.ts'
 import { encodeBlocks } from './blocklist.ts'
 import { blockSum, recordSum, verifyRecord } from './checksum.ts'
 import { checkConflicts } from './conflicts.ts'
 import { sqliteError } from './errors.ts'
+import { diff, encode, MAX_DEPTH, PIECES_MIN_BLKSIZE } from './pieces.ts'
+import { KIND_IMAGE, KIND_PIECES, KIND_TOMBSTONE } from './schema.ts'
 import type { RecordRow, Statements } from './statements.ts'
+
+/**
+ * Loads into `buf` the newest version of a block older than `before`, unverified (the version written over
+ * it carries the whole block's checksum); answers the length of its chain of piece versions, or undefined
+ * when there is no image to build on (never written, a tombstone, unreadable).
+ */
+export type LoadPrev = (file: number, blk: number, before: Tid, buf: Uint8Array) => number | undefined
 
 interface FileChange {
   blocks: Set<number>
@@ -21,12 +32,27 @@ export class SQLiteTxn implements StorageTxn {
   readonly #changes = new Map<number, FileChange>()
   readonly #blksizes = new Map<number, number>()
   readonly #onEnd: () => void
+  readonly #appender: Appender
+  readonly #loadPrev: LoadPrev
+  readonly #at: Location = { seg: 0, off: 0 }
+  /** The previous version of a block being written as pieces (allocated by the first such write). */
+  #prev: Uint8Array | undefined
   #done = false
 
   readonly #path: string
 
-  constructor(db: DatabaseSync, s: Statements, tid: Tid, path: string, onEnd: () => void) {
+  constructor(
+    db: DatabaseSync,
+    s: Statements,
+    appender: Appender,
+    loadPrev: LoadPrev,
+    tid: Tid,
+    path: string,
+    onEnd: () => void,
+  ) {
     this.#path = path
+    this.#appender = appender
+    this.#loadPrev = loadPrev
     this.#db = db
     this.#s = s
     this.tid = tid
@@ -108,7 +134,8 @@ export class SQLiteTxn implements StorageTxn {
       const rows = this.#s.liveBlocksFrom.all(file, fromBlk) as { blk: number }[]
       const c = this.#change(file)
       for (const { blk } of rows) {
-        this.#s.insertBlock.run(file, blk, this.tid, null, blockSum(file, blk, this.tid, null))
+        const sum = blockSum(file, blk, this.tid, null)
+        this.#s.insertBlock.run(file, blk, this.tid, KIND_TOMBSTONE, null, null, null, sum)
         c.blocks.add(blk)
       }
     } catch (e) {
@@ -128,11 +155,39 @@ export class SQLiteTxn implements StorageTxn {
       }
     }
     try {
-      this.#s.insertBlock.run(file, blk, this.tid, data, blockSum(file, blk, this.tid, data))
+      const sum = blockSum(file, blk, this.tid, data)
+      if (data === null) {
+        this.#s.insertBlock.run(file, blk, this.tid, KIND_TOMBSTONE, null, null, null, sum)
+      } else if (data.length >= PIECES_MIN_BLKSIZE && this.#writePieces(file, blk, data, sum)) {
+        // stored as the pieces that changed
+      } else {
+        const at = this.#at
+        this.#appender.append(data, at)
+        this.#s.insertBlock.run(file, blk, this.tid, KIND_IMAGE, at.seg, at.off, data.length, sum)
+      }
     } catch (e) {
       throw sqliteError(e, `write block ${blk} of file #${file}`)
     }
     this.#change(file).blocks.add(blk)
+  }
+
+  /**
+   * Stores `data` as its changes over the block's previous version when that is worth it: (1) load the
+   * previous version, (2) compare (pieces.ts), (3) append the piece record and index it. False: write the
+   * whole image (no previous image, a chain already MAX_DEPTH long, or more than a quarter changed).
+   */
+  #writePieces(file: number, blk: number, data: Uint8Array, sum: number): boolean {
+    if (this.#prev?.length !== data.length) this.#prev = new Uint8Array(data.length)
+    const prev = this.#prev
+    const depth = this.#loadPrev(file, blk, this.tid, prev)
+    if (depth === undefined || depth >= MAX_DEPTH) return false
+    const ranges = diff(prev, data)
+    if (ranges === undefined) return false
+    const rec = encode(data, ranges)
+    const at = this.#at
+    this.#appender.append(rec, at)
+    this.#s.insertBlock.run(file, blk, this.tid, KIND_PIECES, at.seg, at.off, rec.length, sum)
+    return true
   }
 
   commit(): void {
@@ -148,6 +203,8 @@ export class SQLiteTxn implements StorageTxn {
           c.record ? 1 : 0,
         )
       }
+      // The images are on disk before the index that points at them commits.
+      this.#appender.finish()
       this.#db.exec('COMMIT')
     } catch (e) {
       this.rollback()
@@ -169,6 +226,8 @@ export class SQLiteTxn implements StorageTxn {
   #end(): void {
     if (this.#done) return
     this.#done = true
+    this.#appender.reset()
+    this.#prev = undefined
     this.#onEnd()
   }
 
