@@ -25,6 +25,7 @@ import {
   type WriteElement,
 } from './dtype.ts'
 import {
+  bytesOf,
   checkOrder,
   checkShape,
   contiguousStrides,
@@ -117,6 +118,10 @@ export class BigArray<D extends DType = DType> {
   readonly #writeElement: WriteElement
   #l: Layout
   #nd = 0
+  /** shape[0] when 1-d, else -1: get1's one bound test also tests the dimension count. */
+  #len1 = -1
+  /** shape[0] when 2-d, else -1. */
+  #len2 = -1
   #d0 = 0
   #s0 = 0
   #d1 = 0
@@ -158,7 +163,7 @@ export class BigArray<D extends DType = DType> {
     if (typeof overwrite !== 'boolean')
       throw new InvalidArgumentError(`overwrite must be a boolean, got ${String(overwrite)}`)
     const meta: ArrayMeta = { bigarray: 1, dtype: info.name, shape, order }
-    const bytes = sizeOf(shape) * info.itemsize
+    const bytes = bytesOf(shape, info.itemsize)
     const blksize = options.blksize ?? conn.ram.pagesize
     const old = await openIfExists(conn, name)
     if (old && !overwrite) throw new ExistsError(`file ${JSON.stringify(name)} already exists`)
@@ -233,6 +238,7 @@ export class BigArray<D extends DType = DType> {
     const ps = fileh.pagesize
     const pg = Math.floor(offset / ps)
     const inpage = offset - pg * ps
+    bytesOf(shape, info.itemsize, offset)
     const shared = new SharedVMA(fileh, pg, inpage + sizeOf(shape) * info.itemsize, owner)
     const l = { shape, strides: contiguousStrides(shape, info.itemsize, order), offset: inpage }
     return new BigArray<D>(shared, info, l, order, undefined)
@@ -324,7 +330,11 @@ export class BigArray<D extends DType = DType> {
    * (use getAsync), OutOfRangeError (ERANGE) for an index out of bounds.
    */
   get(...index: number[]): ElementOf<D> {
-    return this.#readElement(this.#shared.vma, this.#offsetOf(index, index.length)) as ElementOf<D>
+    // One or two indexes go the way of get1/get2: once inlined, the rest array is never made.
+    const n = index.length
+    if (n === 1) return this.get1(index[0])
+    if (n === 2) return this.get2(index[0], index[1])
+    return this.#readElement(this.#shared.vma, this.#offsetOf(index, n)) as ElementOf<D>
   }
 
   /**
@@ -333,53 +343,44 @@ export class BigArray<D extends DType = DType> {
    */
   set(...indexThenValue: [...number[], Element]): void {
     const n = indexThenValue.length - 1
-    this.#writeElement(this.#shared.vma, this.#offsetOf(indexThenValue as number[], n), indexThenValue[n])
+    if (n === 1) this.set1(indexThenValue[0] as number, indexThenValue[1])
+    else if (n === 2) this.set2(indexThenValue[0] as number, indexThenValue[1] as number, indexThenValue[2])
+    else
+      this.#writeElement(this.#shared.vma, this.#offsetOf(indexThenValue as number[], n), indexThenValue[n])
   }
+
+  // The hit path of get1..set2: the index tests pass for an in-bounds integer index of an array of that
+  // many dimensions (#len1/#len2 are -1 otherwise) whose shape is current; then one element accessor of
+  // the dtype, chosen at construction. Anything else takes the out-of-line #fix1/#off2 or get/set.
 
   /** get for a 1-d array, without the rest-argument array. */
   get1(i: number): ElementOf<D> {
-    if (
-      !(i >= 0 && i < this.#d0 && i === Math.floor(i)) ||
-      this.#nd !== 1 ||
-      this.#epochBox.v !== this.#epoch
-    )
-      i = this.#fix1(i)
+    if (!(i >>> 0 === i && i < this.#len1) || this.#epochBox.v !== this.#epoch) i = this.#fix1(i)
     return this.#readElement(this.#shared.vma, this.#off + i * this.#s0) as ElementOf<D>
   }
 
   /** set for a 1-d array, without the rest-argument array. */
   set1(i: number, v: Element): void {
-    if (
-      !(i >= 0 && i < this.#d0 && i === Math.floor(i)) ||
-      this.#nd !== 1 ||
-      this.#epochBox.v !== this.#epoch
-    )
-      i = this.#fix1(i)
+    if (!(i >>> 0 === i && i < this.#len1) || this.#epochBox.v !== this.#epoch) i = this.#fix1(i)
     this.#writeElement(this.#shared.vma, this.#off + i * this.#s0, v)
   }
 
   /** get for a 2-d array, without the rest-argument array. */
   get2(i: number, j: number): ElementOf<D> {
-    if (
-      !(i >= 0 && i < this.#d0 && i === Math.floor(i) && j >= 0 && j < this.#d1 && j === Math.floor(j)) ||
-      this.#nd !== 2 ||
-      this.#epochBox.v !== this.#epoch
-    )
-      return this.get(i, j)
-    return this.#readElement(this.#shared.vma, this.#off + i * this.#s0 + j * this.#s1) as ElementOf<D>
+    const off =
+      i >>> 0 === i && i < this.#len2 && j >>> 0 === j && j < this.#d1 && this.#epochBox.v === this.#epoch
+        ? this.#off + i * this.#s0 + j * this.#s1
+        : this.#off2(i, j)
+    return this.#readElement(this.#shared.vma, off) as ElementOf<D>
   }
 
   /** set for a 2-d array, without the rest-argument array. */
   set2(i: number, j: number, v: Element): void {
-    if (
-      !(i >= 0 && i < this.#d0 && i === Math.floor(i) && j >= 0 && j < this.#d1 && j === Math.floor(j)) ||
-      this.#nd !== 2 ||
-      this.#epochBox.v !== this.#epoch
-    ) {
-      this.set(i, j, v)
-      return
-    }
-    this.#writeElement(this.#shared.vma, this.#off + i * this.#s0 + j * this.#s1, v)
+    const off =
+      i >>> 0 === i && i < this.#len2 && j >>> 0 === j && j < this.#d1 && this.#epochBox.v === this.#epoch
+        ? this.#off + i * this.#s0 + j * this.#s1
+        : this.#off2(i, j)
+    this.#writeElement(this.#shared.vma, off, v)
   }
 
   /** get for storages that load asynchronously: awaits the page's load. */
@@ -419,11 +420,18 @@ export class BigArray<D extends DType = DType> {
     return off
   }
 
-  /** The slow path of get1/set1: negative, fractional or out-of-range index, or a stale shape. */
+  /** The slow path of get1/set1: negative, fractional, out-of-range or huge index, or a stale shape. */
   #fix1(i: number): number {
     this.#refresh()
     if (this.#nd !== 1) throw new InvalidArgumentError(`1 index for an array of ${this.#nd} dimension(s)`)
     return normIndex(i, this.#d0, 0)
+  }
+
+  /** The slow path of get2/set2: the byte offset of (i, j), as get computes it. */
+  #off2(i: number, j: number): number {
+    this.#refresh()
+    if (this.#nd !== 2) throw new InvalidArgumentError(`2 index(es) for an array of ${this.#nd} dimension(s)`)
+    return this.#off + normIndex(i, this.#d0, 0) * this.#s0 + normIndex(j, this.#d1, 1) * this.#s1
   }
 
   // ---------------------------------------------------------------- views
@@ -477,7 +485,7 @@ export class BigArray<D extends DType = DType> {
 
   async #resizeTo(db: DbFile, shape: number[]): Promise<void> {
     const old = this.#l.shape
-    const bytes = sizeOf(shape) * this.#info.itemsize
+    const bytes = bytesOf(shape, this.#info.itemsize)
     await db.resize(bytes)
     try {
       db.setMeta({ ...db.meta, shape })
@@ -685,6 +693,8 @@ export class BigArray<D extends DType = DType> {
   #setLayout(l: Layout): void {
     this.#l = l
     this.#nd = l.shape.length
+    this.#len1 = this.#nd === 1 ? l.shape[0] : -1
+    this.#len2 = this.#nd === 2 ? l.shape[0] : -1
     this.#d0 = l.shape[0] ?? 0
     this.#s0 = l.strides[0] ?? 0
     this.#d1 = l.shape[1] ?? 0

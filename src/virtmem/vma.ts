@@ -9,6 +9,7 @@ import { type Awaitable, isPromise } from '../util/awaitable.ts'
 import { readonlyFields } from '../util/readonly.ts'
 import type { FaultWaitOptions, FileH } from './fileh.ts'
 import type { Page } from './page.ts'
+import { LEAF_BITS, LEAF_MASK, PageTable } from './pagetable.ts'
 import { Pin, type PinOptions } from './pin.ts'
 
 /** How a VMA maps one page (its protection): not at all, read-only, or writable. */
@@ -28,10 +29,50 @@ export interface ReadOptions {
   signal?: AbortSignal
 }
 
+/** Typed-array views of one RAM arena, shared by every VMA over it. */
+interface ArenaViews {
+  readonly u8: Uint8Array
+  readonly i8: Int8Array
+  readonly u16: Uint16Array
+  readonly i16: Int16Array
+  readonly u32: Uint32Array
+  readonly i32: Int32Array
+  readonly f32: Float32Array
+  readonly f64: Float64Array
+  readonly i64: BigInt64Array
+  readonly u64: BigUint64Array
+}
+
+const views = new WeakMap<ArrayBuffer, ArenaViews>()
+
+function viewsOf(arena: ArrayBuffer, bytes: Uint8Array): ArenaViews {
+  let v = views.get(arena)
+  if (v === undefined) {
+    v = {
+      u8: bytes,
+      i8: new Int8Array(arena),
+      u16: new Uint16Array(arena),
+      i16: new Int16Array(arena),
+      u32: new Uint32Array(arena),
+      i32: new Int32Array(arena),
+      f32: new Float32Array(arena),
+      f64: new Float64Array(arena),
+      i64: new BigInt64Array(arena),
+      u64: new BigUint64Array(arena),
+    }
+    views.set(arena, v)
+  }
+  return v
+}
+
+/** The file format is little-endian; typed arrays use the host's order, so only a little-endian host uses them. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
+
 /**
- * A window of pages [pgoffset, pgoffset + pglen) of a FileH, accessed through a software page table:
- * `_pt[i]` is `frame * 2 + writable`, or -1 when page i is not mapped. A hit reads or writes the frame
- * in the RAM arena directly; a miss (or a write to a read-only entry) is a page fault handled by the FileH.
+ * A window of pages [pgoffset, pgoffset + pglen) of a FileH, accessed through a software page table
+ * (`_pt`, sparse: see pagetable.ts): entry i is `frame * 2 + writable`, or -1 when page i is not mapped.
+ * A hit reads or writes the frame in the RAM arena directly, through a typed-array view of the arena; a
+ * miss (or a write to a read-only entry) is a page fault handled by the FileH.
  *
  * Multi-byte numbers are little-endian. Byte offsets are integers relative to the start of the VMA.
  * Synchronous accessors fault synchronously; when the storage answers loads with Promises they throw
@@ -49,15 +90,35 @@ export class VMA implements Disposable {
   /** The mapped size in bytes: `pglen * pagesize`. */
   readonly byteLength: number
   /** @internal The page table. */
-  readonly _pt: Int32Array
+  readonly _pt: PageTable
+  /** The page table's dense directory, for the hit path; empty on a big-endian host (every access misses). */
+  readonly #near: Int32Array[]
   readonly #ps: number
+  /** Elements of 2, 4 and 8 bytes per page. */
+  readonly #pe2: number
+  readonly #pe4: number
+  readonly #pe8: number
   readonly #shift: number
   readonly #mask: number
   readonly #dv: DataView
   readonly #bytes: Uint8Array
+  readonly #u8: Uint8Array
+  readonly #i8: Int8Array
+  readonly #u16: Uint16Array
+  readonly #i16: Int16Array
+  readonly #u32: Uint32Array
+  readonly #i32: Int32Array
+  readonly #f32: Float32Array
+  readonly #f64: Float64Array
+  readonly #i64: BigInt64Array
+  readonly #u64: BigUint64Array
   /** Staging for a number that straddles two pages: read into it, or written into it then copied out. */
   readonly #straddle = new DataView(new ArrayBuffer(8))
-  readonly #straddleBytes = new Uint8Array(this.#straddle.buffer)
+  /** #straddleBytes[n]: its first n bytes (n = 2, 4, 8), made once so that a straddling access allocates no view. */
+  readonly #straddleBytes: Uint8Array[] = [2, 4, 8].reduce<Uint8Array[]>((a, n) => {
+    a[n] = new Uint8Array(this.#straddle.buffer, 0, n)
+    return a
+  }, [])
   #unmapped = false
 
   /** Use `fileh.mmap()`. */
@@ -67,12 +128,27 @@ export class VMA implements Disposable {
     this.pglen = pglen
     this.pagesize = fileh.pagesize
     this.byteLength = pglen * fileh.pagesize
-    this._pt = new Int32Array(pglen).fill(-1)
+    this._pt = new PageTable(pglen)
+    this.#near = LITTLE_ENDIAN ? this._pt.near : []
     this.#ps = fileh.pagesize
+    this.#pe2 = fileh.pagesize / 2
+    this.#pe4 = fileh.pagesize / 4
+    this.#pe8 = fileh.pagesize / 8
     this.#shift = 31 - Math.clz32(fileh.pagesize)
     this.#mask = fileh.pagesize - 1
     this.#dv = fileh.ram.dataview
     this.#bytes = fileh.ram.bytes
+    const v = viewsOf(fileh.ram.arena, fileh.ram.bytes)
+    this.#u8 = v.u8
+    this.#i8 = v.i8
+    this.#u16 = v.u16
+    this.#i16 = v.i16
+    this.#u32 = v.u32
+    this.#i32 = v.i32
+    this.#f32 = v.f32
+    this.#f64 = v.f64
+    this.#i64 = v.i64
+    this.#u64 = v.u64
     readonlyFields(this, ['fileh', 'pgoffset', 'pglen', 'pagesize', 'byteLength', '_pt'])
   }
 
@@ -95,67 +171,50 @@ export class VMA implements Disposable {
 
   /** How file page `pgoffset` is mapped in this VMA. */
   mappedAs(pgoffset: number): PageProtection {
-    const e = this._pt[pgoffset - this.pgoffset]
+    const e = this._pt.get(pgoffset - this.pgoffset)
     if (!(e >= 0)) return 'none'
     return (e & 1) === 1 ? 'rw' : 'r'
   }
 
   // ---------------------------------------------------------------- hit path
+  //
+  // Every accessor is its own method with one typed-array view, so a call site sees one shape and one
+  // load. The hit (an aligned element of a mapped page in the first 4 GiB of the VMA) is a few integer
+  // tests, two page-table loads and the element load; everything else (a miss, an unaligned element, one
+  // straddling two pages, an offset past 4 GiB, a bad offset, a big-endian host) goes to the accessor's
+  // out-of-line Miss method, which reads through the DataView as before.
 
   /** Arena address of `size` bytes at `off` for reading, faulting if needed; -1: they are in #straddle. */
   #r(off: number, size: number): number {
-    // Integers in [0, 2^32) only (one test also rejects negatives, fractions and NaN): shift and mask are
-    // exact there. Larger offsets take the slow path, which still hits without faulting.
-    if (off >>> 0 === off) {
-      const e = this._pt[off >>> this.#shift]
-      const inpage = off & this.#mask
-      if (e >= 0 && inpage + size <= this.#ps) return (e >> 1) * this.#ps + inpage
-    }
-    return this.#rslow(off, size)
-  }
-
-  /** Arena address for writing; -1: write into #straddle, then call #wstraddle. */
-  #w(off: number, size: number): number {
-    if (off >>> 0 === off) {
-      const e = this._pt[off >>> this.#shift]
-      const inpage = off & this.#mask
-      // One test for "mapped and writable": -1 and undefined both fail it.
-      if ((e & 0x80000001) === 1 && inpage + size <= this.#ps) return (e >> 1) * this.#ps + inpage
-    }
-    return this.#wslow(off, size)
-  }
-
-  #rslow(off: number, size: number): number {
     // (1) of the fault walk (fileh.ts has the rest): validate, VMA page index i -> file page pgoffset + i
     this.#checkAccess(off, size)
     const ps = this.#ps
     const i = Math.floor(off / ps)
     const inpage = off - i * ps
     if (inpage + size <= ps) {
-      if (this._pt[i] >= 0) return (this._pt[i] >> 1) * ps + inpage // a hit beyond 4 GiB
-      this.fileh._faultSync(this, this.pgoffset + i, false)
-      return (this._pt[i] >> 1) * ps + inpage
+      if (!(this._pt.get(i) >= 0)) this.fileh._faultSync(this, this.pgoffset + i, false)
+      return (this._pt.get(i) >> 1) * ps + inpage
     }
-    this.readBytes(off, this.#straddleBytes.subarray(0, size))
+    this.readBytes(off, this.#straddleBytes[size])
     return -1
   }
 
-  #wslow(off: number, size: number): number {
+  /** Arena address for writing; -1: write into #straddle, then call #wstraddle. */
+  #w(off: number, size: number): number {
     // (1) of the fault walk, for a write
     this.#checkAccess(off, size)
     const ps = this.#ps
     const i = Math.floor(off / ps)
     const inpage = off - i * ps
     if (inpage + size <= ps) {
-      if ((this._pt[i] & 0x80000001) === 1) return (this._pt[i] >> 1) * ps + inpage // a hit beyond 4 GiB
-      this.fileh._faultSync(this, this.pgoffset + i, true)
-      return (this._pt[i] >> 1) * ps + inpage
+      if ((this._pt.get(i) & 0x80000001) !== 1) this.fileh._faultSync(this, this.pgoffset + i, true)
+      return (this._pt.get(i) >> 1) * ps + inpage
     }
     return -1
   }
 
   #wstraddle(off: number, size: number): void {
-    this.writeBytes(off, this.#straddleBytes.subarray(0, size))
+    this.writeBytes(off, this.#straddleBytes[size])
   }
 
   #checkAccess(off: number, size: number): void {
@@ -172,27 +231,104 @@ export class VMA implements Disposable {
 
   /** Reads the byte at byte offset `off` as Uint8, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getUint8(off: number): number {
-    return this.#bytes[this.#r(off, 1)]
+    if (off >>> 0 === off) {
+      const i = off >>> this.#shift
+      const leaf = this.#near[i >>> LEAF_BITS]
+      if (leaf !== undefined) {
+        const e = leaf[i & LEAF_MASK]
+        if (e >= 0) return this.#u8[(e >> 1) * this.#ps + (off & this.#mask)]
+      }
+    }
+    return this.#getUint8Miss(off)
+  }
+  #getUint8Miss(off: number): number {
+    return this.#dv.getUint8(this.#r(off, 1))
   }
   /** Writes `v` as Uint8 at byte offset `off`, faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setUint8(off: number, v: number): void {
-    this.#bytes[this.#w(off, 1)] = v
+    if (off >>> 0 === off) {
+      const i = off >>> this.#shift
+      const leaf = this.#near[i >>> LEAF_BITS]
+      if (leaf !== undefined) {
+        const e = leaf[i & LEAF_MASK]
+        if ((e & 0x80000001) === 1) {
+          this.#u8[(e >> 1) * this.#ps + (off & this.#mask)] = v
+          return
+        }
+      }
+    }
+    this.#setUint8Miss(off, v)
   }
+  #setUint8Miss(off: number, v: number): void {
+    this.#dv.setUint8(this.#w(off, 1), v)
+  }
+
   /** Reads the byte at byte offset `off` as Int8, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getInt8(off: number): number {
+    if (off >>> 0 === off) {
+      const i = off >>> this.#shift
+      const leaf = this.#near[i >>> LEAF_BITS]
+      if (leaf !== undefined) {
+        const e = leaf[i & LEAF_MASK]
+        if (e >= 0) return this.#i8[(e >> 1) * this.#ps + (off & this.#mask)]
+      }
+    }
+    return this.#getInt8Miss(off)
+  }
+  #getInt8Miss(off: number): number {
     return this.#dv.getInt8(this.#r(off, 1))
   }
   /** Writes `v` as Int8 at byte offset `off`, faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setInt8(off: number, v: number): void {
+    if (off >>> 0 === off) {
+      const i = off >>> this.#shift
+      const leaf = this.#near[i >>> LEAF_BITS]
+      if (leaf !== undefined) {
+        const e = leaf[i & LEAF_MASK]
+        if ((e & 0x80000001) === 1) {
+          this.#i8[(e >> 1) * this.#ps + (off & this.#mask)] = v
+          return
+        }
+      }
+    }
+    this.#setInt8Miss(off, v)
+  }
+  #setInt8Miss(off: number, v: number): void {
     this.#dv.setInt8(this.#w(off, 1), v)
   }
+
   /** Reads the little-endian 2-byte value at byte offset `off` as Uint16, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getUint16(off: number): number {
+    if (off >>> 0 === off && (off & 1) === 0) {
+      const i = off >>> this.#shift
+      const leaf = this.#near[i >>> LEAF_BITS]
+      if (leaf !== undefined) {
+        const e = leaf[i & LEAF_MASK]
+        if (e >= 0) return this.#u16[(e >> 1) * this.#pe2 + ((off & this.#mask) >>> 1)]
+      }
+    }
+    return this.#getUint16Miss(off)
+  }
+  #getUint16Miss(off: number): number {
     const a = this.#r(off, 2)
     return a >= 0 ? this.#dv.getUint16(a, true) : this.#straddle.getUint16(0, true)
   }
   /** Writes `v` as Uint16 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setUint16(off: number, v: number): void {
+    if (off >>> 0 === off && (off & 1) === 0) {
+      const i = off >>> this.#shift
+      const leaf = this.#near[i >>> LEAF_BITS]
+      if (leaf !== undefined) {
+        const e = leaf[i & LEAF_MASK]
+        if ((e & 0x80000001) === 1) {
+          this.#u16[(e >> 1) * this.#pe2 + ((off & this.#mask) >>> 1)] = v
+          return
+        }
+      }
+    }
+    this.#setUint16Miss(off, v)
+  }
+  #setUint16Miss(off: number, v: number): void {
     const a = this.#w(off, 2)
     if (a >= 0) this.#dv.setUint16(a, v, true)
     else {
@@ -200,13 +336,39 @@ export class VMA implements Disposable {
       this.#wstraddle(off, 2)
     }
   }
+
   /** Reads the little-endian 2-byte value at byte offset `off` as Int16, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getInt16(off: number): number {
+    if (off >>> 0 === off && (off & 1) === 0) {
+      const i = off >>> this.#shift
+      const leaf = this.#near[i >>> LEAF_BITS]
+      if (leaf !== undefined) {
+        const e = leaf[i & LEAF_MASK]
+        if (e >= 0) return this.#i16[(e >> 1) * this.#pe2 + ((off & this.#mask) >>> 1)]
+      }
+    }
+    return this.#getInt16Miss(off)
+  }
+  #getInt16Miss(off: number): number {
     const a = this.#r(off, 2)
     return a >= 0 ? this.#dv.getInt16(a, true) : this.#straddle.getInt16(0, true)
   }
   /** Writes `v` as Int16 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setInt16(off: number, v: number): void {
+    if (off >>> 0 === off && (off & 1) === 0) {
+      const i = off >>> this.#shift
+      const leaf = this.#near[i >>> LEAF_BITS]
+      if (leaf !== undefined) {
+        const e = leaf[i & LEAF_MASK]
+        if ((e & 0x80000001) === 1) {
+          this.#i16[(e >> 1) * this.#pe2 + ((off & this.#mask) >>> 1)] = v
+          return
+        }
+      }
+    }
+    this.#setInt16Miss(off, v)
+  }
+  #setInt16Miss(off: number, v: number): void {
     const a = this.#w(off, 2)
     if (a >= 0) this.#dv.setInt16(a, v, true)
     else {
@@ -214,13 +376,39 @@ export class VMA implements Disposable {
       this.#wstraddle(off, 2)
     }
   }
+
   /** Reads the little-endian 4-byte value at byte offset `off` as Uint32, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getUint32(off: number): number {
+    if (off >>> 0 === off && (off & 3) === 0) {
+      const i = off >>> this.#shift
+      const leaf = this.#near[i >>> LEAF_BITS]
+      if (leaf !== undefined) {
+        const e = leaf[i & LEAF_MASK]
+        if (e >= 0) return this.#u32[(e >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)]
+      }
+    }
+    return this.#getUint32Miss(off)
+  }
+  #getUint32Miss(off: number): number {
     const a = this.#r(off, 4)
     return a >= 0 ? this.#dv.getUint32(a, true) : this.#straddle.getUint32(0, true)
   }
   /** Writes `v` as Uint32 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setUint32(off: number, v: number): void {
+    if (off >>> 0 === off && (off & 3) === 0) {
+      const i = off >>> this.#shift
+      const leaf = this.#near[i >>> LEAF_BITS]
+      if (leaf !== undefined) {
+        const e = leaf[i & LEAF_MASK]
+        if ((e & 0x80000001) === 1) {
+          this.#u32[(e >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)] = v
+          return
+        }
+      }
+    }
+    this.#setUint32Miss(off, v)
+  }
+  #setUint32Miss(off: number, v: number): void {
     const a = this.#w(off, 4)
     if (a >= 0) this.#dv.setUint32(a, v, true)
     else {
@@ -228,13 +416,39 @@ export class VMA implements Disposable {
       this.#wstraddle(off, 4)
     }
   }
+
   /** Reads the little-endian 4-byte value at byte offset `off` as Int32, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getInt32(off: number): number {
+    if (off >>> 0 === off && (off & 3) === 0) {
+      const i = off >>> this.#shift
+      const leaf = this.#near[i >>> LEAF_BITS]
+      if (leaf !== undefined) {
+        const e = leaf[i & LEAF_MASK]
+        if (e >= 0) return this.#i32[(e >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)]
+      }
+    }
+    return this.#getInt32Miss(off)
+  }
+  #getInt32Miss(off: number): number {
     const a = this.#r(off, 4)
     return a >= 0 ? this.#dv.getInt32(a, true) : this.#straddle.getInt32(0, true)
   }
   /** Writes `v` as Int32 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setInt32(off: number, v: number): void {
+    if (off >>> 0 === off && (off & 3) === 0) {
+      const i = off >>> this.#shift
+      const leaf = this.#near[i >>> LEAF_BITS]
+      if (leaf !== undefined) {
+        const e = leaf[i & LEAF_MASK]
+        if ((e & 0x80000001) === 1) {
+          this.#i32[(e >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)] = v
+          return
+        }
+      }
+    }
+    this.#setInt32Miss(off, v)
+  }
+  #setInt32Miss(off: number, v: number): void {
     const a = this.#w(off, 4)
     if (a >= 0) this.#dv.setInt32(a, v, true)
     else {
@@ -242,13 +456,39 @@ export class VMA implements Disposable {
       this.#wstraddle(off, 4)
     }
   }
+
   /** Reads the little-endian 4-byte value at byte offset `off` as Float32, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getFloat32(off: number): number {
+    if (off >>> 0 === off && (off & 3) === 0) {
+      const i = off >>> this.#shift
+      const leaf = this.#near[i >>> LEAF_BITS]
+      if (leaf !== undefined) {
+        const e = leaf[i & LEAF_MASK]
+        if (e >= 0) return this.#f32[(e >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)]
+      }
+    }
+    return this.#getFloat32Miss(off)
+  }
+  #getFloat32Miss(off: number): number {
     const a = this.#r(off, 4)
     return a >= 0 ? this.#dv.getFloat32(a, true) : this.#straddle.getFloat32(0, true)
   }
   /** Writes `v` as Float32 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setFloat32(off: number, v: number): void {
+    if (off >>> 0 === off && (off & 3) === 0) {
+      const i = off >>> this.#shift
+      const leaf = this.#near[i >>> LEAF_BITS]
+      if (leaf !== undefined) {
+        const e = leaf[i & LEAF_MASK]
+        if ((e & 0x80000001) === 1) {
+          this.#f32[(e >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)] = v
+          return
+        }
+      }
+    }
+    this.#setFloat32Miss(off, v)
+  }
+  #setFloat32Miss(off: number, v: number): void {
     const a = this.#w(off, 4)
     if (a >= 0) this.#dv.setFloat32(a, v, true)
     else {
@@ -256,13 +496,39 @@ export class VMA implements Disposable {
       this.#wstraddle(off, 4)
     }
   }
+
   /** Reads the little-endian 8-byte value at byte offset `off` as Float64, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getFloat64(off: number): number {
+    if (off >>> 0 === off && (off & 7) === 0) {
+      const i = off >>> this.#shift
+      const leaf = this.#near[i >>> LEAF_BITS]
+      if (leaf !== undefined) {
+        const e = leaf[i & LEAF_MASK]
+        if (e >= 0) return this.#f64[(e >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)]
+      }
+    }
+    return this.#getFloat64Miss(off)
+  }
+  #getFloat64Miss(off: number): number {
     const a = this.#r(off, 8)
     return a >= 0 ? this.#dv.getFloat64(a, true) : this.#straddle.getFloat64(0, true)
   }
   /** Writes `v` as Float64 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setFloat64(off: number, v: number): void {
+    if (off >>> 0 === off && (off & 7) === 0) {
+      const i = off >>> this.#shift
+      const leaf = this.#near[i >>> LEAF_BITS]
+      if (leaf !== undefined) {
+        const e = leaf[i & LEAF_MASK]
+        if ((e & 0x80000001) === 1) {
+          this.#f64[(e >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)] = v
+          return
+        }
+      }
+    }
+    this.#setFloat64Miss(off, v)
+  }
+  #setFloat64Miss(off: number, v: number): void {
     const a = this.#w(off, 8)
     if (a >= 0) this.#dv.setFloat64(a, v, true)
     else {
@@ -270,13 +536,39 @@ export class VMA implements Disposable {
       this.#wstraddle(off, 8)
     }
   }
+
   /** Reads the little-endian 8-byte value at byte offset `off` as BigInt64, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getBigInt64(off: number): bigint {
+    if (off >>> 0 === off && (off & 7) === 0) {
+      const i = off >>> this.#shift
+      const leaf = this.#near[i >>> LEAF_BITS]
+      if (leaf !== undefined) {
+        const e = leaf[i & LEAF_MASK]
+        if (e >= 0) return this.#i64[(e >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)]
+      }
+    }
+    return this.#getBigInt64Miss(off)
+  }
+  #getBigInt64Miss(off: number): bigint {
     const a = this.#r(off, 8)
     return a >= 0 ? this.#dv.getBigInt64(a, true) : this.#straddle.getBigInt64(0, true)
   }
   /** Writes `v` as BigInt64 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setBigInt64(off: number, v: bigint): void {
+    if (off >>> 0 === off && (off & 7) === 0) {
+      const i = off >>> this.#shift
+      const leaf = this.#near[i >>> LEAF_BITS]
+      if (leaf !== undefined) {
+        const e = leaf[i & LEAF_MASK]
+        if ((e & 0x80000001) === 1) {
+          this.#i64[(e >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)] = v
+          return
+        }
+      }
+    }
+    this.#setBigInt64Miss(off, v)
+  }
+  #setBigInt64Miss(off: number, v: bigint): void {
     const a = this.#w(off, 8)
     if (a >= 0) this.#dv.setBigInt64(a, v, true)
     else {
@@ -284,13 +576,39 @@ export class VMA implements Disposable {
       this.#wstraddle(off, 8)
     }
   }
+
   /** Reads the little-endian 8-byte value at byte offset `off` as BigUint64, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getBigUint64(off: number): bigint {
+    if (off >>> 0 === off && (off & 7) === 0) {
+      const i = off >>> this.#shift
+      const leaf = this.#near[i >>> LEAF_BITS]
+      if (leaf !== undefined) {
+        const e = leaf[i & LEAF_MASK]
+        if (e >= 0) return this.#u64[(e >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)]
+      }
+    }
+    return this.#getBigUint64Miss(off)
+  }
+  #getBigUint64Miss(off: number): bigint {
     const a = this.#r(off, 8)
     return a >= 0 ? this.#dv.getBigUint64(a, true) : this.#straddle.getBigUint64(0, true)
   }
   /** Writes `v` as BigUint64 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setBigUint64(off: number, v: bigint): void {
+    if (off >>> 0 === off && (off & 7) === 0) {
+      const i = off >>> this.#shift
+      const leaf = this.#near[i >>> LEAF_BITS]
+      if (leaf !== undefined) {
+        const e = leaf[i & LEAF_MASK]
+        if ((e & 0x80000001) === 1) {
+          this.#u64[(e >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)] = v
+          return
+        }
+      }
+    }
+    this.#setBigUint64Miss(off, v)
+  }
+  #setBigUint64Miss(off: number, v: bigint): void {
     const a = this.#w(off, 8)
     if (a >= 0) this.#dv.setBigUint64(a, v, true)
     else {
@@ -306,8 +624,8 @@ export class VMA implements Disposable {
     checkBytes(dst)
     this.#checkAccess(off, dst.length)
     this.#eachPiece(off, dst.length, (i, src, at, n) => {
-      if (!(this._pt[i] >= 0)) this.fileh._faultSync(this, this.pgoffset + i, false)
-      const base = (this._pt[i] >> 1) * this.#ps
+      if (!(this._pt.get(i) >= 0)) this.fileh._faultSync(this, this.pgoffset + i, false)
+      const base = (this._pt.get(i) >> 1) * this.#ps
       dst.set(this.#bytes.subarray(base + src, base + src + n), at)
     })
     return dst
@@ -341,10 +659,10 @@ export class VMA implements Disposable {
    */
   #copyIn(off: number, src: Uint8Array): void {
     this.#eachPiece(off, src.length, (i) => {
-      if ((this._pt[i] & 0x80000001) !== 1) this.fileh._faultSync(this, this.pgoffset + i, true)
+      if ((this._pt.get(i) & 0x80000001) !== 1) this.fileh._faultSync(this, this.pgoffset + i, true)
     })
     this.#eachPiece(off, src.length, (i, dst, at, n) => {
-      this.#bytes.set(src.subarray(at, at + n), (this._pt[i] >> 1) * this.#ps + dst)
+      this.#bytes.set(src.subarray(at, at + n), (this._pt.get(i) >> 1) * this.#ps + dst)
     })
   }
 
@@ -404,9 +722,9 @@ export class VMA implements Disposable {
       const i = Math.floor(pos / ps)
       const inpage = pos - i * ps
       const n = Math.min(ps - inpage, length - at)
-      if (this._pt[i] >= 0) {
+      if (this._pt.get(i) >= 0) {
         // Mapped now: copy in this same step.
-        const base = (this._pt[i] >> 1) * ps + inpage
+        const base = (this._pt.get(i) >> 1) * ps + inpage
         out.set(this.#bytes.subarray(base, base + n), at)
       } else {
         await this.#readPinned(i, inpage, out.subarray(at, at + n), options.signal)
@@ -501,7 +819,7 @@ export class VMA implements Disposable {
   }
 
   #has(i: number, write: boolean): boolean {
-    const e = this._pt[i]
+    const e = this._pt.get(i)
     return write ? (e & 0x80000001) === 1 : e >= 0
   }
 
