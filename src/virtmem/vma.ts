@@ -9,7 +9,7 @@ import { type Awaitable, isPromise } from '../util/awaitable.ts'
 import { readonlyFields } from '../util/readonly.ts'
 import type { FaultWaitOptions, FileH } from './fileh.ts'
 import type { Page } from './page.ts'
-import { LEAF_BITS, LEAF_MASK, PageTable } from './pagetable.ts'
+import { PageTable } from './pagetable.ts'
 import { Pin, type PinOptions } from './pin.ts'
 
 /** How a VMA maps one page (its protection): not at all, read-only, or writable. */
@@ -91,8 +91,8 @@ export class VMA implements Disposable {
   readonly byteLength: number
   /** @internal The page table. */
   readonly _pt: PageTable
-  /** The page table's dense directory, for the hit path; empty on a big-endian host (every access misses). */
-  readonly #near: Int32Array[]
+  /** The page table's flat near part, for the hit path; empty on a big-endian host (every access misses). */
+  readonly #near: Int32Array
   readonly #ps: number
   /** Elements of 2, 4 and 8 bytes per page. */
   readonly #pe2: number
@@ -129,7 +129,7 @@ export class VMA implements Disposable {
     this.pagesize = fileh.pagesize
     this.byteLength = pglen * fileh.pagesize
     this._pt = new PageTable(pglen)
-    this.#near = LITTLE_ENDIAN ? this._pt.near : []
+    this.#near = LITTLE_ENDIAN ? this._pt.near : new Int32Array(0)
     this.#ps = fileh.pagesize
     this.#pe2 = fileh.pagesize / 2
     this.#pe4 = fileh.pagesize / 4
@@ -232,12 +232,8 @@ export class VMA implements Disposable {
   /** Reads the byte at byte offset `off` as Uint8, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getUint8(off: number): number {
     if (off >>> 0 === off) {
-      const i = off >>> this.#shift
-      const leaf = this.#near[i >>> LEAF_BITS]
-      if (leaf !== undefined) {
-        const e = leaf[i & LEAF_MASK]
-        if (e >= 0) return this.#u8[(e >> 1) * this.#ps + (off & this.#mask)]
-      }
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#u8[(~s >> 1) * this.#ps + (off & this.#mask)]
     }
     return this.#getUint8Miss(off)
   }
@@ -247,14 +243,10 @@ export class VMA implements Disposable {
   /** Writes `v` as Uint8 at byte offset `off`, faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setUint8(off: number, v: number): void {
     if (off >>> 0 === off) {
-      const i = off >>> this.#shift
-      const leaf = this.#near[i >>> LEAF_BITS]
-      if (leaf !== undefined) {
-        const e = leaf[i & LEAF_MASK]
-        if ((e & 0x80000001) === 1) {
-          this.#u8[(e >> 1) * this.#ps + (off & this.#mask)] = v
-          return
-        }
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#u8[(~s >> 1) * this.#ps + (off & this.#mask)] = v
+        return
       }
     }
     this.#setUint8Miss(off, v)
@@ -266,12 +258,8 @@ export class VMA implements Disposable {
   /** Reads the byte at byte offset `off` as Int8, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getInt8(off: number): number {
     if (off >>> 0 === off) {
-      const i = off >>> this.#shift
-      const leaf = this.#near[i >>> LEAF_BITS]
-      if (leaf !== undefined) {
-        const e = leaf[i & LEAF_MASK]
-        if (e >= 0) return this.#i8[(e >> 1) * this.#ps + (off & this.#mask)]
-      }
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#i8[(~s >> 1) * this.#ps + (off & this.#mask)]
     }
     return this.#getInt8Miss(off)
   }
@@ -281,14 +269,10 @@ export class VMA implements Disposable {
   /** Writes `v` as Int8 at byte offset `off`, faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setInt8(off: number, v: number): void {
     if (off >>> 0 === off) {
-      const i = off >>> this.#shift
-      const leaf = this.#near[i >>> LEAF_BITS]
-      if (leaf !== undefined) {
-        const e = leaf[i & LEAF_MASK]
-        if ((e & 0x80000001) === 1) {
-          this.#i8[(e >> 1) * this.#ps + (off & this.#mask)] = v
-          return
-        }
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#i8[(~s >> 1) * this.#ps + (off & this.#mask)] = v
+        return
       }
     }
     this.#setInt8Miss(off, v)
@@ -300,12 +284,8 @@ export class VMA implements Disposable {
   /** Reads the little-endian 2-byte value at byte offset `off` as Uint16, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getUint16(off: number): number {
     if (off >>> 0 === off && (off & 1) === 0) {
-      const i = off >>> this.#shift
-      const leaf = this.#near[i >>> LEAF_BITS]
-      if (leaf !== undefined) {
-        const e = leaf[i & LEAF_MASK]
-        if (e >= 0) return this.#u16[(e >> 1) * this.#pe2 + ((off & this.#mask) >>> 1)]
-      }
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#u16[(~s >> 1) * this.#pe2 + ((off & this.#mask) >>> 1)]
     }
     return this.#getUint16Miss(off)
   }
@@ -316,14 +296,10 @@ export class VMA implements Disposable {
   /** Writes `v` as Uint16 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setUint16(off: number, v: number): void {
     if (off >>> 0 === off && (off & 1) === 0) {
-      const i = off >>> this.#shift
-      const leaf = this.#near[i >>> LEAF_BITS]
-      if (leaf !== undefined) {
-        const e = leaf[i & LEAF_MASK]
-        if ((e & 0x80000001) === 1) {
-          this.#u16[(e >> 1) * this.#pe2 + ((off & this.#mask) >>> 1)] = v
-          return
-        }
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#u16[(~s >> 1) * this.#pe2 + ((off & this.#mask) >>> 1)] = v
+        return
       }
     }
     this.#setUint16Miss(off, v)
@@ -340,12 +316,8 @@ export class VMA implements Disposable {
   /** Reads the little-endian 2-byte value at byte offset `off` as Int16, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getInt16(off: number): number {
     if (off >>> 0 === off && (off & 1) === 0) {
-      const i = off >>> this.#shift
-      const leaf = this.#near[i >>> LEAF_BITS]
-      if (leaf !== undefined) {
-        const e = leaf[i & LEAF_MASK]
-        if (e >= 0) return this.#i16[(e >> 1) * this.#pe2 + ((off & this.#mask) >>> 1)]
-      }
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#i16[(~s >> 1) * this.#pe2 + ((off & this.#mask) >>> 1)]
     }
     return this.#getInt16Miss(off)
   }
@@ -356,14 +328,10 @@ export class VMA implements Disposable {
   /** Writes `v` as Int16 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setInt16(off: number, v: number): void {
     if (off >>> 0 === off && (off & 1) === 0) {
-      const i = off >>> this.#shift
-      const leaf = this.#near[i >>> LEAF_BITS]
-      if (leaf !== undefined) {
-        const e = leaf[i & LEAF_MASK]
-        if ((e & 0x80000001) === 1) {
-          this.#i16[(e >> 1) * this.#pe2 + ((off & this.#mask) >>> 1)] = v
-          return
-        }
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#i16[(~s >> 1) * this.#pe2 + ((off & this.#mask) >>> 1)] = v
+        return
       }
     }
     this.#setInt16Miss(off, v)
@@ -380,12 +348,8 @@ export class VMA implements Disposable {
   /** Reads the little-endian 4-byte value at byte offset `off` as Uint32, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getUint32(off: number): number {
     if (off >>> 0 === off && (off & 3) === 0) {
-      const i = off >>> this.#shift
-      const leaf = this.#near[i >>> LEAF_BITS]
-      if (leaf !== undefined) {
-        const e = leaf[i & LEAF_MASK]
-        if (e >= 0) return this.#u32[(e >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)]
-      }
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#u32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)]
     }
     return this.#getUint32Miss(off)
   }
@@ -396,14 +360,10 @@ export class VMA implements Disposable {
   /** Writes `v` as Uint32 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setUint32(off: number, v: number): void {
     if (off >>> 0 === off && (off & 3) === 0) {
-      const i = off >>> this.#shift
-      const leaf = this.#near[i >>> LEAF_BITS]
-      if (leaf !== undefined) {
-        const e = leaf[i & LEAF_MASK]
-        if ((e & 0x80000001) === 1) {
-          this.#u32[(e >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)] = v
-          return
-        }
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#u32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)] = v
+        return
       }
     }
     this.#setUint32Miss(off, v)
@@ -420,12 +380,8 @@ export class VMA implements Disposable {
   /** Reads the little-endian 4-byte value at byte offset `off` as Int32, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getInt32(off: number): number {
     if (off >>> 0 === off && (off & 3) === 0) {
-      const i = off >>> this.#shift
-      const leaf = this.#near[i >>> LEAF_BITS]
-      if (leaf !== undefined) {
-        const e = leaf[i & LEAF_MASK]
-        if (e >= 0) return this.#i32[(e >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)]
-      }
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#i32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)]
     }
     return this.#getInt32Miss(off)
   }
@@ -436,14 +392,10 @@ export class VMA implements Disposable {
   /** Writes `v` as Int32 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setInt32(off: number, v: number): void {
     if (off >>> 0 === off && (off & 3) === 0) {
-      const i = off >>> this.#shift
-      const leaf = this.#near[i >>> LEAF_BITS]
-      if (leaf !== undefined) {
-        const e = leaf[i & LEAF_MASK]
-        if ((e & 0x80000001) === 1) {
-          this.#i32[(e >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)] = v
-          return
-        }
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#i32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)] = v
+        return
       }
     }
     this.#setInt32Miss(off, v)
@@ -460,12 +412,8 @@ export class VMA implements Disposable {
   /** Reads the little-endian 4-byte value at byte offset `off` as Float32, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getFloat32(off: number): number {
     if (off >>> 0 === off && (off & 3) === 0) {
-      const i = off >>> this.#shift
-      const leaf = this.#near[i >>> LEAF_BITS]
-      if (leaf !== undefined) {
-        const e = leaf[i & LEAF_MASK]
-        if (e >= 0) return this.#f32[(e >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)]
-      }
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#f32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)]
     }
     return this.#getFloat32Miss(off)
   }
@@ -476,14 +424,10 @@ export class VMA implements Disposable {
   /** Writes `v` as Float32 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setFloat32(off: number, v: number): void {
     if (off >>> 0 === off && (off & 3) === 0) {
-      const i = off >>> this.#shift
-      const leaf = this.#near[i >>> LEAF_BITS]
-      if (leaf !== undefined) {
-        const e = leaf[i & LEAF_MASK]
-        if ((e & 0x80000001) === 1) {
-          this.#f32[(e >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)] = v
-          return
-        }
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#f32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)] = v
+        return
       }
     }
     this.#setFloat32Miss(off, v)
@@ -500,12 +444,8 @@ export class VMA implements Disposable {
   /** Reads the little-endian 8-byte value at byte offset `off` as Float64, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getFloat64(off: number): number {
     if (off >>> 0 === off && (off & 7) === 0) {
-      const i = off >>> this.#shift
-      const leaf = this.#near[i >>> LEAF_BITS]
-      if (leaf !== undefined) {
-        const e = leaf[i & LEAF_MASK]
-        if (e >= 0) return this.#f64[(e >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)]
-      }
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#f64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)]
     }
     return this.#getFloat64Miss(off)
   }
@@ -516,14 +456,10 @@ export class VMA implements Disposable {
   /** Writes `v` as Float64 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setFloat64(off: number, v: number): void {
     if (off >>> 0 === off && (off & 7) === 0) {
-      const i = off >>> this.#shift
-      const leaf = this.#near[i >>> LEAF_BITS]
-      if (leaf !== undefined) {
-        const e = leaf[i & LEAF_MASK]
-        if ((e & 0x80000001) === 1) {
-          this.#f64[(e >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)] = v
-          return
-        }
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#f64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)] = v
+        return
       }
     }
     this.#setFloat64Miss(off, v)
@@ -540,12 +476,8 @@ export class VMA implements Disposable {
   /** Reads the little-endian 8-byte value at byte offset `off` as BigInt64, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getBigInt64(off: number): bigint {
     if (off >>> 0 === off && (off & 7) === 0) {
-      const i = off >>> this.#shift
-      const leaf = this.#near[i >>> LEAF_BITS]
-      if (leaf !== undefined) {
-        const e = leaf[i & LEAF_MASK]
-        if (e >= 0) return this.#i64[(e >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)]
-      }
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#i64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)]
     }
     return this.#getBigInt64Miss(off)
   }
@@ -556,14 +488,10 @@ export class VMA implements Disposable {
   /** Writes `v` as BigInt64 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setBigInt64(off: number, v: bigint): void {
     if (off >>> 0 === off && (off & 7) === 0) {
-      const i = off >>> this.#shift
-      const leaf = this.#near[i >>> LEAF_BITS]
-      if (leaf !== undefined) {
-        const e = leaf[i & LEAF_MASK]
-        if ((e & 0x80000001) === 1) {
-          this.#i64[(e >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)] = v
-          return
-        }
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#i64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)] = v
+        return
       }
     }
     this.#setBigInt64Miss(off, v)
@@ -580,12 +508,8 @@ export class VMA implements Disposable {
   /** Reads the little-endian 8-byte value at byte offset `off` as BigUint64, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
   getBigUint64(off: number): bigint {
     if (off >>> 0 === off && (off & 7) === 0) {
-      const i = off >>> this.#shift
-      const leaf = this.#near[i >>> LEAF_BITS]
-      if (leaf !== undefined) {
-        const e = leaf[i & LEAF_MASK]
-        if (e >= 0) return this.#u64[(e >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)]
-      }
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#u64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)]
     }
     return this.#getBigUint64Miss(off)
   }
@@ -596,14 +520,10 @@ export class VMA implements Disposable {
   /** Writes `v` as BigUint64 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
   setBigUint64(off: number, v: bigint): void {
     if (off >>> 0 === off && (off & 7) === 0) {
-      const i = off >>> this.#shift
-      const leaf = this.#near[i >>> LEAF_BITS]
-      if (leaf !== undefined) {
-        const e = leaf[i & LEAF_MASK]
-        if ((e & 0x80000001) === 1) {
-          this.#u64[(e >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)] = v
-          return
-        }
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#u64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)] = v
+        return
       }
     }
     this.#setBigUint64Miss(off, v)

@@ -62,7 +62,7 @@ test('a [2^47] float64 array over an 8 MiB RAM: made, written and read at scatte
   assert.equal(r.faults, 68, 'one write fault per page: 68 distinct pages')
   assert.equal(r.mapped, 68)
   assert.ok(r.leaves <= 68)
-  assert.ok(r.near <= 2048, 'the dense directory is bounded')
+  assert.equal(r.near, 2 ** 20, 'the near part spans the first 2^20 pages (committed only where touched)')
   assert.ok(r.growth < 16 * 2 ** 20, `RSS grew by ${(r.growth / 2 ** 20).toFixed(1)} MiB`)
 })
 

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import { OutOfRangeError } from '../../src/errors.ts'
 import { FileH, MemoryBigFile, RAM, WriteoutFlags } from '../../src/index.ts'
-import { LEAF, PageTable } from '../../src/virtmem/pagetable.ts'
+import { LEAF, NEAR, PageTable } from '../../src/virtmem/pagetable.ts'
 
 const entries = (pt: PageTable) => {
   const out: [number, number][] = []
@@ -31,33 +31,52 @@ describe('PageTable', () => {
     assert.equal(pt.get(3), 7)
   })
 
-  test('set allocates the leaf once; clear of its last entry frees it', () => {
-    const pt = new PageTable(3 * LEAF)
-    pt.set(LEAF + 1, 4)
-    pt.set(LEAF + 2, 5)
-    assert.equal(pt.leaves, 1)
-    assert.equal(pt.mapped, 2)
-    pt.set(LEAF + 1, 9) // overwrite: still two mapped
-    assert.equal(pt.mapped, 2)
-    assert.deepEqual(entries(pt), [
-      [LEAF + 1, 9],
-      [LEAF + 2, 5],
-    ])
-    pt.clear(LEAF + 1)
-    assert.equal(pt.leaves, 1)
-    pt.clear(LEAF + 1) // not mapped: no-op
-    assert.equal(pt.mapped, 1)
-    pt.clear(LEAF + 2)
+  test('near entries need no leaf; a far leaf is allocated once and freed with its last entry', () => {
+    const pt = new PageTable(NEAR + 3 * LEAF)
+    pt.set(5, 1)
     assert.equal(pt.leaves, 0)
+    const f = NEAR + LEAF
+    pt.set(f + 1, 4)
+    pt.set(f + 2, 5)
+    assert.equal(pt.leaves, 1)
+    assert.equal(pt.mapped, 3)
+    pt.set(f + 1, 9) // overwrite: still three mapped
+    assert.equal(pt.mapped, 3)
+    assert.deepEqual(entries(pt), [
+      [5, 1],
+      [f + 1, 9],
+      [f + 2, 5],
+    ])
+    pt.clear(f + 1)
+    assert.equal(pt.leaves, 1)
+    pt.clear(f + 1) // not mapped: no-op
+    assert.equal(pt.mapped, 2)
+    pt.clear(f + 2)
+    assert.equal(pt.leaves, 0)
+    assert.equal(pt.mapped, 1)
+    assert.equal(pt.get(f + 2), -1)
+    pt.clear(5)
     assert.equal(pt.mapped, 0)
-    assert.equal(pt.get(LEAF + 2), -1)
+    assert.equal(pt.get(5), -1)
+  })
+
+  test('entries 0 and 0x7fffffff (frame 2^30 - 1, writable) round-trip', () => {
+    const pt = new PageTable(NEAR + 1)
+    for (const i of [0, NEAR]) {
+      for (const e of [0, 1, 0x7ffffffe, 0x7fffffff]) {
+        pt.set(i, e)
+        assert.equal(pt.get(i), e)
+      }
+    }
+    assert.equal(pt.mapped, 2)
   })
 
   test('clearAll frees every leaf, near and far', () => {
     const pt = new PageTable(2 ** 38)
     pt.set(0, 1)
     pt.set(2 ** 37 + 3, 2)
-    assert.equal(pt.leaves, 2)
+    assert.equal(pt.mapped, 2)
+    assert.equal(pt.leaves, 1)
     pt.clearAll()
     assert.equal(pt.leaves, 0)
     assert.equal(pt.mapped, 0)
@@ -80,9 +99,8 @@ describe('PageTable', () => {
     for (const [k, i] of at.entries()) pt.set(i, k * 2)
     for (const [k, i] of at.entries()) assert.equal(pt.get(i), k * 2)
     assert.equal(pt.mapped, at.length)
-    assert.equal(pt.leaves, 5) // 0 and 1 share a leaf
-    // The dense directory: at most 2048 pointers whatever the length.
-    assert.ok(pt.near.length <= 2048)
+    assert.equal(pt.leaves, 3) // past the near part: 2^20, 2^32 + 5, 2^38 - 1
+    assert.equal(pt.near.length, NEAR)
     assert.deepEqual(
       entries(pt).map(([i]) => i),
       at,
@@ -120,8 +138,8 @@ describe('PageTable', () => {
           assert.equal(pt.mapped, ref.size)
           const want = [...ref.entries()].sort((a, b) => a[0] - b[0])
           assert.deepEqual(entries(pt), want)
-          const leaves = new Set(want.map(([i]) => Math.floor(i / LEAF)))
-          assert.equal(pt.leaves, leaves.size, 'a leaf exists exactly while one of its entries is mapped')
+          const leaves = new Set(want.filter(([i]) => i >= NEAR).map(([i]) => Math.floor(i / LEAF)))
+          assert.equal(pt.leaves, leaves.size, 'a far leaf exists exactly while one of its entries is mapped')
         },
       ),
       { numRuns: 300 },
