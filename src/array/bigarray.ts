@@ -330,11 +330,9 @@ export class BigArray<D extends DType = DType> {
    * (use getAsync), OutOfRangeError (ERANGE) for an index out of bounds.
    */
   get(...index: number[]): ElementOf<D> {
-    // One or two indexes go the way of get1/get2: once inlined, the rest array is never made.
     const n = index.length
-    if (n === 1) return this.get1(index[0])
-    if (n === 2) return this.get2(index[0], index[1])
-    return this.#readElement(this.#shared.vma, this.#offsetOf(index, n)) as ElementOf<D>
+    const off = n === 1 ? this.#at1(index[0]) : n === 2 ? this.#at2(index[0], index[1]) : this.#at(index, n)
+    return this.#readElement(this.#shared.vma, off) as ElementOf<D>
   }
 
   /**
@@ -342,57 +340,47 @@ export class BigArray<D extends DType = DType> {
    * integer array when it is an integer, a bigint in any array; anything else is InvalidArgumentError.
    */
   set(...indexThenValue: [...number[], Element]): void {
-    const n = indexThenValue.length - 1
-    if (n === 1) this.set1(indexThenValue[0] as number, indexThenValue[1])
-    else if (n === 2) this.set2(indexThenValue[0] as number, indexThenValue[1] as number, indexThenValue[2])
-    else
-      this.#writeElement(this.#shared.vma, this.#offsetOf(indexThenValue as number[], n), indexThenValue[n])
+    const a = indexThenValue as number[]
+    const n = a.length - 1
+    const off = n === 1 ? this.#at1(a[0]) : n === 2 ? this.#at2(a[0], a[1]) : this.#at(a, n)
+    this.#writeElement(this.#shared.vma, off, n === 1 ? a[1] : n === 2 ? a[2] : a[n])
   }
 
-  // The hit path of get1..set2: the index tests pass for an in-bounds integer index of an array of that
-  // many dimensions (#len1/#len2 are -1 otherwise) whose shape is current; then one element accessor of
-  // the dtype, chosen at construction. Anything else takes the out-of-line #fix1/#off2 or get/set.
+  // The element hit path: the index tests of #at1/#at2 (an in-bounds integer index of an array of that
+  // many dimensions, whose shape is current), then one element accessor of the dtype, chosen when the
+  // array is made. get/set read one or two indexes out of their rest array by constant position, so that
+  // once inlined the array itself is never made; more indexes, and anything the tests refuse, take #at.
 
   /** get for a 1-d array, without the rest-argument array. */
   get1(i: number): ElementOf<D> {
-    if (!(i >>> 0 === i && i < this.#len1) || this.#epochBox.v !== this.#epoch) i = this.#fix1(i)
-    return this.#readElement(this.#shared.vma, this.#off + i * this.#s0) as ElementOf<D>
+    return this.#readElement(this.#shared.vma, this.#at1(i)) as ElementOf<D>
   }
 
   /** set for a 1-d array, without the rest-argument array. */
   set1(i: number, v: Element): void {
-    if (!(i >>> 0 === i && i < this.#len1) || this.#epochBox.v !== this.#epoch) i = this.#fix1(i)
-    this.#writeElement(this.#shared.vma, this.#off + i * this.#s0, v)
+    this.#writeElement(this.#shared.vma, this.#at1(i), v)
   }
 
   /** get for a 2-d array, without the rest-argument array. */
   get2(i: number, j: number): ElementOf<D> {
-    const off =
-      i >>> 0 === i && i < this.#len2 && j >>> 0 === j && j < this.#d1 && this.#epochBox.v === this.#epoch
-        ? this.#off + i * this.#s0 + j * this.#s1
-        : this.#off2(i, j)
-    return this.#readElement(this.#shared.vma, off) as ElementOf<D>
+    return this.#readElement(this.#shared.vma, this.#at2(i, j)) as ElementOf<D>
   }
 
   /** set for a 2-d array, without the rest-argument array. */
   set2(i: number, j: number, v: Element): void {
-    const off =
-      i >>> 0 === i && i < this.#len2 && j >>> 0 === j && j < this.#d1 && this.#epochBox.v === this.#epoch
-        ? this.#off + i * this.#s0 + j * this.#s1
-        : this.#off2(i, j)
-    this.#writeElement(this.#shared.vma, off, v)
+    this.#writeElement(this.#shared.vma, this.#at2(i, j), v)
   }
 
   /** get for storages that load asynchronously: awaits the page's load. */
   async getAsync(...index: number[]): Promise<ElementOf<D>> {
-    const off = this.#offsetOf(index, index.length)
+    const off = this.#at(index)
     return this.#retry(off, false, () => this.#readElement(this.#shared.vma, off) as ElementOf<D>)
   }
 
   /** set for storages that load asynchronously: awaits the page's load. */
   async setAsync(...indexThenValue: [...number[], Element]): Promise<void> {
     const n = indexThenValue.length - 1
-    const off = this.#offsetOf(indexThenValue as number[], n)
+    const off = this.#at(indexThenValue as number[], n)
     const v = indexThenValue[n]
     await this.#retry(off, true, () => this.#writeElement(this.#shared.vma, off, v))
   }
@@ -410,7 +398,24 @@ export class BigArray<D extends DType = DType> {
     }
   }
 
-  #offsetOf(index: readonly number[], n: number): number {
+  /** Byte offset of element i of a 1-d array. #len1 is -1 unless 1-d, so one test covers the dimensions. */
+  #at1(i: number): number {
+    if (i >>> 0 === i && i < this.#len1 && this.#epochBox.v === this.#epoch) return this.#off + i * this.#s0
+    return this.#at([i], 1)
+  }
+
+  /** Byte offset of element (i, j) of a 2-d array. */
+  #at2(i: number, j: number): number {
+    if (i >>> 0 === i && i < this.#len2 && j >>> 0 === j && j < this.#d1 && this.#epochBox.v === this.#epoch)
+      return this.#off + i * this.#s0 + j * this.#s1
+    return this.#at([i, j], 2)
+  }
+
+  /**
+   * Byte offset of the element at the first `n` of `index`, checked: the shape brought up to date,
+   * InvalidArgumentError for a wrong count or a fractional index, OutOfRangeError out of bounds.
+   */
+  #at(index: readonly number[], n: number = index.length): number {
     this.#refresh()
     const l = this.#l
     if (n !== l.shape.length)
@@ -418,20 +423,6 @@ export class BigArray<D extends DType = DType> {
     let off = l.offset
     for (let k = 0; k < n; k++) off += normIndex(index[k], l.shape[k], k) * l.strides[k]
     return off
-  }
-
-  /** The slow path of get1/set1: negative, fractional, out-of-range or huge index, or a stale shape. */
-  #fix1(i: number): number {
-    this.#refresh()
-    if (this.#nd !== 1) throw new InvalidArgumentError(`1 index for an array of ${this.#nd} dimension(s)`)
-    return normIndex(i, this.#d0, 0)
-  }
-
-  /** The slow path of get2/set2: the byte offset of (i, j), as get computes it. */
-  #off2(i: number, j: number): number {
-    this.#refresh()
-    if (this.#nd !== 2) throw new InvalidArgumentError(`2 index(es) for an array of ${this.#nd} dimension(s)`)
-    return this.#off + normIndex(i, this.#d0, 0) * this.#s0 + normIndex(j, this.#d1, 1) * this.#s1
   }
 
   // ---------------------------------------------------------------- views

@@ -100,7 +100,6 @@ export class VMA implements Disposable {
   readonly #pe8: number
   readonly #shift: number
   readonly #mask: number
-  readonly #dv: DataView
   readonly #bytes: Uint8Array
   readonly #u8: Uint8Array
   readonly #i8: Int8Array
@@ -112,13 +111,11 @@ export class VMA implements Disposable {
   readonly #f64: Float64Array
   readonly #i64: BigInt64Array
   readonly #u64: BigUint64Array
-  /** Staging for a number that straddles two pages: read into it, or written into it then copied out. */
+  /** Where a missing element's bytes pass: #miss reads them into it, or writes them from it. */
   readonly #straddle = new DataView(new ArrayBuffer(8))
-  /** #straddleBytes[n]: its first n bytes (n = 2, 4, 8), made once so that a straddling access allocates no view. */
-  readonly #straddleBytes: Uint8Array[] = [2, 4, 8].reduce<Uint8Array[]>((a, n) => {
-    a[n] = new Uint8Array(this.#straddle.buffer, 0, n)
-    return a
-  }, [])
+  readonly #straddleBytes = new Uint8Array(this.#straddle.buffer)
+  /** The same 8 bytes as two words, to keep staged bytes in locals across a fault. */
+  readonly #straddleWords = new Uint32Array(this.#straddle.buffer)
   #unmapped = false
 
   /** Use `fileh.mmap()`. */
@@ -136,7 +133,6 @@ export class VMA implements Disposable {
     this.#pe8 = fileh.pagesize / 8
     this.#shift = 31 - Math.clz32(fileh.pagesize)
     this.#mask = fileh.pagesize - 1
-    this.#dv = fileh.ram.dataview
     this.#bytes = fileh.ram.bytes
     const v = viewsOf(fileh.ram.arena, fileh.ram.bytes)
     this.#u8 = v.u8
@@ -179,42 +175,266 @@ export class VMA implements Disposable {
   // ---------------------------------------------------------------- hit path
   //
   // Every accessor is its own method with one typed-array view, so a call site sees one shape and one
-  // load. The hit (an aligned element of a mapped page in the first 4 GiB of the VMA) is a few integer
-  // tests, two page-table loads and the element load; everything else (a miss, an unaligned element, one
-  // straddling two pages, an offset past 4 GiB, a bad offset, a big-endian host) goes to the accessor's
-  // out-of-line Miss method, which reads through the DataView as before.
+  // load. The hit (an aligned element of a mapped page in the first 2^20 pages of the VMA) is two integer
+  // tests, one page-table load and the element load. Everything else (a miss, an unaligned element, one
+  // straddling two pages, an offset past the near page table, a bad offset, a big-endian host) calls
+  // #miss, which moves the element's bytes through #straddle: the accessor reads them from there with
+  // its DataView method, or stages the bytes to write there first. So #miss is one function for every
+  // accessor, and the value never crosses a call (an unboxed number on the hit path stays unboxed).
 
-  /** Arena address of `size` bytes at `off` for reading, faulting if needed; -1: they are in #straddle. */
-  #r(off: number, size: number): number {
+  /**
+   * The out-of-line rest of every accessor: reads the `size` bytes at `off` into #straddle, or writes
+   * them from it, faulting as needed. A fault may run storage and notifier callbacks that use this VMA
+   * again, so the bytes move between #straddle and the arena only after the faults.
+   */
+  #miss(off: number, size: number, write: boolean): void {
     // (1) of the fault walk (fileh.ts has the rest): validate, VMA page index i -> file page pgoffset + i
     this.#checkAccess(off, size)
     const ps = this.#ps
     const i = Math.floor(off / ps)
     const inpage = off - i * ps
-    if (inpage + size <= ps) {
-      if (!(this._pt.get(i) >= 0)) this.fileh._faultSync(this, this.pgoffset + i, false)
-      return (this._pt.get(i) >> 1) * ps + inpage
+    const sb = this.#straddleBytes
+    if (inpage + size > ps) {
+      // Straddling two pages: through a copy of the bytes, which a callback cannot overwrite.
+      const b = write ? sb.slice(0, size) : new Uint8Array(size)
+      if (write) this.writeBytes(off, b)
+      else sb.set(this.readBytes(off, b))
+      return
     }
-    this.readBytes(off, this.#straddleBytes[size])
-    return -1
-  }
-
-  /** Arena address for writing; -1: write into #straddle, then call #wstraddle. */
-  #w(off: number, size: number): number {
-    // (1) of the fault walk, for a write
-    this.#checkAccess(off, size)
-    const ps = this.#ps
-    const i = Math.floor(off / ps)
-    const inpage = off - i * ps
-    if (inpage + size <= ps) {
+    if (write) {
+      const w = this.#straddleWords
+      const lo = w[0]
+      const hi = w[1]
       if ((this._pt.get(i) & 0x80000001) !== 1) this.fileh._faultSync(this, this.pgoffset + i, true)
-      return (this._pt.get(i) >> 1) * ps + inpage
+      w[0] = lo
+      w[1] = hi
+      const a = (this._pt.get(i) >> 1) * ps + inpage
+      for (let k = 0; k < size; k++) this.#bytes[a + k] = sb[k]
+      return
     }
-    return -1
+    if (!(this._pt.get(i) >= 0)) this.fileh._faultSync(this, this.pgoffset + i, false)
+    const a = (this._pt.get(i) >> 1) * ps + inpage
+    for (let k = 0; k < size; k++) sb[k] = this.#bytes[a + k]
   }
 
-  #wstraddle(off: number, size: number): void {
-    this.writeBytes(off, this.#straddleBytes[size])
+  /** Reads the byte at byte offset `off` as Uint8, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
+  getUint8(off: number): number {
+    if (off >>> 0 === off) {
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#u8[(~s >> 1) * this.#ps + (off & this.#mask)]
+    }
+    this.#miss(off, 1, false)
+    return this.#straddle.getUint8(0)
+  }
+  /** Writes `v` as Uint8 at byte offset `off`, faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
+  setUint8(off: number, v: number): void {
+    if (off >>> 0 === off) {
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#u8[(~s >> 1) * this.#ps + (off & this.#mask)] = v
+        return
+      }
+    }
+    this.#straddle.setUint8(0, v)
+    this.#miss(off, 1, true)
+  }
+
+  /** Reads the byte at byte offset `off` as Int8, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
+  getInt8(off: number): number {
+    if (off >>> 0 === off) {
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#i8[(~s >> 1) * this.#ps + (off & this.#mask)]
+    }
+    this.#miss(off, 1, false)
+    return this.#straddle.getInt8(0)
+  }
+  /** Writes `v` as Int8 at byte offset `off`, faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
+  setInt8(off: number, v: number): void {
+    if (off >>> 0 === off) {
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#i8[(~s >> 1) * this.#ps + (off & this.#mask)] = v
+        return
+      }
+    }
+    this.#straddle.setInt8(0, v)
+    this.#miss(off, 1, true)
+  }
+
+  /** Reads the little-endian 2-byte value at byte offset `off` as Uint16, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
+  getUint16(off: number): number {
+    if (off >>> 0 === off && (off & 1) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#u16[(~s >> 1) * this.#pe2 + ((off & this.#mask) >>> 1)]
+    }
+    this.#miss(off, 2, false)
+    return this.#straddle.getUint16(0, true)
+  }
+  /** Writes `v` as Uint16 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
+  setUint16(off: number, v: number): void {
+    if (off >>> 0 === off && (off & 1) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#u16[(~s >> 1) * this.#pe2 + ((off & this.#mask) >>> 1)] = v
+        return
+      }
+    }
+    this.#straddle.setUint16(0, v, true)
+    this.#miss(off, 2, true)
+  }
+
+  /** Reads the little-endian 2-byte value at byte offset `off` as Int16, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
+  getInt16(off: number): number {
+    if (off >>> 0 === off && (off & 1) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#i16[(~s >> 1) * this.#pe2 + ((off & this.#mask) >>> 1)]
+    }
+    this.#miss(off, 2, false)
+    return this.#straddle.getInt16(0, true)
+  }
+  /** Writes `v` as Int16 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
+  setInt16(off: number, v: number): void {
+    if (off >>> 0 === off && (off & 1) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#i16[(~s >> 1) * this.#pe2 + ((off & this.#mask) >>> 1)] = v
+        return
+      }
+    }
+    this.#straddle.setInt16(0, v, true)
+    this.#miss(off, 2, true)
+  }
+
+  /** Reads the little-endian 4-byte value at byte offset `off` as Uint32, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
+  getUint32(off: number): number {
+    if (off >>> 0 === off && (off & 3) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#u32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)]
+    }
+    this.#miss(off, 4, false)
+    return this.#straddle.getUint32(0, true)
+  }
+  /** Writes `v` as Uint32 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
+  setUint32(off: number, v: number): void {
+    if (off >>> 0 === off && (off & 3) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#u32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)] = v
+        return
+      }
+    }
+    this.#straddle.setUint32(0, v, true)
+    this.#miss(off, 4, true)
+  }
+
+  /** Reads the little-endian 4-byte value at byte offset `off` as Int32, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
+  getInt32(off: number): number {
+    if (off >>> 0 === off && (off & 3) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#i32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)]
+    }
+    this.#miss(off, 4, false)
+    return this.#straddle.getInt32(0, true)
+  }
+  /** Writes `v` as Int32 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
+  setInt32(off: number, v: number): void {
+    if (off >>> 0 === off && (off & 3) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#i32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)] = v
+        return
+      }
+    }
+    this.#straddle.setInt32(0, v, true)
+    this.#miss(off, 4, true)
+  }
+
+  /** Reads the little-endian 4-byte value at byte offset `off` as Float32, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
+  getFloat32(off: number): number {
+    if (off >>> 0 === off && (off & 3) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#f32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)]
+    }
+    this.#miss(off, 4, false)
+    return this.#straddle.getFloat32(0, true)
+  }
+  /** Writes `v` as Float32 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
+  setFloat32(off: number, v: number): void {
+    if (off >>> 0 === off && (off & 3) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#f32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)] = v
+        return
+      }
+    }
+    this.#straddle.setFloat32(0, v, true)
+    this.#miss(off, 4, true)
+  }
+
+  /** Reads the little-endian 8-byte value at byte offset `off` as Float64, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
+  getFloat64(off: number): number {
+    if (off >>> 0 === off && (off & 7) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#f64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)]
+    }
+    this.#miss(off, 8, false)
+    return this.#straddle.getFloat64(0, true)
+  }
+  /** Writes `v` as Float64 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
+  setFloat64(off: number, v: number): void {
+    if (off >>> 0 === off && (off & 7) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#f64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)] = v
+        return
+      }
+    }
+    this.#straddle.setFloat64(0, v, true)
+    this.#miss(off, 8, true)
+  }
+
+  /** Reads the little-endian 8-byte value at byte offset `off` as BigInt64, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
+  getBigInt64(off: number): bigint {
+    if (off >>> 0 === off && (off & 7) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#i64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)]
+    }
+    this.#miss(off, 8, false)
+    return this.#straddle.getBigInt64(0, true)
+  }
+  /** Writes `v` as BigInt64 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
+  setBigInt64(off: number, v: bigint): void {
+    if (off >>> 0 === off && (off & 7) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#i64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)] = v
+        return
+      }
+    }
+    this.#straddle.setBigInt64(0, v, true)
+    this.#miss(off, 8, true)
+  }
+
+  /** Reads the little-endian 8-byte value at byte offset `off` as BigUint64, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
+  getBigUint64(off: number): bigint {
+    if (off >>> 0 === off && (off & 7) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#u64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)]
+    }
+    this.#miss(off, 8, false)
+    return this.#straddle.getBigUint64(0, true)
+  }
+  /** Writes `v` as BigUint64 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
+  setBigUint64(off: number, v: bigint): void {
+    if (off >>> 0 === off && (off & 7) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#u64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)] = v
+        return
+      }
+    }
+    this.#straddle.setBigUint64(0, v, true)
+    this.#miss(off, 8, true)
   }
 
   #checkAccess(off: number, size: number): void {
@@ -226,314 +446,6 @@ export class VMA implements Disposable {
       throw new OutOfRangeError(
         `access of ${size} byte(s) at ${off} is outside the VMA's ${this.byteLength} bytes`,
       )
-    }
-  }
-
-  /** Reads the byte at byte offset `off` as Uint8, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
-  getUint8(off: number): number {
-    if (off >>> 0 === off) {
-      const s = this.#near[off >>> this.#shift]
-      if (s < 0) return this.#u8[(~s >> 1) * this.#ps + (off & this.#mask)]
-    }
-    return this.#getUint8Miss(off)
-  }
-  #getUint8Miss(off: number): number {
-    return this.#dv.getUint8(this.#r(off, 1))
-  }
-  /** Writes `v` as Uint8 at byte offset `off`, faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
-  setUint8(off: number, v: number): void {
-    if (off >>> 0 === off) {
-      const s = this.#near[off >>> this.#shift]
-      if ((s & 0x80000001) === -0x80000000) {
-        this.#u8[(~s >> 1) * this.#ps + (off & this.#mask)] = v
-        return
-      }
-    }
-    this.#setUint8Miss(off, v)
-  }
-  #setUint8Miss(off: number, v: number): void {
-    this.#dv.setUint8(this.#w(off, 1), v)
-  }
-
-  /** Reads the byte at byte offset `off` as Int8, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
-  getInt8(off: number): number {
-    if (off >>> 0 === off) {
-      const s = this.#near[off >>> this.#shift]
-      if (s < 0) return this.#i8[(~s >> 1) * this.#ps + (off & this.#mask)]
-    }
-    return this.#getInt8Miss(off)
-  }
-  #getInt8Miss(off: number): number {
-    return this.#dv.getInt8(this.#r(off, 1))
-  }
-  /** Writes `v` as Int8 at byte offset `off`, faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
-  setInt8(off: number, v: number): void {
-    if (off >>> 0 === off) {
-      const s = this.#near[off >>> this.#shift]
-      if ((s & 0x80000001) === -0x80000000) {
-        this.#i8[(~s >> 1) * this.#ps + (off & this.#mask)] = v
-        return
-      }
-    }
-    this.#setInt8Miss(off, v)
-  }
-  #setInt8Miss(off: number, v: number): void {
-    this.#dv.setInt8(this.#w(off, 1), v)
-  }
-
-  /** Reads the little-endian 2-byte value at byte offset `off` as Uint16, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
-  getUint16(off: number): number {
-    if (off >>> 0 === off && (off & 1) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if (s < 0) return this.#u16[(~s >> 1) * this.#pe2 + ((off & this.#mask) >>> 1)]
-    }
-    return this.#getUint16Miss(off)
-  }
-  #getUint16Miss(off: number): number {
-    const a = this.#r(off, 2)
-    return a >= 0 ? this.#dv.getUint16(a, true) : this.#straddle.getUint16(0, true)
-  }
-  /** Writes `v` as Uint16 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
-  setUint16(off: number, v: number): void {
-    if (off >>> 0 === off && (off & 1) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if ((s & 0x80000001) === -0x80000000) {
-        this.#u16[(~s >> 1) * this.#pe2 + ((off & this.#mask) >>> 1)] = v
-        return
-      }
-    }
-    this.#setUint16Miss(off, v)
-  }
-  #setUint16Miss(off: number, v: number): void {
-    const a = this.#w(off, 2)
-    if (a >= 0) this.#dv.setUint16(a, v, true)
-    else {
-      this.#straddle.setUint16(0, v, true)
-      this.#wstraddle(off, 2)
-    }
-  }
-
-  /** Reads the little-endian 2-byte value at byte offset `off` as Int16, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
-  getInt16(off: number): number {
-    if (off >>> 0 === off && (off & 1) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if (s < 0) return this.#i16[(~s >> 1) * this.#pe2 + ((off & this.#mask) >>> 1)]
-    }
-    return this.#getInt16Miss(off)
-  }
-  #getInt16Miss(off: number): number {
-    const a = this.#r(off, 2)
-    return a >= 0 ? this.#dv.getInt16(a, true) : this.#straddle.getInt16(0, true)
-  }
-  /** Writes `v` as Int16 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
-  setInt16(off: number, v: number): void {
-    if (off >>> 0 === off && (off & 1) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if ((s & 0x80000001) === -0x80000000) {
-        this.#i16[(~s >> 1) * this.#pe2 + ((off & this.#mask) >>> 1)] = v
-        return
-      }
-    }
-    this.#setInt16Miss(off, v)
-  }
-  #setInt16Miss(off: number, v: number): void {
-    const a = this.#w(off, 2)
-    if (a >= 0) this.#dv.setInt16(a, v, true)
-    else {
-      this.#straddle.setInt16(0, v, true)
-      this.#wstraddle(off, 2)
-    }
-  }
-
-  /** Reads the little-endian 4-byte value at byte offset `off` as Uint32, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
-  getUint32(off: number): number {
-    if (off >>> 0 === off && (off & 3) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if (s < 0) return this.#u32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)]
-    }
-    return this.#getUint32Miss(off)
-  }
-  #getUint32Miss(off: number): number {
-    const a = this.#r(off, 4)
-    return a >= 0 ? this.#dv.getUint32(a, true) : this.#straddle.getUint32(0, true)
-  }
-  /** Writes `v` as Uint32 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
-  setUint32(off: number, v: number): void {
-    if (off >>> 0 === off && (off & 3) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if ((s & 0x80000001) === -0x80000000) {
-        this.#u32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)] = v
-        return
-      }
-    }
-    this.#setUint32Miss(off, v)
-  }
-  #setUint32Miss(off: number, v: number): void {
-    const a = this.#w(off, 4)
-    if (a >= 0) this.#dv.setUint32(a, v, true)
-    else {
-      this.#straddle.setUint32(0, v, true)
-      this.#wstraddle(off, 4)
-    }
-  }
-
-  /** Reads the little-endian 4-byte value at byte offset `off` as Int32, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
-  getInt32(off: number): number {
-    if (off >>> 0 === off && (off & 3) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if (s < 0) return this.#i32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)]
-    }
-    return this.#getInt32Miss(off)
-  }
-  #getInt32Miss(off: number): number {
-    const a = this.#r(off, 4)
-    return a >= 0 ? this.#dv.getInt32(a, true) : this.#straddle.getInt32(0, true)
-  }
-  /** Writes `v` as Int32 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
-  setInt32(off: number, v: number): void {
-    if (off >>> 0 === off && (off & 3) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if ((s & 0x80000001) === -0x80000000) {
-        this.#i32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)] = v
-        return
-      }
-    }
-    this.#setInt32Miss(off, v)
-  }
-  #setInt32Miss(off: number, v: number): void {
-    const a = this.#w(off, 4)
-    if (a >= 0) this.#dv.setInt32(a, v, true)
-    else {
-      this.#straddle.setInt32(0, v, true)
-      this.#wstraddle(off, 4)
-    }
-  }
-
-  /** Reads the little-endian 4-byte value at byte offset `off` as Float32, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
-  getFloat32(off: number): number {
-    if (off >>> 0 === off && (off & 3) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if (s < 0) return this.#f32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)]
-    }
-    return this.#getFloat32Miss(off)
-  }
-  #getFloat32Miss(off: number): number {
-    const a = this.#r(off, 4)
-    return a >= 0 ? this.#dv.getFloat32(a, true) : this.#straddle.getFloat32(0, true)
-  }
-  /** Writes `v` as Float32 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
-  setFloat32(off: number, v: number): void {
-    if (off >>> 0 === off && (off & 3) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if ((s & 0x80000001) === -0x80000000) {
-        this.#f32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)] = v
-        return
-      }
-    }
-    this.#setFloat32Miss(off, v)
-  }
-  #setFloat32Miss(off: number, v: number): void {
-    const a = this.#w(off, 4)
-    if (a >= 0) this.#dv.setFloat32(a, v, true)
-    else {
-      this.#straddle.setFloat32(0, v, true)
-      this.#wstraddle(off, 4)
-    }
-  }
-
-  /** Reads the little-endian 8-byte value at byte offset `off` as Float64, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
-  getFloat64(off: number): number {
-    if (off >>> 0 === off && (off & 7) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if (s < 0) return this.#f64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)]
-    }
-    return this.#getFloat64Miss(off)
-  }
-  #getFloat64Miss(off: number): number {
-    const a = this.#r(off, 8)
-    return a >= 0 ? this.#dv.getFloat64(a, true) : this.#straddle.getFloat64(0, true)
-  }
-  /** Writes `v` as Float64 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
-  setFloat64(off: number, v: number): void {
-    if (off >>> 0 === off && (off & 7) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if ((s & 0x80000001) === -0x80000000) {
-        this.#f64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)] = v
-        return
-      }
-    }
-    this.#setFloat64Miss(off, v)
-  }
-  #setFloat64Miss(off: number, v: number): void {
-    const a = this.#w(off, 8)
-    if (a >= 0) this.#dv.setFloat64(a, v, true)
-    else {
-      this.#straddle.setFloat64(0, v, true)
-      this.#wstraddle(off, 8)
-    }
-  }
-
-  /** Reads the little-endian 8-byte value at byte offset `off` as BigInt64, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
-  getBigInt64(off: number): bigint {
-    if (off >>> 0 === off && (off & 7) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if (s < 0) return this.#i64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)]
-    }
-    return this.#getBigInt64Miss(off)
-  }
-  #getBigInt64Miss(off: number): bigint {
-    const a = this.#r(off, 8)
-    return a >= 0 ? this.#dv.getBigInt64(a, true) : this.#straddle.getBigInt64(0, true)
-  }
-  /** Writes `v` as BigInt64 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
-  setBigInt64(off: number, v: bigint): void {
-    if (off >>> 0 === off && (off & 7) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if ((s & 0x80000001) === -0x80000000) {
-        this.#i64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)] = v
-        return
-      }
-    }
-    this.#setBigInt64Miss(off, v)
-  }
-  #setBigInt64Miss(off: number, v: bigint): void {
-    const a = this.#w(off, 8)
-    if (a >= 0) this.#dv.setBigInt64(a, v, true)
-    else {
-      this.#straddle.setBigInt64(0, v, true)
-      this.#wstraddle(off, 8)
-    }
-  }
-
-  /** Reads the little-endian 8-byte value at byte offset `off` as BigUint64, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
-  getBigUint64(off: number): bigint {
-    if (off >>> 0 === off && (off & 7) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if (s < 0) return this.#u64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)]
-    }
-    return this.#getBigUint64Miss(off)
-  }
-  #getBigUint64Miss(off: number): bigint {
-    const a = this.#r(off, 8)
-    return a >= 0 ? this.#dv.getBigUint64(a, true) : this.#straddle.getBigUint64(0, true)
-  }
-  /** Writes `v` as BigUint64 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
-  setBigUint64(off: number, v: bigint): void {
-    if (off >>> 0 === off && (off & 7) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if ((s & 0x80000001) === -0x80000000) {
-        this.#u64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)] = v
-        return
-      }
-    }
-    this.#setBigUint64Miss(off, v)
-  }
-  #setBigUint64Miss(off: number, v: bigint): void {
-    const a = this.#w(off, 8)
-    if (a >= 0) this.#dv.setBigUint64(a, v, true)
-    else {
-      this.#straddle.setBigUint64(0, v, true)
-      this.#wstraddle(off, 8)
     }
   }
 
