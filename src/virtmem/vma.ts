@@ -65,6 +65,11 @@ function viewsOf(arena: ArrayBuffer, bytes: Uint8Array): ArenaViews {
   return v
 }
 
+/** Bytes per element of each accessor, by its index in VMA.#miss: Uint8, Int8, Uint16, ... BigUint64. */
+const SIZES = [1, 1, 2, 2, 4, 4, 4, 8, 8, 8]
+/** The flag of a write in VMA.#miss's op. */
+const WRITE = 16
+
 /** The file format is little-endian; typed arrays use the host's order, so only a little-endian host uses them. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
 
@@ -107,15 +112,14 @@ export class VMA implements Disposable {
   readonly #i16: Int16Array
   readonly #u32: Uint32Array
   readonly #i32: Int32Array
+  readonly #dv: DataView
   readonly #f32: Float32Array
   readonly #f64: Float64Array
   readonly #i64: BigInt64Array
   readonly #u64: BigUint64Array
-  /** Where a missing element's bytes pass: #miss reads them into it, or writes them from it. */
+  /** Staging for a number that straddles two pages: read into it, or written into it then copied out. */
   readonly #straddle = new DataView(new ArrayBuffer(8))
   readonly #straddleBytes = new Uint8Array(this.#straddle.buffer)
-  /** The same 8 bytes as two words, to keep staged bytes in locals across a fault. */
-  readonly #straddleWords = new Uint32Array(this.#straddle.buffer)
   #unmapped = false
 
   /** Use `fileh.mmap()`. */
@@ -134,6 +138,7 @@ export class VMA implements Disposable {
     this.#shift = 31 - Math.clz32(fileh.pagesize)
     this.#mask = fileh.pagesize - 1
     this.#bytes = fileh.ram.bytes
+    this.#dv = fileh.ram.dataview
     const v = viewsOf(fileh.ram.arena, fileh.ram.bytes)
     this.#u8 = v.u8
     this.#i8 = v.i8
@@ -178,263 +183,40 @@ export class VMA implements Disposable {
   // load. The hit (an aligned element of a mapped page in the first 2^20 pages of the VMA) is two integer
   // tests, one page-table load and the element load. Everything else (a miss, an unaligned element, one
   // straddling two pages, an offset past the near page table, a bad offset, a big-endian host) calls
-  // #miss, which moves the element's bytes through #straddle: the accessor reads them from there with
-  // its DataView method, or stages the bytes to write there first. So #miss is one function for every
-  // accessor, and the value never crosses a call (an unboxed number on the hit path stays unboxed).
+  // #miss, the whole access out of line.
 
-  /**
-   * The out-of-line rest of every accessor: reads the `size` bytes at `off` into #straddle, or writes
-   * them from it, faulting as needed. A fault may run storage and notifier callbacks that use this VMA
-   * again, so the bytes move between #straddle and the arena only after the faults.
-   */
-  #miss(off: number, size: number, write: boolean): void {
+  /** Arena address of `size` bytes at `off` for reading, faulting if needed; -1: they are in #straddle. */
+  #r(off: number, size: number): number {
     // (1) of the fault walk (fileh.ts has the rest): validate, VMA page index i -> file page pgoffset + i
     this.#checkAccess(off, size)
     const ps = this.#ps
     const i = Math.floor(off / ps)
     const inpage = off - i * ps
-    const sb = this.#straddleBytes
-    if (inpage + size > ps) {
-      // Straddling two pages: through a copy of the bytes, which a callback cannot overwrite.
-      const b = write ? sb.slice(0, size) : new Uint8Array(size)
-      if (write) this.writeBytes(off, b)
-      else sb.set(this.readBytes(off, b))
-      return
+    if (inpage + size <= ps) {
+      if (!(this._pt.get(i) >= 0)) this.fileh._faultSync(this, this.pgoffset + i, false)
+      return (this._pt.get(i) >> 1) * ps + inpage
     }
-    if (write) {
-      const w = this.#straddleWords
-      const lo = w[0]
-      const hi = w[1]
+    // Straddling two pages: through a fresh buffer, which a callback run by a fault cannot overwrite.
+    this.#straddleBytes.set(this.readBytes(off, new Uint8Array(size)))
+    return -1
+  }
+
+  /** Arena address for writing; -1: write into #straddle, then call #wstraddle. */
+  #w(off: number, size: number): number {
+    // (1) of the fault walk, for a write
+    this.#checkAccess(off, size)
+    const ps = this.#ps
+    const i = Math.floor(off / ps)
+    const inpage = off - i * ps
+    if (inpage + size <= ps) {
       if ((this._pt.get(i) & 0x80000001) !== 1) this.fileh._faultSync(this, this.pgoffset + i, true)
-      w[0] = lo
-      w[1] = hi
-      const a = (this._pt.get(i) >> 1) * ps + inpage
-      for (let k = 0; k < size; k++) this.#bytes[a + k] = sb[k]
-      return
+      return (this._pt.get(i) >> 1) * ps + inpage
     }
-    if (!(this._pt.get(i) >= 0)) this.fileh._faultSync(this, this.pgoffset + i, false)
-    const a = (this._pt.get(i) >> 1) * ps + inpage
-    for (let k = 0; k < size; k++) sb[k] = this.#bytes[a + k]
+    return -1
   }
 
-  /** Reads the byte at byte offset `off` as Uint8, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
-  getUint8(off: number): number {
-    if (off >>> 0 === off) {
-      const s = this.#near[off >>> this.#shift]
-      if (s < 0) return this.#u8[(~s >> 1) * this.#ps + (off & this.#mask)]
-    }
-    this.#miss(off, 1, false)
-    return this.#straddle.getUint8(0)
-  }
-  /** Writes `v` as Uint8 at byte offset `off`, faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
-  setUint8(off: number, v: number): void {
-    if (off >>> 0 === off) {
-      const s = this.#near[off >>> this.#shift]
-      if ((s & 0x80000001) === -0x80000000) {
-        this.#u8[(~s >> 1) * this.#ps + (off & this.#mask)] = v
-        return
-      }
-    }
-    this.#straddle.setUint8(0, v)
-    this.#miss(off, 1, true)
-  }
-
-  /** Reads the byte at byte offset `off` as Int8, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
-  getInt8(off: number): number {
-    if (off >>> 0 === off) {
-      const s = this.#near[off >>> this.#shift]
-      if (s < 0) return this.#i8[(~s >> 1) * this.#ps + (off & this.#mask)]
-    }
-    this.#miss(off, 1, false)
-    return this.#straddle.getInt8(0)
-  }
-  /** Writes `v` as Int8 at byte offset `off`, faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
-  setInt8(off: number, v: number): void {
-    if (off >>> 0 === off) {
-      const s = this.#near[off >>> this.#shift]
-      if ((s & 0x80000001) === -0x80000000) {
-        this.#i8[(~s >> 1) * this.#ps + (off & this.#mask)] = v
-        return
-      }
-    }
-    this.#straddle.setInt8(0, v)
-    this.#miss(off, 1, true)
-  }
-
-  /** Reads the little-endian 2-byte value at byte offset `off` as Uint16, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
-  getUint16(off: number): number {
-    if (off >>> 0 === off && (off & 1) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if (s < 0) return this.#u16[(~s >> 1) * this.#pe2 + ((off & this.#mask) >>> 1)]
-    }
-    this.#miss(off, 2, false)
-    return this.#straddle.getUint16(0, true)
-  }
-  /** Writes `v` as Uint16 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
-  setUint16(off: number, v: number): void {
-    if (off >>> 0 === off && (off & 1) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if ((s & 0x80000001) === -0x80000000) {
-        this.#u16[(~s >> 1) * this.#pe2 + ((off & this.#mask) >>> 1)] = v
-        return
-      }
-    }
-    this.#straddle.setUint16(0, v, true)
-    this.#miss(off, 2, true)
-  }
-
-  /** Reads the little-endian 2-byte value at byte offset `off` as Int16, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
-  getInt16(off: number): number {
-    if (off >>> 0 === off && (off & 1) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if (s < 0) return this.#i16[(~s >> 1) * this.#pe2 + ((off & this.#mask) >>> 1)]
-    }
-    this.#miss(off, 2, false)
-    return this.#straddle.getInt16(0, true)
-  }
-  /** Writes `v` as Int16 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
-  setInt16(off: number, v: number): void {
-    if (off >>> 0 === off && (off & 1) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if ((s & 0x80000001) === -0x80000000) {
-        this.#i16[(~s >> 1) * this.#pe2 + ((off & this.#mask) >>> 1)] = v
-        return
-      }
-    }
-    this.#straddle.setInt16(0, v, true)
-    this.#miss(off, 2, true)
-  }
-
-  /** Reads the little-endian 4-byte value at byte offset `off` as Uint32, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
-  getUint32(off: number): number {
-    if (off >>> 0 === off && (off & 3) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if (s < 0) return this.#u32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)]
-    }
-    this.#miss(off, 4, false)
-    return this.#straddle.getUint32(0, true)
-  }
-  /** Writes `v` as Uint32 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
-  setUint32(off: number, v: number): void {
-    if (off >>> 0 === off && (off & 3) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if ((s & 0x80000001) === -0x80000000) {
-        this.#u32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)] = v
-        return
-      }
-    }
-    this.#straddle.setUint32(0, v, true)
-    this.#miss(off, 4, true)
-  }
-
-  /** Reads the little-endian 4-byte value at byte offset `off` as Int32, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
-  getInt32(off: number): number {
-    if (off >>> 0 === off && (off & 3) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if (s < 0) return this.#i32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)]
-    }
-    this.#miss(off, 4, false)
-    return this.#straddle.getInt32(0, true)
-  }
-  /** Writes `v` as Int32 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
-  setInt32(off: number, v: number): void {
-    if (off >>> 0 === off && (off & 3) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if ((s & 0x80000001) === -0x80000000) {
-        this.#i32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)] = v
-        return
-      }
-    }
-    this.#straddle.setInt32(0, v, true)
-    this.#miss(off, 4, true)
-  }
-
-  /** Reads the little-endian 4-byte value at byte offset `off` as Float32, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
-  getFloat32(off: number): number {
-    if (off >>> 0 === off && (off & 3) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if (s < 0) return this.#f32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)]
-    }
-    this.#miss(off, 4, false)
-    return this.#straddle.getFloat32(0, true)
-  }
-  /** Writes `v` as Float32 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
-  setFloat32(off: number, v: number): void {
-    if (off >>> 0 === off && (off & 3) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if ((s & 0x80000001) === -0x80000000) {
-        this.#f32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)] = v
-        return
-      }
-    }
-    this.#straddle.setFloat32(0, v, true)
-    this.#miss(off, 4, true)
-  }
-
-  /** Reads the little-endian 8-byte value at byte offset `off` as Float64, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
-  getFloat64(off: number): number {
-    if (off >>> 0 === off && (off & 7) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if (s < 0) return this.#f64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)]
-    }
-    this.#miss(off, 8, false)
-    return this.#straddle.getFloat64(0, true)
-  }
-  /** Writes `v` as Float64 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
-  setFloat64(off: number, v: number): void {
-    if (off >>> 0 === off && (off & 7) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if ((s & 0x80000001) === -0x80000000) {
-        this.#f64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)] = v
-        return
-      }
-    }
-    this.#straddle.setFloat64(0, v, true)
-    this.#miss(off, 8, true)
-  }
-
-  /** Reads the little-endian 8-byte value at byte offset `off` as BigInt64, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
-  getBigInt64(off: number): bigint {
-    if (off >>> 0 === off && (off & 7) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if (s < 0) return this.#i64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)]
-    }
-    this.#miss(off, 8, false)
-    return this.#straddle.getBigInt64(0, true)
-  }
-  /** Writes `v` as BigInt64 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
-  setBigInt64(off: number, v: bigint): void {
-    if (off >>> 0 === off && (off & 7) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if ((s & 0x80000001) === -0x80000000) {
-        this.#i64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)] = v
-        return
-      }
-    }
-    this.#straddle.setBigInt64(0, v, true)
-    this.#miss(off, 8, true)
-  }
-
-  /** Reads the little-endian 8-byte value at byte offset `off` as BigUint64, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
-  getBigUint64(off: number): bigint {
-    if (off >>> 0 === off && (off & 7) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if (s < 0) return this.#u64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)]
-    }
-    this.#miss(off, 8, false)
-    return this.#straddle.getBigUint64(0, true)
-  }
-  /** Writes `v` as BigUint64 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
-  setBigUint64(off: number, v: bigint): void {
-    if (off >>> 0 === off && (off & 7) === 0) {
-      const s = this.#near[off >>> this.#shift]
-      if ((s & 0x80000001) === -0x80000000) {
-        this.#u64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)] = v
-        return
-      }
-    }
-    this.#straddle.setBigUint64(0, v, true)
-    this.#miss(off, 8, true)
+  #wstraddle(off: number, size: number): void {
+    this.writeBytes(off, this.#straddleBytes.slice(0, size))
   }
 
   #checkAccess(off: number, size: number): void {
@@ -447,6 +229,285 @@ export class VMA implements Disposable {
         `access of ${size} byte(s) at ${off} is outside the VMA's ${this.byteLength} bytes`,
       )
     }
+  }
+
+  /** Reads the byte at byte offset `off` as Uint8, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
+  getUint8(off: number): number {
+    if (off >>> 0 === off) {
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#u8[(~s >> 1) * this.#ps + (off & this.#mask)]
+    }
+    return +(this.#miss(0, off, undefined) as number)
+  }
+  /** Writes `v` as Uint8 at byte offset `off`, faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
+  setUint8(off: number, v: number): void {
+    if (off >>> 0 === off) {
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#u8[(~s >> 1) * this.#ps + (off & this.#mask)] = v
+        return
+      }
+    }
+    this.#miss(WRITE | 0, off, v)
+  }
+
+  /** Reads the byte at byte offset `off` as Int8, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
+  getInt8(off: number): number {
+    if (off >>> 0 === off) {
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#i8[(~s >> 1) * this.#ps + (off & this.#mask)]
+    }
+    return +(this.#miss(1, off, undefined) as number)
+  }
+  /** Writes `v` as Int8 at byte offset `off`, faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
+  setInt8(off: number, v: number): void {
+    if (off >>> 0 === off) {
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#i8[(~s >> 1) * this.#ps + (off & this.#mask)] = v
+        return
+      }
+    }
+    this.#miss(WRITE | 1, off, v)
+  }
+
+  /** Reads the little-endian 2-byte value at byte offset `off` as Uint16, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
+  getUint16(off: number): number {
+    if (off >>> 0 === off && (off & 1) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#u16[(~s >> 1) * this.#pe2 + ((off & this.#mask) >>> 1)]
+    }
+    return +(this.#miss(2, off, undefined) as number)
+  }
+  /** Writes `v` as Uint16 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
+  setUint16(off: number, v: number): void {
+    if (off >>> 0 === off && (off & 1) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#u16[(~s >> 1) * this.#pe2 + ((off & this.#mask) >>> 1)] = v
+        return
+      }
+    }
+    this.#miss(WRITE | 2, off, v)
+  }
+
+  /** Reads the little-endian 2-byte value at byte offset `off` as Int16, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
+  getInt16(off: number): number {
+    if (off >>> 0 === off && (off & 1) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#i16[(~s >> 1) * this.#pe2 + ((off & this.#mask) >>> 1)]
+    }
+    return +(this.#miss(3, off, undefined) as number)
+  }
+  /** Writes `v` as Int16 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
+  setInt16(off: number, v: number): void {
+    if (off >>> 0 === off && (off & 1) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#i16[(~s >> 1) * this.#pe2 + ((off & this.#mask) >>> 1)] = v
+        return
+      }
+    }
+    this.#miss(WRITE | 3, off, v)
+  }
+
+  /** Reads the little-endian 4-byte value at byte offset `off` as Uint32, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
+  getUint32(off: number): number {
+    if (off >>> 0 === off && (off & 3) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#u32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)]
+    }
+    return +(this.#miss(4, off, undefined) as number)
+  }
+  /** Writes `v` as Uint32 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
+  setUint32(off: number, v: number): void {
+    if (off >>> 0 === off && (off & 3) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#u32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)] = v
+        return
+      }
+    }
+    this.#miss(WRITE | 4, off, v)
+  }
+
+  /** Reads the little-endian 4-byte value at byte offset `off` as Int32, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
+  getInt32(off: number): number {
+    if (off >>> 0 === off && (off & 3) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#i32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)]
+    }
+    return +(this.#miss(5, off, undefined) as number)
+  }
+  /** Writes `v` as Int32 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
+  setInt32(off: number, v: number): void {
+    if (off >>> 0 === off && (off & 3) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#i32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)] = v
+        return
+      }
+    }
+    this.#miss(WRITE | 5, off, v)
+  }
+
+  /** Reads the little-endian 4-byte value at byte offset `off` as Float32, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
+  getFloat32(off: number): number {
+    if (off >>> 0 === off && (off & 3) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#f32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)]
+    }
+    return +(this.#miss(6, off, undefined) as number)
+  }
+  /** Writes `v` as Float32 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
+  setFloat32(off: number, v: number): void {
+    if (off >>> 0 === off && (off & 3) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#f32[(~s >> 1) * this.#pe4 + ((off & this.#mask) >>> 2)] = v
+        return
+      }
+    }
+    this.#miss(WRITE | 6, off, v)
+  }
+
+  /** Reads the little-endian 8-byte value at byte offset `off` as Float64, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
+  getFloat64(off: number): number {
+    if (off >>> 0 === off && (off & 7) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#f64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)]
+    }
+    return +(this.#miss(7, off, undefined) as number)
+  }
+  /** Writes `v` as Float64 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
+  setFloat64(off: number, v: number): void {
+    if (off >>> 0 === off && (off & 7) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#f64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)] = v
+        return
+      }
+    }
+    this.#miss(WRITE | 7, off, v)
+  }
+
+  /** Reads the little-endian 8-byte value at byte offset `off` as BigInt64, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
+  getBigInt64(off: number): bigint {
+    if (off >>> 0 === off && (off & 7) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#i64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)]
+    }
+    return this.#miss(8, off, undefined) as bigint
+  }
+  /** Writes `v` as BigInt64 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
+  setBigInt64(off: number, v: bigint): void {
+    if (off >>> 0 === off && (off & 7) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#i64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)] = v
+        return
+      }
+    }
+    this.#miss(WRITE | 8, off, v)
+  }
+
+  /** Reads the little-endian 8-byte value at byte offset `off` as BigUint64, faulting synchronously (OutOfRangeError outside the VMA, WouldBlockError when its load would be asynchronous). */
+  getBigUint64(off: number): bigint {
+    if (off >>> 0 === off && (off & 7) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if (s < 0) return this.#u64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)]
+    }
+    return this.#miss(9, off, undefined) as bigint
+  }
+  /** Writes `v` as BigUint64 at byte offset `off` (little-endian), faulting synchronously for write (the page becomes dirty; errors as for the reads, and ReadOnlyError on a read-only FileH). */
+  setBigUint64(off: number, v: bigint): void {
+    if (off >>> 0 === off && (off & 7) === 0) {
+      const s = this.#near[off >>> this.#shift]
+      if ((s & 0x80000001) === -0x80000000) {
+        this.#u64[(~s >> 1) * this.#pe8 + ((off & this.#mask) >>> 3)] = v
+        return
+      }
+    }
+    this.#miss(WRITE | 9, off, v)
+  }
+
+  /**
+   * The rest of every accessor, out of line: a fault, an unaligned element, one straddling two pages, an
+   * offset past the near page table, a bad offset, a big-endian host. `op` is the accessor's index in
+   * SIZES, with WRITE set for a write of `v`. One function for all of them keeps each hit
+   * path small, and is too big for V8 to inline into them (its bytecode is over the inlining limit: keep
+   * it so, or a loop that faults often gets the whole miss path inlined and its hit path slowed). The
+   * number accessors take its result with a unary +, so that the optimized hit path keeps the value
+   * unboxed (a float64) instead of merging it with a tagged one and allocating a heap number.
+   */
+  #miss(op: number, off: number, v: unknown): number | bigint | undefined {
+    const kind = op & ~WRITE
+    const size = SIZES[kind]
+    if (op === kind) {
+      const a = this.#r(off, size)
+      const dv = a >= 0 ? this.#dv : this.#straddle
+      const at = Math.max(a, 0)
+      switch (kind) {
+        case 0:
+          return dv.getUint8(at)
+        case 1:
+          return dv.getInt8(at)
+        case 2:
+          return dv.getUint16(at, true)
+        case 3:
+          return dv.getInt16(at, true)
+        case 4:
+          return dv.getUint32(at, true)
+        case 5:
+          return dv.getInt32(at, true)
+        case 6:
+          return dv.getFloat32(at, true)
+        case 7:
+          return dv.getFloat64(at, true)
+        case 8:
+          return dv.getBigInt64(at, true)
+        case 9:
+          return dv.getBigUint64(at, true)
+      }
+      throw new InvalidArgumentError(`no accessor ${kind}`)
+    }
+    const a = this.#w(off, size)
+    const dv = a >= 0 ? this.#dv : this.#straddle
+    const at = Math.max(a, 0)
+    switch (kind) {
+      case 0:
+        dv.setUint8(at, v as number)
+        break
+      case 1:
+        dv.setInt8(at, v as number)
+        break
+      case 2:
+        dv.setUint16(at, v as number, true)
+        break
+      case 3:
+        dv.setInt16(at, v as number, true)
+        break
+      case 4:
+        dv.setUint32(at, v as number, true)
+        break
+      case 5:
+        dv.setInt32(at, v as number, true)
+        break
+      case 6:
+        dv.setFloat32(at, v as number, true)
+        break
+      case 7:
+        dv.setFloat64(at, v as number, true)
+        break
+      case 8:
+        dv.setBigInt64(at, v as bigint, true)
+        break
+      case 9:
+        dv.setBigUint64(at, v as bigint, true)
+        break
+    }
+    if (a < 0) this.#wstraddle(off, size)
+    return undefined
   }
 
   // ---------------------------------------------------------------- bulk, synchronous
