@@ -176,12 +176,12 @@ function run(all: Case[], chunked: boolean): Spread[] {
       : () => c.fn(0, c.n),
   )
   // Each fn does its own n elements; measureSpread divides by one n, so scale per case after.
-  const out = measureSpread(fns, 1, { warmup: 3, rounds: 9 })
+  const out = measureSpread(fns, 1, { warmup: 6, rounds: 9 })
   return out.map((s, k) => ({ median: s.median / all[k].n, min: s.min / all[k].n, max: s.max / all[k].n }))
 }
 
 console.log(`# ${N} float64 (${(N * 8) >> 20} MiB) resident in ${PS >> 10} KiB pages; ${M} random indexes`)
-console.log('# CPU time per element, median (min–max) of 9 interleaved rounds after 3 warm-up rounds\n')
+console.log('# CPU time per element, median (min–max) of 9 interleaved rounds after 6 warm-up rounds\n')
 const all = [...base, ...ours, ...theirs]
 for (const chunked of [true, false]) {
   const r = run(all, chunked)
