@@ -1,6 +1,6 @@
 /**
- * Hit path: every page resident and mapped, so each access is one page-table lookup plus a DataView
- * access in the RAM arena. Compared against a plain Float64Array holding the same data, driven by the
+ * Hit path: every page resident and mapped, so each access is one page-table load plus one typed-array
+ * load in the RAM arena. Compared against a plain Float64Array holding the same data, driven by the
  * same index stream in the same process. Then measures what the loops allocate.
  *
  * Pages are faulted in through the accessors themselves (one access per page), as a program would, so
@@ -8,7 +8,7 @@
  */
 import { GCProfiler, getHeapStatistics } from 'node:v8'
 import { FileH, MemoryBigFile, RAM } from '../src/index.ts'
-import { consume, fmtNs, fmtRatio, measure, rng, table } from './util.ts'
+import { consume, fmtRatio, fmtSpread, measureSpread, rng, type Spread, table } from './util.ts'
 
 const PS = 64 << 10
 const N = 8 << 20 // float64 elements: 64 MiB
@@ -21,7 +21,9 @@ export function main(): Promise<void> {
   console.log(
     `# hit path: ${N} float64 (${BYTES >> 20} MiB) in ${PAGES} pages of ${PS >> 10} KiB, all resident`,
   )
-  console.log(`# random streams: ${M} indices; median of 7 rounds after 2 warm-up rounds\n`)
+  console.log(
+    `# random streams: ${M} indices; CPU time, median (min–max) of 7 interleaved rounds after 2 warm-up rounds\n`,
+  )
 
   const rand = rng(1)
   const plain = new Float64Array(N)
@@ -139,15 +141,15 @@ export function main(): Promise<void> {
     seqPin() === seqPlain()
   console.log(`checksums equal: ${same}`)
 
-  const [rv, rp, rpx] = measure([randVma, randPlain, randPlainCall], M)
-  const [sv, sp, pv] = measure([seqVma, seqPlain, seqPin], N)
-  const [rvc, rpc] = measure([randVmaCh, randPlainCh], M)
-  const [svc, spc] = measure([seqVmaCh, seqPlainCh], N)
+  const [rv, rp, rpx] = measureSpread([randVma, randPlain, randPlainCall], M)
+  const [sv, sp, pv] = measureSpread([seqVma, seqPlain, seqPin], N)
+  const [rvc, rpc] = measureSpread([randVmaCh, randPlainCh], M)
+  const [svc, spc] = measureSpread([seqVmaCh, seqPlainCh], N)
   // Write faults (same values written back): every mapping becomes writable, so the writes below hit.
   for (let p = 0; p < PAGES; p++) vma.setFloat64(p * PS, plain[(p * PS) / 8])
   const faultsAfterWriteFault = ram.counters.faults
-  const [wv, wp] = measure([wrVma, wrPlain], M)
-  const [wvc, wpc] = measure([wrVmaCh, wrPlainCh], M)
+  const [wv, wp] = measureSpread([wrVma, wrPlain], M)
+  const [wvc, wpc] = measureSpread([wrVmaCh, wrPlainCh], M)
   const faultsInTimedLoops = ram.counters.faults - faultsAfterWriteFault
   console.log(
     `faults during the timed write loops: ${faultsInTimedLoops}; during read loops: ${
@@ -155,20 +157,21 @@ export function main(): Promise<void> {
     } (expected 0 and 0)\n`,
   )
 
+  const r = (x: Spread, y: Spread) => fmtRatio(x.median, y.median)
   table(
     ['case', 'vma', 'plain', 'ratio', 'target'],
     [
-      ['(a) random read  getFloat64', fmtNs(rv), fmtNs(rp), fmtRatio(rv, rp), '≤ 1.5×'],
-      ['(a) control: plain + cold call', fmtNs(rpx), fmtNs(rp), fmtRatio(rpx, rp), ''],
-      ['(b) sequential   getFloat64', fmtNs(sv), fmtNs(sp), fmtRatio(sv, sp), '≤ 1.2×'],
-      ['(c) sequential   pin+view', fmtNs(pv), fmtNs(sp), fmtRatio(pv, sp), '≤ 1.2×'],
-      ['(d) random write setFloat64', fmtNs(wv), fmtNs(wp), fmtRatio(wv, wp), '≤ 1.5×'],
-      [`(a) random read, chunked ${CHUNK}`, fmtNs(rvc), fmtNs(rpc), fmtRatio(rvc, rpc), '≤ 1.5×'],
-      [`(b) sequential,  chunked ${CHUNK}`, fmtNs(svc), fmtNs(spc), fmtRatio(svc, spc), '≤ 1.2×'],
-      [`(d) random write, chunked ${CHUNK}`, fmtNs(wvc), fmtNs(wpc), fmtRatio(wvc, wpc), '≤ 1.5×'],
+      ['(a) random read  getFloat64', fmtSpread(rv), fmtSpread(rp), r(rv, rp), '≤ 1.5×'],
+      ['(a) control: plain + cold call', fmtSpread(rpx), fmtSpread(rp), r(rpx, rp), ''],
+      ['(b) sequential   getFloat64', fmtSpread(sv), fmtSpread(sp), r(sv, sp), '≤ 1.2×'],
+      ['(c) sequential   pin+view', fmtSpread(pv), fmtSpread(sp), r(pv, sp), '≤ 1.2×'],
+      ['(d) random write setFloat64', fmtSpread(wv), fmtSpread(wp), r(wv, wp), '≤ 1.5×'],
+      [`(a) random read, chunked ${CHUNK}`, fmtSpread(rvc), fmtSpread(rpc), r(rvc, rpc), '≤ 1.5×'],
+      [`(b) sequential,  chunked ${CHUNK}`, fmtSpread(svc), fmtSpread(spc), r(svc, spc), '≤ 1.2×'],
+      [`(d) random write, chunked ${CHUNK}`, fmtSpread(wvc), fmtSpread(wpc), r(wvc, wpc), '≤ 1.5×'],
     ],
   )
-  console.log('(ns per element; ratio = vma / plain, measured in the same run, round-robin)')
+  console.log('(ns per element; ratio = vma / plain medians, measured in the same run, round-robin)')
   console.log('(long loops are optimized on-stack (OSR); chunked loops run as whole optimized functions)\n')
 
   // Allocation: V8's GC profiler reports the heap before and after each collection, so the bytes

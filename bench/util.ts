@@ -46,6 +46,42 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
+/** Median, least and greatest of a set of timings. */
+export interface Spread {
+  median: number
+  min: number
+  max: number
+}
+
+/**
+ * `measure`, keeping the spread: for each of `fns` (round-robin, `ops` operations per call) the median,
+ * least and greatest ns per operation over the timed rounds, timed in CPU time of this process (user +
+ * system), so that time spent descheduled on a loaded machine does not count.
+ */
+export function measureSpread(
+  fns: readonly (() => unknown)[],
+  ops: number,
+  options: MeasureOptions = {},
+): Spread[] {
+  const { warmup = 2, rounds = 7, setup } = options
+  const times: number[][] = fns.map(() => [])
+  for (let r = 0; r < warmup + rounds; r++) {
+    fns.forEach((fn, i) => {
+      setup?.()
+      const t0 = process.cpuUsage()
+      consume(fn())
+      const dt = process.cpuUsage(t0)
+      if (r >= warmup) times[i].push(((dt.user + dt.system) * 1e3) / ops)
+    })
+  }
+  return times.map((t) => ({ median: median(t), min: Math.min(...t), max: Math.max(...t) }))
+}
+
+/** `median ns (min–max)`. */
+export function fmtSpread(s: Spread): string {
+  return `${fmtNs(s.median)} (${s.min.toFixed(2)}–${s.max.toFixed(2)})`
+}
+
 export function fmtNs(ns: number): string {
   return ns < 10 ? `${ns.toFixed(2)} ns` : ns < 1e4 ? `${ns.toFixed(1)} ns` : `${(ns / 1e3).toFixed(1)} µs`
 }

@@ -25,6 +25,7 @@ import {
   type WriteElement,
 } from './dtype.ts'
 import {
+  bytesOf,
   checkOrder,
   checkShape,
   contiguousStrides,
@@ -117,6 +118,10 @@ export class BigArray<D extends DType = DType> {
   readonly #writeElement: WriteElement
   #l: Layout
   #nd = 0
+  /** shape[0] when 1-d, else -1: get1's one bound test also tests the dimension count. */
+  #len1 = -1
+  /** shape[0] when 2-d, else -1. */
+  #len2 = -1
   #d0 = 0
   #s0 = 0
   #d1 = 0
@@ -158,7 +163,7 @@ export class BigArray<D extends DType = DType> {
     if (typeof overwrite !== 'boolean')
       throw new InvalidArgumentError(`overwrite must be a boolean, got ${String(overwrite)}`)
     const meta: ArrayMeta = { bigarray: 1, dtype: info.name, shape, order }
-    const bytes = sizeOf(shape) * info.itemsize
+    const bytes = bytesOf(shape, info.itemsize)
     const blksize = options.blksize ?? conn.ram.pagesize
     const old = await openIfExists(conn, name)
     if (old && !overwrite) throw new ExistsError(`file ${JSON.stringify(name)} already exists`)
@@ -233,6 +238,7 @@ export class BigArray<D extends DType = DType> {
     const ps = fileh.pagesize
     const pg = Math.floor(offset / ps)
     const inpage = offset - pg * ps
+    bytesOf(shape, info.itemsize, offset)
     const shared = new SharedVMA(fileh, pg, inpage + sizeOf(shape) * info.itemsize, owner)
     const l = { shape, strides: contiguousStrides(shape, info.itemsize, order), offset: inpage }
     return new BigArray<D>(shared, info, l, order, undefined)
@@ -324,7 +330,9 @@ export class BigArray<D extends DType = DType> {
    * (use getAsync), OutOfRangeError (ERANGE) for an index out of bounds.
    */
   get(...index: number[]): ElementOf<D> {
-    return this.#readElement(this.#shared.vma, this.#offsetOf(index, index.length)) as ElementOf<D>
+    const n = index.length
+    const off = n === 1 ? this.#at1(index[0]) : n === 2 ? this.#at2(index[0], index[1]) : this.#at(index, n)
+    return this.#readElement(this.#shared.vma, off) as ElementOf<D>
   }
 
   /**
@@ -332,66 +340,47 @@ export class BigArray<D extends DType = DType> {
    * integer array when it is an integer, a bigint in any array; anything else is InvalidArgumentError.
    */
   set(...indexThenValue: [...number[], Element]): void {
-    const n = indexThenValue.length - 1
-    this.#writeElement(this.#shared.vma, this.#offsetOf(indexThenValue as number[], n), indexThenValue[n])
+    const a = indexThenValue as number[]
+    const n = a.length - 1
+    const off = n === 1 ? this.#at1(a[0]) : n === 2 ? this.#at2(a[0], a[1]) : this.#at(a, n)
+    this.#writeElement(this.#shared.vma, off, n === 1 ? a[1] : n === 2 ? a[2] : a[n])
   }
+
+  // The element hit path: the index tests of #at1/#at2 (an in-bounds integer index of an array of that
+  // many dimensions, whose shape is current), then one element accessor of the dtype, chosen when the
+  // array is made. get/set read one or two indexes out of their rest array by constant position, so that
+  // once inlined the array itself is never made; more indexes, and anything the tests refuse, take #at.
 
   /** get for a 1-d array, without the rest-argument array. */
   get1(i: number): ElementOf<D> {
-    if (
-      !(i >= 0 && i < this.#d0 && i === Math.floor(i)) ||
-      this.#nd !== 1 ||
-      this.#epochBox.v !== this.#epoch
-    )
-      i = this.#fix1(i)
-    return this.#readElement(this.#shared.vma, this.#off + i * this.#s0) as ElementOf<D>
+    return this.#readElement(this.#shared.vma, this.#at1(i)) as ElementOf<D>
   }
 
   /** set for a 1-d array, without the rest-argument array. */
   set1(i: number, v: Element): void {
-    if (
-      !(i >= 0 && i < this.#d0 && i === Math.floor(i)) ||
-      this.#nd !== 1 ||
-      this.#epochBox.v !== this.#epoch
-    )
-      i = this.#fix1(i)
-    this.#writeElement(this.#shared.vma, this.#off + i * this.#s0, v)
+    this.#writeElement(this.#shared.vma, this.#at1(i), v)
   }
 
   /** get for a 2-d array, without the rest-argument array. */
   get2(i: number, j: number): ElementOf<D> {
-    if (
-      !(i >= 0 && i < this.#d0 && i === Math.floor(i) && j >= 0 && j < this.#d1 && j === Math.floor(j)) ||
-      this.#nd !== 2 ||
-      this.#epochBox.v !== this.#epoch
-    )
-      return this.get(i, j)
-    return this.#readElement(this.#shared.vma, this.#off + i * this.#s0 + j * this.#s1) as ElementOf<D>
+    return this.#readElement(this.#shared.vma, this.#at2(i, j)) as ElementOf<D>
   }
 
   /** set for a 2-d array, without the rest-argument array. */
   set2(i: number, j: number, v: Element): void {
-    if (
-      !(i >= 0 && i < this.#d0 && i === Math.floor(i) && j >= 0 && j < this.#d1 && j === Math.floor(j)) ||
-      this.#nd !== 2 ||
-      this.#epochBox.v !== this.#epoch
-    ) {
-      this.set(i, j, v)
-      return
-    }
-    this.#writeElement(this.#shared.vma, this.#off + i * this.#s0 + j * this.#s1, v)
+    this.#writeElement(this.#shared.vma, this.#at2(i, j), v)
   }
 
   /** get for storages that load asynchronously: awaits the page's load. */
   async getAsync(...index: number[]): Promise<ElementOf<D>> {
-    const off = this.#offsetOf(index, index.length)
+    const off = this.#at(index)
     return this.#retry(off, false, () => this.#readElement(this.#shared.vma, off) as ElementOf<D>)
   }
 
   /** set for storages that load asynchronously: awaits the page's load. */
   async setAsync(...indexThenValue: [...number[], Element]): Promise<void> {
     const n = indexThenValue.length - 1
-    const off = this.#offsetOf(indexThenValue as number[], n)
+    const off = this.#at(indexThenValue as number[], n)
     const v = indexThenValue[n]
     await this.#retry(off, true, () => this.#writeElement(this.#shared.vma, off, v))
   }
@@ -409,7 +398,24 @@ export class BigArray<D extends DType = DType> {
     }
   }
 
-  #offsetOf(index: readonly number[], n: number): number {
+  /** Byte offset of element i of a 1-d array. #len1 is -1 unless 1-d, so one test covers the dimensions. */
+  #at1(i: number): number {
+    if (i >>> 0 === i && i < this.#len1 && this.#epochBox.v === this.#epoch) return this.#off + i * this.#s0
+    return this.#at([i], 1)
+  }
+
+  /** Byte offset of element (i, j) of a 2-d array. */
+  #at2(i: number, j: number): number {
+    if (i >>> 0 === i && i < this.#len2 && j >>> 0 === j && j < this.#d1 && this.#epochBox.v === this.#epoch)
+      return this.#off + i * this.#s0 + j * this.#s1
+    return this.#at([i, j], 2)
+  }
+
+  /**
+   * Byte offset of the element at the first `n` of `index`, checked: the shape brought up to date,
+   * InvalidArgumentError for a wrong count or a fractional index, OutOfRangeError out of bounds.
+   */
+  #at(index: readonly number[], n: number = index.length): number {
     this.#refresh()
     const l = this.#l
     if (n !== l.shape.length)
@@ -417,13 +423,6 @@ export class BigArray<D extends DType = DType> {
     let off = l.offset
     for (let k = 0; k < n; k++) off += normIndex(index[k], l.shape[k], k) * l.strides[k]
     return off
-  }
-
-  /** The slow path of get1/set1: negative, fractional or out-of-range index, or a stale shape. */
-  #fix1(i: number): number {
-    this.#refresh()
-    if (this.#nd !== 1) throw new InvalidArgumentError(`1 index for an array of ${this.#nd} dimension(s)`)
-    return normIndex(i, this.#d0, 0)
   }
 
   // ---------------------------------------------------------------- views
@@ -477,7 +476,7 @@ export class BigArray<D extends DType = DType> {
 
   async #resizeTo(db: DbFile, shape: number[]): Promise<void> {
     const old = this.#l.shape
-    const bytes = sizeOf(shape) * this.#info.itemsize
+    const bytes = bytesOf(shape, this.#info.itemsize)
     await db.resize(bytes)
     try {
       db.setMeta({ ...db.meta, shape })
@@ -685,6 +684,8 @@ export class BigArray<D extends DType = DType> {
   #setLayout(l: Layout): void {
     this.#l = l
     this.#nd = l.shape.length
+    this.#len1 = this.#nd === 1 ? l.shape[0] : -1
+    this.#len2 = this.#nd === 2 ? l.shape[0] : -1
     this.#d0 = l.shape[0] ?? 0
     this.#s0 = l.strides[0] ?? 0
     this.#d1 = l.shape[1] ?? 0

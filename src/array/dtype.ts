@@ -81,6 +81,12 @@ const f16 = F16 ? (new F16(1) as unknown as Float32Array) : new Float32Array(1)
 const f16bits = new Uint16Array(f16.buffer, 0, 1)
 
 /**
+ * A number as is, anything else through Number(): the typeof test lets the optimizing compiler keep a
+ * number unboxed (a bare Number() of a value it cannot type became a builtin call on a boxed number).
+ */
+const num = (v: Element): number => (typeof v === 'number' ? v : Number(v))
+
+/**
  * Number elements are coerced with Number(); bigint ones take a bigint or an integral number (converted),
  * anything else is InvalidArgumentError rather than BigInt's RangeError/SyntaxError.
  */
@@ -111,7 +117,7 @@ const TABLE: Record<DType, DTypeInfo | undefined> = {
     1,
     Int8Array,
     (m, o) => m.getInt8(o),
-    (m, o, v) => m.setInt8(o, Number(v)),
+    (m, o, v) => m.setInt8(o, num(v)),
     'i1',
   ),
   uint8: info(
@@ -119,7 +125,7 @@ const TABLE: Record<DType, DTypeInfo | undefined> = {
     1,
     Uint8Array,
     (m, o) => m.getUint8(o),
-    (m, o, v) => m.setUint8(o, Number(v)),
+    (m, o, v) => m.setUint8(o, num(v)),
     'u1',
   ),
   int16: info(
@@ -127,7 +133,7 @@ const TABLE: Record<DType, DTypeInfo | undefined> = {
     2,
     Int16Array,
     (m, o) => m.getInt16(o),
-    (m, o, v) => m.setInt16(o, Number(v)),
+    (m, o, v) => m.setInt16(o, num(v)),
     'i2',
   ),
   uint16: info(
@@ -135,7 +141,7 @@ const TABLE: Record<DType, DTypeInfo | undefined> = {
     2,
     Uint16Array,
     (m, o) => m.getUint16(o),
-    (m, o, v) => m.setUint16(o, Number(v)),
+    (m, o, v) => m.setUint16(o, num(v)),
     'u2',
   ),
   int32: info(
@@ -143,7 +149,7 @@ const TABLE: Record<DType, DTypeInfo | undefined> = {
     4,
     Int32Array,
     (m, o) => m.getInt32(o),
-    (m, o, v) => m.setInt32(o, Number(v)),
+    (m, o, v) => m.setInt32(o, num(v)),
     'i4',
   ),
   uint32: info(
@@ -151,7 +157,7 @@ const TABLE: Record<DType, DTypeInfo | undefined> = {
     4,
     Uint32Array,
     (m, o) => m.getUint32(o),
-    (m, o, v) => m.setUint32(o, Number(v)),
+    (m, o, v) => m.setUint32(o, num(v)),
     'u4',
   ),
   int64: info(
@@ -180,7 +186,7 @@ const TABLE: Record<DType, DTypeInfo | undefined> = {
           return f16[0]
         },
         (m, o, v) => {
-          f16[0] = Number(v)
+          f16[0] = num(v)
           m.setUint16(o, f16bits[0])
         },
         'f2',
@@ -191,7 +197,7 @@ const TABLE: Record<DType, DTypeInfo | undefined> = {
     4,
     Float32Array,
     (m, o) => m.getFloat32(o),
-    (m, o, v) => m.setFloat32(o, Number(v)),
+    (m, o, v) => m.setFloat32(o, num(v)),
     'f4',
   ),
   float64: info(
@@ -199,7 +205,7 @@ const TABLE: Record<DType, DTypeInfo | undefined> = {
     8,
     Float64Array,
     (m, o) => m.getFloat64(o),
-    (m, o, v) => m.setFloat64(o, Number(v)),
+    (m, o, v) => m.setFloat64(o, num(v)),
     'f8',
   ),
 }

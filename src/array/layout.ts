@@ -33,6 +33,19 @@ export function checkOrder(order: unknown): Order {
   return order
 }
 
+/**
+ * The bytes an array of `shape` and `itemsize` spans from byte `offset` of its file. InvalidArgumentError
+ * past 2^53 bytes, where byte offsets (JavaScript numbers) are no longer exact.
+ */
+export function bytesOf(shape: readonly number[], itemsize: number, offset = 0): number {
+  const bytes = sizeOf(shape) * itemsize
+  if (!Number.isSafeInteger(offset + bytes))
+    throw new InvalidArgumentError(
+      `shape ${JSON.stringify(shape)} of ${itemsize}-byte elements${offset ? ` from byte ${offset}` : ''} ends past 2^53 bytes: byte offsets that large are not representable`,
+    )
+  return bytes
+}
+
 export function sizeOf(shape: readonly number[]): number {
   let n = 1
   for (const d of shape) n *= d

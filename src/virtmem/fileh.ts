@@ -499,10 +499,10 @@ export class FileH implements VolatileSource, SpillSource {
     }
     const pt = vma._pt
     const i = pgoffset - vma.pgoffset
-    if (pt[i] < 0) page.mapcount++
+    if (pt.get(i) < 0) page.mapcount++
     // A dirty page is mapped writable even on a read fault (it cannot get dirtier), unless it is volatile:
     // then writes must fault so that they can be refused or cancel the volatility.
-    pt[i] = page.frame * 2 + (page.state === PageState.DIRTY && !isVolatile ? 1 : 0)
+    pt.set(i, page.frame * 2 + (page.state === PageState.DIRTY && !isVolatile ? 1 : 0))
     this.ram.ref[page.frame] = 1
   }
 
@@ -906,8 +906,8 @@ export class FileH implements VolatileSource, SpillSource {
     if (page.mapcount === 0) return
     for (const vma of this.#vmas) {
       const i = page.pgoffset - vma.pgoffset
-      if (i < 0 || i >= vma.pglen || vma._pt[i] < 0) continue
-      vma._pt[i] = -1
+      if (i < 0 || i >= vma.pglen || vma._pt.get(i) < 0) continue
+      vma._pt.clear(i)
       if (--page.mapcount === 0) return
     }
   }
@@ -939,19 +939,18 @@ export class FileH implements VolatileSource, SpillSource {
   /** @internal Called by VMA.unmap. */
   _unmap(vma: VMA): void {
     const pt = vma._pt
-    if (this.#pagemap.size < vma.pglen) {
+    if (this.#pagemap.size < pt.mapped) {
       for (const page of this.#pagemap.values()) {
         const i = page.pgoffset - vma.pgoffset
-        if (i >= 0 && i < vma.pglen && pt[i] >= 0) page.mapcount--
+        if (i >= 0 && i < vma.pglen && pt.get(i) >= 0) page.mapcount--
       }
     } else {
-      for (let i = 0; i < vma.pglen; i++) {
-        if (pt[i] < 0) continue
+      pt.forEachMapped((i) => {
         const page = this.#pagemap.get(vma.pgoffset + i)
         if (page) page.mapcount--
-      }
+      })
     }
-    pt.fill(-1)
+    pt.clearAll()
     this.#vmas.delete(vma)
   }
 
@@ -1100,7 +1099,8 @@ export class FileH implements VolatileSource, SpillSource {
     if (page.mapcount === 0) return
     for (const vma of this.#vmas) {
       const i = page.pgoffset - vma.pgoffset
-      if (i >= 0 && i < vma.pglen && vma._pt[i] >= 0) vma._pt[i] &= ~1
+      const e = vma._pt.get(i)
+      if (e >= 0) vma._pt.set(i, e & ~1)
     }
   }
 

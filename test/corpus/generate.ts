@@ -169,12 +169,8 @@ export function npyCases(seed = SEED): NpyCase[] {
   ] as const)
     out.push({ id: `short-${id}`, bytes, expect: 'ECORRUPT' })
   const huge = (shape: string) => npyBytes(DICT(shape, "'|u1'"), new Uint8Array(8))
-  out.push({
-    id: 'size-2^52',
-    bytes: huge('(4503599627370496,)'),
-    expect: 'ECORRUPT',
-    streamExpect: 'EINVAL',
-  })
+  // 2^52 bytes can be mapped (the page table is sparse): from a stream, too, it ends as a truncated file.
+  out.push({ id: 'size-2^52', bytes: huge('(4503599627370496,)'), expect: 'ECORRUPT' })
   out.push({ id: 'size-overflow', bytes: huge('(4503599627370496, 4503599627370496)'), expect: 'ECORRUPT' })
   out.push({ id: 'size-1TiB', bytes: huge('(1048576, 1048576)'), expect: 'ECORRUPT' })
 
