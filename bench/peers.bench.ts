@@ -220,7 +220,14 @@ async function bench(dir: string): Promise<void> {
   }
   const childSrc = join(import.meta.dirname, 'peers-child.ts')
   const childJs = join(pkg, 'peers-child.mjs')
-  writeFileSync(childJs, stripTypeScriptTypes(readFileSync(childSrc, 'utf8')))
+  // (Node calls stripTypeScriptTypes experimental: a warning about the bench's tooling, not its figures.)
+  const emitWarning = process.emitWarning
+  process.emitWarning = () => {}
+  try {
+    writeFileSync(childJs, stripTypeScriptTypes(readFileSync(childSrc, 'utf8')))
+  } finally {
+    process.emitWarning = emitWarning
+  }
   const child = FROM_SOURCE ? childSrc : childJs
   const rssHook = join(pkg, 'maxrss.mjs')
   writeFileSync(
