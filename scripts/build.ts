@@ -1,9 +1,11 @@
 // `npm run build` (and `prepack`): emits dist/ from src/ with tsc's own compiler, into a fresh dist/ so
 // nothing stale (a moved or deleted module) is ever packed. The published .d.ts leave out `_`-prefixed
 // members: the project's mark for "used across modules inside the package, not for users" (stripInternal
-// also drops anything tagged @internal).
+// also drops anything tagged @internal). `--out DIR` emits there instead of dist/ (benchmarks build the
+// compiled CLI into a temporary directory: the published command runs compiled, not type-stripped).
 import { rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
 import ts from 'typescript'
 
 const root = join(import.meta.dirname, '..')
@@ -15,8 +17,10 @@ const config = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.build.js
 if (!config) throw new Error('cannot read tsconfig.build.json')
 if (config.errors.length > 0) fail(config.errors)
 
-rmSync(join(root, 'dist'), { recursive: true, force: true })
-const program = ts.createProgram({ rootNames: config.fileNames, options: config.options })
+const { values } = parseArgs({ options: { out: { type: 'string' } } })
+const outDir = values.out === undefined ? join(root, 'dist') : resolve(values.out)
+rmSync(outDir, { recursive: true, force: true })
+const program = ts.createProgram({ rootNames: config.fileNames, options: { ...config.options, outDir } })
 const emitted = program.emit(undefined, undefined, undefined, false, {
   afterDeclarations: [stripUnderscored],
 })
