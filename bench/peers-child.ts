@@ -219,7 +219,8 @@ async function random(job: Job): Promise<ChildResult> {
 
 /** A durable copy of the 1 GiB .npy: bigfile's importNpy into a new database, or cp + fsync. */
 async function importCase(job: Job): Promise<ChildResult> {
-  for (const sfx of ['', '-wal', '-shm', '-journal']) rmSync(job.dst + sfx, { force: true })
+  for (const sfx of ['', '-wal', '-shm', '-journal', '-seg'])
+    rmSync(job.dst + sfx, { force: true, recursive: true })
   if (job.impl === 'cp') {
     const t0 = performance.now()
     execFileSync('cp', [job.path, job.dst])
@@ -327,7 +328,7 @@ async function fill(job: Job): Promise<ChildResult> {
     }
     await db.close()
   } else {
-    for (const sfx of ['', '-wal', '-shm']) rmSync(job.dst + sfx, { force: true })
+    for (const sfx of ['', '-wal', '-shm', '-seg']) rmSync(job.dst + sfx, { force: true, recursive: true })
     const { DatabaseSync } = await import('node:sqlite')
     const db = new DatabaseSync(job.dst)
     db.exec('PRAGMA journal_mode=WAL; CREATE TABLE b (k INTEGER PRIMARY KEY, v BLOB)')

@@ -359,7 +359,7 @@ async function bench(dir: string): Promise<void> {
     i(
       `bigfile import (CLI, ${FROM_SOURCE ? 'from source' : 'compiled'}), 64 KiB`,
       () => {
-        for (const sfx of ['', '-wal', '-shm']) rmSync(out + sfx, { force: true })
+        for (const sfx of ['', '-wal', '-shm', '-seg']) rmSync(out + sfx, { force: true, recursive: true })
         return runNode([bin, 'import', out, 'a', npy, '--ram', String(BUDGET), '--quiet'])
       },
       BUDGET,
