@@ -93,6 +93,9 @@ export class PostgresStorage implements Storage {
   readonly #subscribers = new Set<(tid: Tid) => void>()
   #writer: Promise<void> = Promise.resolve()
   readonly #loads: LoadRequest[] = []
+  #loadsInFlight = 0
+  /** Load statements in flight at most: one per pooled connection. */
+  readonly #loadSlots: number
   /** @internal blksize by file id (it never changes; ids are never reused). */
   readonly blksizes = new Map<number, number>()
   readonly #poolSize: number
@@ -109,6 +112,7 @@ export class PostgresStorage implements Storage {
     this.readOnly = readOnly
     this.#pool = pool
     this.#poolSize = poolSize
+    this.#loadSlots = poolSize
     this.#ownPool = ownPool
     this.schema = schema
     this.s = `"${schema}"`
@@ -281,9 +285,11 @@ export class PostgresStorage implements Storage {
   }
 
   /**
-   * Loads are batched: the requests made in one synchronous stretch (a fault of a range, a scan's
-   * prefetch) leave together at the end of it, a few blocks per statement, the statements spread over
-   * the pool. One block per statement would pay a round trip and a plan for every 64 KiB.
+   * Loads are batched without a timer: a request waits in a queue only while every load slot (one per
+   * pooled connection) is busy, and a slot that frees takes everything waiting for the same file and
+   * snapshot (up to BATCH_BYTES) in one statement. So a lone fault costs one round trip, and a stream
+   * of faults (the VM keeps at most RAM.maxLoads in flight and starts a new one as each ends) is served
+   * a few blocks per statement instead of one round trip and one plan per block.
    */
   loadBlock(file: number, blk: number, at: Tid, buf: Uint8Array): Promise<void> {
     this.#check()
@@ -291,31 +297,72 @@ export class PostgresStorage implements Storage {
     checkInt(blk)
     checkInt(at)
     return new Promise((resolve, reject) => {
-      this.#loads.push({ file, blk, at, buf, resolve, reject })
-      if (this.#loads.length === 1) queueMicrotask(() => this.#flushLoads())
+      this.#queueLoad({ file, blk, at, buf, resolve, reject })
     })
   }
 
-  #flushLoads(): void {
-    const all = this.#loads.splice(0)
-    const groups = new Map<string, LoadRequest[]>()
-    for (const r of all) {
-      const key = `${r.file}:${r.at}`
-      let g = groups.get(key)
-      if (!g) groups.set(key, (g = []))
-      g.push(r)
+  /**
+   * Blocks `blk` .. `blk + count - 1` into `buf` (count × blksize bytes): queued together, so they
+   * leave in one statement (one COPY) when a load slot is free, split over free slots only when
+   * there are several and the range is bigger than a slot's share.
+   */
+  loadBlocks(file: number, blk: number, count: number, at: Tid, buf: Uint8Array): Promise<void> {
+    this.#check()
+    checkInt(file)
+    checkInt(blk)
+    checkInt(at)
+    if (!Number.isSafeInteger(count) || count < 1 || buf.length % count !== 0) {
+      throw new InvalidArgumentError(`loadBlocks: ${count} blocks do not fit a buffer of ${buf.length} bytes`)
     }
-    for (const g of groups.values()) {
-      // As many statements as connections when there is enough to share, none over BATCH_BYTES.
-      const bytes = g[0].buf.length
-      const perPool = Math.ceil(g.length / this.#poolSize)
-      const per = Math.max(1, Math.min(perPool, Math.floor(BATCH_BYTES / bytes)))
-      for (let i = 0; i < g.length; i += per) {
-        const part = g.slice(i, i + per)
-        this.#loadBatch(part).catch((e) => {
+    const bs = buf.length / count
+    const parts: Promise<void>[] = []
+    for (let k = 0; k < count; k++) {
+      parts.push(
+        new Promise((resolve, reject) => {
+          this.#queueLoad({
+            file,
+            blk: blk + k,
+            at,
+            buf: buf.subarray(k * bs, (k + 1) * bs),
+            resolve,
+            reject,
+          })
+        }),
+      )
+    }
+    return Promise.all(parts).then(() => {})
+  }
+
+  #queueLoad(r: LoadRequest): void {
+    this.#loads.push(r)
+    // Requests of one synchronous stretch (a fault of a range) are dispatched together.
+    if (this.#loads.length === 1) queueMicrotask(() => this.#dispatchLoads())
+  }
+
+  /** Sends waiting loads on the free slots: (1) group by file and snapshot, (2) share among free slots. */
+  #dispatchLoads(): void {
+    while (this.#loads.length > 0 && this.#loadsInFlight < this.#loadSlots) {
+      // (1) the oldest request's file and snapshot, every waiting request for them
+      const { file, at, buf } = this.#loads[0]
+      const same: LoadRequest[] = []
+      const rest: LoadRequest[] = []
+      for (const r of this.#loads)
+        (r.file === file && r.at === at && r.buf.length === buf.length ? same : rest).push(r)
+      // (2) an equal share per free slot when there is enough to share, never over BATCH_BYTES
+      const free = this.#loadSlots - this.#loadsInFlight
+      const per = Math.max(1, Math.min(Math.ceil(same.length / free), Math.floor(BATCH_BYTES / buf.length)))
+      const part = same.slice(0, per)
+      this.#loads.length = 0
+      this.#loads.push(...same.slice(per), ...rest)
+      this.#loadsInFlight++
+      this.#loadBatch(part)
+        .catch((e) => {
           for (const r of part) r.reject(e)
         })
-      }
+        .finally(() => {
+          this.#loadsInFlight--
+          this.#dispatchLoads()
+        })
     }
   }
 
