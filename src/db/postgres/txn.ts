@@ -7,6 +7,7 @@ import { encodeBlocks } from '../sqlite/blocklist.ts'
 import { blockSum, recordSum, verifyRecord } from '../sqlite/checksum.ts'
 import type { FilePatch, Meta, NewFile, StorageTxn, Tid, Touched } from '../storage.ts'
 import { ConnectionError, isConnectionLoss, pgError } from './errors.ts'
+import { pipeline, type Statement } from './pipeline.ts'
 import type { PostgresStorage, RecordRow } from './storage.ts'
 
 /** Pending block writes leave when this many are waiting, or this many bytes. */
@@ -87,6 +88,10 @@ export class PostgresTxn implements StorageTxn {
 
   async checkConflicts(at: Tid, touched: readonly Touched[]): Promise<void> {
     this.#open()
+    // The head read under the write lock at begin is tid - 1: a snapshot at it has missed no commit, so
+    // nothing can conflict and no pack can have passed it (the cutoff never exceeds the head). The
+    // common case of a single writer costs no round trip.
+    if (at === this.tid - 1) return
     try {
       await this.#st.checkConflictsOn(this.#c, at, touched)
     } catch (e) {
@@ -220,38 +225,38 @@ export class PostgresTxn implements StorageTxn {
 
   /** Sends the pending blocks: one INSERT of plain rows (no ON CONFLICT: speculative insertion costs more). */
   async #flush(): Promise<void> {
+    const st = this.#takeBatch()
+    if (st) await this.#c.query({ name: `bf_write_blocks_${st.rows}`, text: st.text, values: st.values })
+  }
+
+  /** The pending blocks as one INSERT statement (bytes as binary parameters), emptying the batch. */
+  #takeBatch(): (Statement & { rows: number; values: unknown[] }) | undefined {
     const batch = this.#batch.splice(0)
     this.#pendingAt.clear()
     this.#batchBytes = 0
-    if (batch.length === 0) return
+    if (batch.length === 0) return undefined
     const rows: string[] = []
-    const values: unknown[] = []
+    const values: (number | Buffer | null)[] = []
     for (const b of batch) {
       const k = values.length
       rows.push(`($${k + 1}, $${k + 2}, $${k + 3}, $${k + 4}, $${k + 5})`)
       values.push(b.file, b.blk, this.tid, b.data, blockSum(b.file, b.blk, this.tid, b.data))
     }
-    await this.#c.query({
-      name: `bf_write_blocks_${batch.length}`,
+    return {
+      rows: batch.length,
       text: `INSERT INTO ${this.#st.s}.blocks (file_id, blk, tid, data, sum) VALUES ${rows.join(', ')}`,
       values,
-    })
+    }
   }
 
   /**
-   * Writes the log, the new head and the NOTIFY, and COMMITs, in one round trip (one simple query of
-   * several statements; every value in it is a checked integer, a hex literal or our own UUID). When
-   * the connection is lost meanwhile, the outcome is unknown to us: the token in the log row tells,
-   * read on another connection.
+   * Writes the last pending blocks, the log, the new head and the NOTIFY, and COMMITs, in one round
+   * trip (a pipeline: the blocks as binary parameters; every other value is a checked integer, a hex
+   * literal or our own UUID). When the connection is lost meanwhile, the outcome is unknown to us: the
+   * token in the log row tells, read on another connection.
    */
   async commit(): Promise<void> {
     this.#open()
-    try {
-      await this.#flush()
-    } catch (e) {
-      await this.rollback(e)
-      throw pgError(e, `commit of tid ${this.tid}`)
-    }
     const s = this.#st.s
     const files: string[] = []
     for (const [file, c] of this.#changes) {
@@ -259,21 +264,28 @@ export class PostgresTxn implements StorageTxn {
       const list = blocks.length ? `'\\x${Buffer.from(encodeBlocks(blocks)).toString('hex')}'::bytea` : 'NULL'
       files.push(`(${this.tid}, ${file}, ${list}, ${c.record})`)
     }
-    const text = [
+    const statements: Statement[] = []
+    const blocks = this.#takeBatch()
+    if (blocks) statements.push(blocks)
+    statements.push(
       // Commit times never go backwards (a clock stepped back still gives the newest commit the newest time).
-      `INSERT INTO ${s}.log (tid, time, token) VALUES (${this.tid}, greatest(${Date.now() / 1000},
+      {
+        text: `INSERT INTO ${s}.log (tid, time, token) VALUES (${this.tid}, greatest(${Date.now() / 1000},
         coalesce((SELECT time FROM ${s}.log ORDER BY tid DESC LIMIT 1), 0)), '${this.#token}')`,
-      files.length
-        ? `INSERT INTO ${s}.log_files (tid, file_id, blocks, record) VALUES ${files.join(', ')}`
-        : '',
-      `UPDATE ${s}.meta SET value = ${this.tid} WHERE key = 'head'`,
-      `SELECT pg_notify('${this.#st.schema}', '${this.tid}')`,
-      'COMMIT',
-    ]
-      .filter((x) => x !== '')
-      .join(';\n')
+      },
+    )
+    if (files.length) {
+      statements.push({
+        text: `INSERT INTO ${s}.log_files (tid, file_id, blocks, record) VALUES ${files.join(', ')}`,
+      })
+    }
+    statements.push(
+      { text: `UPDATE ${s}.meta SET value = ${this.tid} WHERE key = 'head'` },
+      { text: `SELECT pg_notify('${this.#st.schema}', '${this.tid}')` },
+      { text: 'COMMIT' },
+    )
     try {
-      await this.#c.query(text)
+      await pipeline(this.#c, statements)
     } catch (e) {
       if (!isConnectionLoss(e)) {
         // A statement failed: the server skipped the rest, COMMIT included; the transaction is void.
