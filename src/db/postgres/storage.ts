@@ -99,6 +99,8 @@ export class PostgresStorage implements Storage {
   /** @internal blksize by file id (it never changes; ids are never reused). */
   readonly blksizes = new Map<number, number>()
   readonly #poolSize: number
+  /** The type parsers of our queries (int8 as a Number), lent to a user's pool clients while we hold them. */
+  readonly #types: Types
   #closed = false
 
   private constructor(
@@ -108,7 +110,9 @@ export class PostgresStorage implements Storage {
     where: string,
     poolSize: number,
     readOnly: boolean,
+    types: Types,
   ) {
+    this.#types = types
     this.readOnly = readOnly
     this.#pool = pool
     this.#poolSize = poolSize
@@ -140,7 +144,7 @@ export class PostgresStorage implements Storage {
     if (!Number.isSafeInteger(connectTimeout) || connectTimeout < 0) {
       throw new InvalidArgumentError(`connectTimeoutMs must be a non-negative integer, got ${connectTimeout}`)
     }
-    const types = {
+    const types: Types = {
       // int8 as a Number: tids, block numbers and sizes stay below 2^53.
       getTypeParser: ((oid: number, format?: string) =>
         oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
@@ -171,6 +175,7 @@ export class PostgresStorage implements Storage {
       where,
       own ? poolSize : ((pool as unknown as { options: { max?: number } }).options.max ?? 10),
       options.readOnly === true,
+      types,
     )
     try {
       await storage.#withClient(`open ${where}`, (c) =>
@@ -809,11 +814,21 @@ export class PostgresStorage implements Storage {
       refused.add(err)
       throw err
     }
+    // A client of the user's pool parses int8 the user's way: ours while we hold it, theirs after.
+    if (!this.#ownPool) {
+      const client = c as unknown as { _types: unknown }
+      lent.set(c, client._types)
+      client._types = this.#types
+    }
     return c
   }
 
   /** Returns `c` to the pool; with `err`, the pool destroys it instead. */
   #release(c: PoolClient, err?: unknown): void {
+    if (lent.has(c)) {
+      ;(c as unknown as { _types: unknown })._types = lent.get(c)
+      lent.delete(c)
+    }
     try {
       c.release(err instanceof Error ? err : err === undefined ? undefined : true)
     } catch {
@@ -827,6 +842,12 @@ export class PostgresStorage implements Storage {
 }
 
 function swallow(): void {}
+
+/** pg's type parsers of a connection (its `types` option). */
+type Types = { getTypeParser: typeof import('pg').types.getTypeParser }
+
+/** The type parsers of a user's pool client we hold, to give back on release. */
+const lent = new WeakMap<object, unknown>()
 
 /** Errors of opening a connection (not of losing one): a read is not retried after them. */
 const refused = new WeakSet<object>()
