@@ -264,6 +264,8 @@ async function latency(db: Awaited<ReturnType<typeof openPostgres>>, url: string
       rawTxn: [] as number[],
     }
     const ourCommit = (c: typeof conn, vma: typeof v, i: number) => async () => {
+      // untimed: to the head first, as a lone writer is (the other connection's commits came between)
+      await c.sync()
       await vma.fault(0, 8, { write: true })
       vma.setFloat64(0, i)
       const h = heard()
