@@ -99,6 +99,8 @@ export class PostgresStorage implements Storage {
   /** @internal blksize by file id (it never changes; ids are never reused). */
   readonly blksizes = new Map<number, number>()
   readonly #poolSize: number
+  /** The newest head this storage has read, committed or heard of. */
+  #head: Tid = 0
   /** The type parsers of our queries (int8 as a Number), lent to a user's pool clients while we hold them. */
   readonly #types: Types
   #closed = false
@@ -186,6 +188,7 @@ export class PostgresStorage implements Storage {
         const listener = new Listener(pg, config, schema, head, {
           since: (after) => storage.#since(after),
           emit: (tid) => {
+            storage.seen(tid)
             for (const fn of [...storage.#subscribers]) fn(tid)
           },
           error: () => {},
@@ -229,7 +232,9 @@ export class PostgresStorage implements Storage {
         text: `SELECT value FROM ${this.s}.meta WHERE key = 'head'`,
       })
       if (r.rowCount !== 1) throw new CorruptError(`${this.where}: the meta row 'head' is missing`)
-      return r.rows[0].value as number
+      const head = r.rows[0].value as number
+      this.seen(head)
+      return head
     })
   }
 
@@ -512,34 +517,31 @@ export class PostgresStorage implements Storage {
     })
   }
 
+  /**
+   * The write transaction: this process's writer turn and a pooled connection, no round trip yet — the
+   * server transaction (BEGIN, the head row lock) starts with the first statement that needs it, or
+   * with the commit's own round trip (see PostgresTxn).
+   */
   async begin(): Promise<StorageTxn> {
     this.#check()
     if (this.readOnly) throw new ReadOnlyError(`${this.where} is open read-only`)
     const release = await this.#writerTurn()
-    let c: PoolClient | undefined
+    let c: PoolClient
     try {
       c = await this.#acquire('begin a write transaction')
-      // One round trip: BEGIN and the row lock on meta 'head' — the database's write lock, held until
-      // COMMIT or ROLLBACK.
-      const res = (await c.query(
-        `BEGIN; SELECT value AS head FROM ${this.s}.meta WHERE key = 'head' FOR UPDATE`,
-      )) as unknown as { rows: unknown[] }[]
-      const h = res[1].rows[0] as { head: number } | undefined
-      if (h === undefined) throw new CorruptError(`${this.where}: the meta row 'head' is missing`)
-      const tid = h.head + 1
-      const client = c
-      return new PostgresTxn(this, client, tid, randomUUID(), (err) => {
-        this.#release(client, err)
-        release()
-      })
     } catch (e) {
-      if (c) {
-        await c.query('ROLLBACK').catch(() => {})
-        this.#release(c, isConnectionLoss(e) ? e : undefined)
-      }
       release()
-      throw pgError(e, 'begin a write transaction')
+      throw e
     }
+    return new PostgresTxn(this, c, this.#head, randomUUID(), (err) => {
+      this.#release(c, err)
+      release()
+    })
+  }
+
+  /** @internal A head read or heard of: the newest is the next transaction's guess. */
+  seen(tid: Tid): void {
+    if (tid > this.#head) this.#head = tid
   }
 
   /**
