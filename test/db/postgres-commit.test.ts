@@ -38,6 +38,17 @@ test('a lone writer at the head: one round trip to commit a block, one to move i
   }
   v.unmap()
   conn.close()
+  // a fresh Database: opening the file tells it the blksize, so its first commit is one round trip too
+  const db2 = await openPostgres({ pool })
+  t.after(() => db2.close())
+  const c2 = db2.connect({ ram: ram() })
+  const v2 = (await c2.open('f')).mmap(0, 4)
+  ;(await faulted(v2, 2 * PS)).setFloat64(2 * PS, 5)
+  const before = queries
+  assert.equal(await c2.commit(), 5)
+  assert.equal(queries - before, 2)
+  v2.unmap()
+  c2.close()
 })
 
 test('a stale guess of the head: the commit goes through on other blocks, conflicts on the same', {

@@ -8,10 +8,13 @@ import { openPostgres } from '../../src/db/postgres/index.ts'
 import type { StorageTxn } from '../../src/db/storage.ts'
 import { RAM } from '../../src/virtmem/ram.ts'
 
-const [url, valueArg, killArg] = process.argv.slice(2)
+const [url, valueArg, killArg, mode] = process.argv.slice(2)
 const value = Number(valueArg)
 const killAt = Number(killArg)
-const BLOCKS = 100
+// "small": 8 blocks and no record change, the commit that goes in one round trip (BEGIN included);
+// otherwise 100 blocks (two batches) and the meta, a transaction begun early
+const small = mode === 'small'
+const BLOCKS = small ? 8 : 100
 const BS = 4096
 
 let step = 0
@@ -39,13 +42,13 @@ storage.begin = async () => {
 }
 const conn = db.connect({ ram: new RAM({ pagesize: BS, capacity: (BLOCKS + 4) * BS }) })
 const f = await conn.open('f')
-const v = f.mmap(0, BLOCKS)
+const v = f.mmap(0, 100)
 await v.fault(0, BLOCKS * BS, { write: true })
 for (let b = 0; b < BLOCKS; b++) {
   v.setFloat64(b * BS, value)
   v.setFloat64(b * BS + BS - 8, value)
 }
-f.setMeta({ v: value })
+if (!small) f.setMeta({ v: value })
 await conn.commit()
 // the parent checks its count of kill points against this
 process.send?.({ steps: step }, () => process.exit(0))

@@ -79,10 +79,7 @@ test('a block or a record damaged in the server fails its checksum: ECORRUPT nam
 })
 
 const CHILD = fileURLToPath(new URL('./postgres-crashchild.ts', import.meta.url))
-const BLOCKS = 100
 const BS = 4096
-/** Kill points of one commit in the child: 2 per storage call (begin, checkConflicts, updateFile, the block writes, commit). */
-const POINTS = 2 * (BLOCKS + 4)
 const TRIALS = Number(process.env.BIGFILE_PG_CRASH_TRIALS ?? 10)
 
 /** Runs the child; answers how it ended. */
@@ -90,10 +87,11 @@ function child(
   url: string,
   value: number,
   killAt: number,
+  mode: string,
 ): Promise<{ code: number | null; signal: string | null; steps?: number }> {
   return new Promise((resolve, reject) => {
     let steps: number | undefined
-    const p = fork(CHILD, [url, String(value), String(killAt)], {
+    const p = fork(CHILD, [url, String(value), String(killAt), mode], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
     p.once('error', reject)
@@ -104,61 +102,72 @@ function child(
   })
 }
 
-test('a process SIGKILLed at a random step of its commit leaves the old or the new state, never a mix', {
-  skip,
-}, async (t) => {
-  const url = await postgres.location(t)
-  const db = await openDatabase(url)
-  t.after(() => db.close())
-  await db.createFile('f', { blksize: BS, size: BLOCKS * BS, meta: { v: 0 } })
-  const random = rng(12)
-  let value = 0
-  let head = await db.head()
-  const outcomes = { old: 0, new: 0 }
-  for (let trial = 0; trial < TRIALS; trial++) {
-    // one in four runs to the end, one in four dies right after handing COMMIT to the socket (the
-    // server may or may not run it), the others at a random step, the last steps more often
-    const killAt =
-      trial % 4 === 3 ? POINTS : trial % 4 === 1 ? POINTS - 1 : Math.floor(POINTS * Math.sqrt(random()))
-    const next = value + 1
-    const end = await child(url, next, killAt)
-    if (end.signal === null) {
-      assert.equal(end.code, 0, `trial ${trial}: the child failed`)
-      assert.equal(end.steps, POINTS, 'the kill points counted here are those of the child')
-    }
-    // 1. what is committed: the head tells whether the commit happened
-    const h = await db.head()
-    const committed = h > head
-    if (end.signal === null) assert.ok(committed, `trial ${trial}: a commit that returned is there`)
-    else assert.equal(end.signal, 'SIGKILL')
-    const want = committed ? next : value
-    // 2. every block and the record agree with it, read by a fresh connection
-    const conn = db.connect({ ram: ram(BLOCKS + 4, BS) })
-    const f = await conn.open('f')
-    assert.deepEqual(f.meta, { v: want }, `trial ${trial} (kill at ${killAt}): the record`)
-    const v = f.mmap(0, BLOCKS)
-    await v.fault(0, BLOCKS * BS)
-    for (let b = 0; b < BLOCKS; b++) {
-      if (v.getFloat64(b * BS) !== want || v.getFloat64(b * BS + BS - 8) !== want) {
-        assert.fail(
-          `trial ${trial} (kill at ${killAt}): block ${b} holds ${v.getFloat64(b * BS)}, want ${want}`,
-        )
+for (const mode of ['large', 'small'] as const) {
+  // large: 100 blocks and the meta (a transaction begun early, two batches); small: 8 blocks, no
+  // record change (BEGIN, the lock, blocks, log and COMMIT in one round trip)
+  const BLOCKS = mode === 'large' ? 100 : 8
+  /** Kill points of one commit in the child: 2 per storage call (begin, checkConflicts, [updateFile,] the block writes, commit). */
+  const POINTS = 2 * (BLOCKS + (mode === 'large' ? 4 : 3))
+  test(`a process SIGKILLed at a random step of its commit leaves the old or the new state, never a mix (${mode})`, {
+    skip,
+  }, async (t) => {
+    const url = await postgres.location(t)
+    const db = await openDatabase(url)
+    t.after(() => db.close())
+    await db.createFile('f', { blksize: BS, size: 100 * BS, meta: { v: 0 } })
+    const random = rng(12)
+    let value = 0
+    let head = await db.head()
+    const outcomes = { old: 0, new: 0 }
+    for (let trial = 0; trial < TRIALS; trial++) {
+      // one in four runs to the end, one in four dies right after handing COMMIT to the socket (the
+      // server may or may not run it), the others at a random step, the last steps more often
+      const killAt =
+        trial % 4 === 3 ? POINTS : trial % 4 === 1 ? POINTS - 1 : Math.floor(POINTS * Math.sqrt(random()))
+      const next = value + 1
+      const end = await child(url, next, killAt, mode)
+      if (end.signal === null) {
+        assert.equal(end.code, 0, `trial ${trial}: the child failed`)
+        assert.equal(end.steps, POINTS, 'the kill points counted here are those of the child')
       }
+      // 1. what is committed: the head tells whether the commit happened
+      const h = await db.head()
+      const committed = h > head
+      if (end.signal === null) assert.ok(committed, `trial ${trial}: a commit that returned is there`)
+      else assert.equal(end.signal, 'SIGKILL')
+      const want = committed ? next : value
+      // 2. every block and the record agree with it, read by a fresh connection
+      const conn = db.connect({ ram: ram(BLOCKS + 4, BS) })
+      const f = await conn.open('f')
+      assert.deepEqual(
+        f.meta,
+        { v: mode === 'large' ? want : 0 },
+        `trial ${trial} (kill at ${killAt}): the record`,
+      )
+      const v = f.mmap(0, BLOCKS)
+      await v.fault(0, BLOCKS * BS)
+      for (let b = 0; b < BLOCKS; b++) {
+        if (v.getFloat64(b * BS) !== want || v.getFloat64(b * BS + BS - 8) !== want) {
+          assert.fail(
+            `trial ${trial} (kill at ${killAt}): block ${b} holds ${v.getFloat64(b * BS)}, want ${want}`,
+          )
+        }
+      }
+      v.unmap()
+      conn.close()
+      // 3. the log agrees, and nothing stored is damaged
+      if (committed) {
+        assert.equal(h, head + 1)
+        const [c] = await db.log({ limit: 1 })
+        assert.equal(c.tid, h)
+        assert.equal(c.files[0].blocks.length, BLOCKS)
+      }
+      assert.deepEqual((await db.check()).damage, [])
+      outcomes[committed ? 'new' : 'old']++
+      value = want
+      head = h
     }
-    v.unmap()
-    conn.close()
-    // 3. the log agrees, and nothing stored is damaged
-    if (committed) {
-      assert.equal(h, head + 1)
-      const [c] = await db.log({ limit: 1 })
-      assert.equal(c.tid, h)
-      assert.equal(c.files[0].blocks.length, BLOCKS)
-    }
-    assert.deepEqual((await db.check()).damage, [])
-    outcomes[committed ? 'new' : 'old']++
-    value = want
-    head = h
-  }
-  t.diagnostic(`outcomes after ${TRIALS} trials: ${outcomes.old} old, ${outcomes.new} new`)
-  assert.ok(outcomes.old > 0 && outcomes.new > 0, 'both outcomes were exercised')
-})
+    t.diagnostic(`outcomes after ${TRIALS} trials: ${outcomes.old} old, ${outcomes.new} new`)
+    assert.ok(outcomes.old > 0 && outcomes.new > 0, 'both outcomes were exercised')
+  })
+}

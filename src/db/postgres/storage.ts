@@ -268,6 +268,8 @@ export class PostgresStorage implements Storage {
 
   #record(row: RecordRow): FileRecord {
     verifyRecord(this.where, row)
+    // a committed record's blksize never changes: a commit to the file may then skip reading it
+    this.blksizes.set(row.id, row.blksize)
     return toRecord(row)
   }
 
