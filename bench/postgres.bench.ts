@@ -5,7 +5,8 @@
  *   binary parameters in one transaction, one block per INSERT and multi-row (the fastest raw writes
  *   measured: COPY FROM STDIN BINARY was not faster, pipelining did not help); the ratio is against
  *   the better of the two;
- * - cold reload of it (every page, as concurrent faults through the pool) vs the raw read paths: one
+ * - cold reload of it (every page, as concurrent faults through the pool; and the storage alone: one
+ *   loadBlocks of the whole range, as read-ahead asks) vs the raw read paths: one
  *   COPY … TO STDOUT (FORMAT binary) per block over as many connections as our pool (what we use),
  *   the same with prepared SELECTs whose bytea comes as hex (pg's default), and one bulk COPY of all
  *   blocks on one connection; the ratio is against the best of them;
@@ -88,7 +89,16 @@ async function throughput(db: Awaited<ReturnType<typeof openPostgres>>, raw: pg.
   await conn.commit()
   const bufs = Array.from({ length: n }, () => Buffer.alloc(bs))
   const t = { ours: [] as number[], raw: [] as number[], multi: [] as number[] }
-  const r = { ours: [] as number[], copy: [] as number[], hex: [] as number[], bulk: [] as number[] }
+  const r = {
+    ours: [] as number[],
+    range: [] as number[],
+    copy: [] as number[],
+    hex: [] as number[],
+    bulk: [] as number[],
+  }
+  const whole = new Uint8Array(TOTAL)
+  const loadBlocks = db.storage.loadBlocks?.bind(db.storage)
+  if (!loadBlocks || f.id === undefined) throw new Error('PostgresStorage.loadBlocks is missing')
   for (let round = 1; round <= ROUNDS; round++) {
     // the same bytes on both sides: a distinct pattern per round
     await vma.fault(0, TOTAL, { write: true })
@@ -149,6 +159,13 @@ async function throughput(db: Awaited<ReturnType<typeof openPostgres>>, raw: pg.
         'ours',
         async () => {
           await vma.fault(0, TOTAL)
+        },
+      ],
+      [
+        // the storage alone: the whole range as one loadBlocks (what read-ahead asks), no VM in between
+        'range',
+        async () => {
+          await loadBlocks(f.id as number, 0, n, conn.at, whole)
         },
       ],
       [
@@ -218,7 +235,10 @@ async function throughput(db: Awaited<ReturnType<typeof openPostgres>>, raw: pg.
     `  reload  ours ${fmtRate(r.ours)}   raw: per-block COPY x${POOL} ${fmtRate(r.copy)}, per-block hex SELECT x${POOL} ${fmtRate(r.hex)}, bulk COPY x1 ${fmtRate(r.bulk)}`,
   )
   console.log(
-    `          ratio vs best raw ${(rb / stat(r.ours).med).toFixed(2)}x, vs per-block COPY ${(stat(r.copy).med / stat(r.ours).med).toFixed(2)}x\n`,
+    `          ratio vs best raw ${(rb / stat(r.ours).med).toFixed(2)}x, vs per-block COPY ${(stat(r.copy).med / stat(r.ours).med).toFixed(2)}x`,
+  )
+  console.log(
+    `  storage.loadBlocks of the whole range ${fmtRate(r.range)}   ratio vs best raw ${(rb / stat(r.range).med).toFixed(2)}x\n`,
   )
   vma.unmap()
   conn.close()
