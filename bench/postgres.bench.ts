@@ -5,13 +5,15 @@
  *   binary parameters in one transaction, one block per INSERT and multi-row (the fastest raw writes
  *   measured: COPY FROM STDIN BINARY was not faster, pipelining did not help); the ratio is against
  *   the better of the two;
- * - cold reload of it (every page, as concurrent faults through the pool) vs the raw read paths: one
+ * - cold reload of it (every page, as concurrent faults through the pool; and the storage alone: one
+ *   loadBlocks of the whole range, as read-ahead asks) vs the raw read paths: one
  *   COPY … TO STDOUT (FORMAT binary) per block over as many connections as our pool (what we use),
  *   the same with prepared SELECTs whose bytea comes as hex (pg's default), and one bulk COPY of all
  *   blocks on one connection; the ratio is against the best of them;
- * - invalidation latency: start of a commit of one 64 KiB block in Database A → A's commit
- *   notification heard by Database B, vs a bare LISTEN/NOTIFY round trip, and vs a raw transaction
- *   doing the same write (INSERT of the block + NOTIFY + COMMIT) on raw clients.
+ * - invalidation latency: start of a commit of one 4 KiB and one 64 KiB block in Database A → A's
+ *   commit notification heard by Database B, vs a bare LISTEN/NOTIFY round trip, and vs a raw
+ *   transaction doing the same write (INSERT of the block + NOTIFY + COMMIT) on raw clients; and the
+ *   notification path alone (a raw NOTIFY heard through B's LISTEN connection as db.on('commit')).
  * Rounds are interleaved (ours and raw back to back, alternating order); medians with min/max. Targets
  * (issue 12): commit and reload >= 0.8x, invalidation <= 2x. Never asserts.
  */
@@ -25,6 +27,8 @@ const MiB = 1 << 20
 const TOTAL = Number(process.env.BENCH_PG_MB ?? 64) * MiB
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const POOL = 8
+/** BENCH_PG_ONLY=throughput or =latency runs one part. */
+const ONLY = process.env.BENCH_PG_ONLY
 
 interface Stat {
   med: number
@@ -67,8 +71,8 @@ async function run(): Promise<void> {
     ALTER TABLE raw ALTER COLUMN data SET STORAGE EXTERNAL`)
   const db = await openPostgres(url, { poolSize: POOL })
   try {
-    for (const bs of [64 << 10, 2 * MiB]) await throughput(db, raw, bs)
-    await latency(db, url, raw)
+    if (ONLY !== 'latency') for (const bs of [64 << 10, 2 * MiB]) await throughput(db, raw, bs)
+    if (ONLY !== 'throughput') await latency(db, url, raw)
   } finally {
     await db.close()
     await Promise.all(raw.map((c) => c.end()))
@@ -85,7 +89,16 @@ async function throughput(db: Awaited<ReturnType<typeof openPostgres>>, raw: pg.
   await conn.commit()
   const bufs = Array.from({ length: n }, () => Buffer.alloc(bs))
   const t = { ours: [] as number[], raw: [] as number[], multi: [] as number[] }
-  const r = { ours: [] as number[], copy: [] as number[], hex: [] as number[], bulk: [] as number[] }
+  const r = {
+    ours: [] as number[],
+    range: [] as number[],
+    copy: [] as number[],
+    hex: [] as number[],
+    bulk: [] as number[],
+  }
+  const whole = new Uint8Array(TOTAL)
+  const loadBlocks = db.storage.loadBlocks?.bind(db.storage)
+  if (!loadBlocks || f.id === undefined) throw new Error('PostgresStorage.loadBlocks is missing')
   for (let round = 1; round <= ROUNDS; round++) {
     // the same bytes on both sides: a distinct pattern per round
     await vma.fault(0, TOTAL, { write: true })
@@ -146,6 +159,13 @@ async function throughput(db: Awaited<ReturnType<typeof openPostgres>>, raw: pg.
         'ours',
         async () => {
           await vma.fault(0, TOTAL)
+        },
+      ],
+      [
+        // the storage alone: the whole range as one loadBlocks (what read-ahead asks), no VM in between
+        'range',
+        async () => {
+          await loadBlocks(f.id as number, 0, n, conn.at, whole)
         },
       ],
       [
@@ -215,7 +235,10 @@ async function throughput(db: Awaited<ReturnType<typeof openPostgres>>, raw: pg.
     `  reload  ours ${fmtRate(r.ours)}   raw: per-block COPY x${POOL} ${fmtRate(r.copy)}, per-block hex SELECT x${POOL} ${fmtRate(r.hex)}, bulk COPY x1 ${fmtRate(r.bulk)}`,
   )
   console.log(
-    `          ratio vs best raw ${(rb / stat(r.ours).med).toFixed(2)}x, vs per-block COPY ${(stat(r.copy).med / stat(r.ours).med).toFixed(2)}x\n`,
+    `          ratio vs best raw ${(rb / stat(r.ours).med).toFixed(2)}x, vs per-block COPY ${(stat(r.copy).med / stat(r.ours).med).toFixed(2)}x`,
+  )
+  console.log(
+    `  storage.loadBlocks of the whole range ${fmtRate(r.range)}   ratio vs best raw ${(rb / stat(r.range).med).toFixed(2)}x\n`,
   )
   vma.unmap()
   conn.close()
@@ -223,39 +246,64 @@ async function throughput(db: Awaited<ReturnType<typeof openPostgres>>, raw: pg.
 
 async function latency(db: Awaited<ReturnType<typeof openPostgres>>, url: string, raw: pg.Client[]) {
   const b = await openPostgres(url)
+  // A database of its own schema (channel "probe") that hears NOTIFYs sent by a raw client: the
+  // notification path alone (LISTEN connection -> storage.subscribe -> Database -> 'commit' event).
+  const probe = await openPostgres(url, { schema: 'probe' })
   const listener = new pg.Client({ connectionString: url })
   await listener.connect()
   await listener.query('LISTEN bare')
   try {
-    const bs = 64 << 10
-    const ram = new RAM({ pagesize: bs, capacity: 8 * bs })
+    const ram = new RAM({ pagesize: 64 << 10, capacity: 16 * (64 << 10) })
     const conn = db.connect({ ram })
-    const f = await conn.open('lat', { create: { blksize: bs } })
+    const ram4 = new RAM({ pagesize: 4096, capacity: 16 * 4096 })
+    const conn4 = db.connect({ ram: ram4 })
+    const f = await conn.open('lat', { create: { blksize: 64 << 10 } })
+    const f4 = await conn4.open('lat4', { create: { blksize: 4096 } })
     const v = f.mmap(0, 1)
+    const v4 = f4.mmap(0, 1)
     await v.fault(0, 8, { write: true })
+    await v4.fault(0, 8, { write: true })
     await conn.commit()
-    const buf = Buffer.alloc(bs)
+    await conn4.commit()
+    const buf = Buffer.alloc(64 << 10)
     // resolves with the time the notification arrived: the latency ends there, not when the
     // committing side's own call returns
     let wake: ((t: number) => void) | undefined
     b.on('commit', () => wake?.(performance.now()))
+    probe.on('commit', () => wake?.(performance.now()))
     listener.on('notification', () => wake?.(performance.now()))
     const heard = () =>
       new Promise<number>((resolve) => {
         wake = resolve
       })
-    const lat = { ours: [] as number[], bare: [] as number[], rawTxn: [] as number[] }
+    const lat = {
+      ours: [] as number[],
+      ours4k: [] as number[],
+      path: [] as number[],
+      bare: [] as number[],
+      rawTxn: [] as number[],
+    }
+    const ourCommit = (c: typeof conn, vma: typeof v, i: number) => async () => {
+      // untimed: to the head first, as a lone writer is (the other connection's commits came between)
+      await c.sync()
+      await vma.fault(0, 8, { write: true })
+      vma.setFloat64(0, i)
+      const h = heard()
+      const t0 = performance.now()
+      const [, t1] = await Promise.all([c.commit(), h])
+      return t1 - t0
+    }
     const N = 41
     for (let i = 0; i < N; i++) {
       const runs: [keyof typeof lat, () => Promise<number>][] = [
+        ['ours', ourCommit(conn, v, i)],
+        ['ours4k', ourCommit(conn4, v4, i)],
         [
-          'ours',
+          'path',
           async () => {
-            await v.fault(0, 8, { write: true })
-            v.setFloat64(0, i)
             const h = heard()
             const t0 = performance.now()
-            const [, t1] = await Promise.all([conn.commit(), h])
+            const [, t1] = await Promise.all([raw[1].query(`NOTIFY probe, '${i + 1}'`), h])
             return t1 - t0
           },
         ],
@@ -293,18 +341,28 @@ async function latency(db: Awaited<ReturnType<typeof openPostgres>>, url: string
         if (i > 0) lat[k].push(ms) // the first is a warm-up
       }
     }
-    console.log('invalidation latency (start of the commit in A -> heard in B)')
+    const r = (k: keyof typeof lat, base: keyof typeof lat) =>
+      (stat(lat[k]).med / stat(lat[base]).med).toFixed(2)
+    console.log('invalidation latency (start in A -> heard in B; medians, min–max)')
+    console.log(`  bare NOTIFY round trip                              ${fmtMs(lat.bare)}`)
     console.log(
-      `  ours ${fmtMs(lat.ours)}   bare NOTIFY round trip ${fmtMs(lat.bare)}   raw txn (INSERT + NOTIFY + COMMIT) ${fmtMs(lat.rawTxn)}`,
+      `  notification path: raw NOTIFY -> B's db.on('commit') ${fmtMs(lat.path)}   ratio vs bare ${r('path', 'bare')}x`,
     )
     console.log(
-      `  ratio vs bare NOTIFY ${(stat(lat.ours).med / stat(lat.bare).med).toFixed(2)}x, vs raw txn ${(stat(lat.ours).med / stat(lat.rawTxn).med).toFixed(2)}x`,
+      `  commit of one 4 KiB block -> B's db.on('commit')     ${fmtMs(lat.ours4k)}   ratio vs bare ${r('ours4k', 'bare')}x`,
     )
+    console.log(
+      `  commit of one 64 KiB block -> B's db.on('commit')    ${fmtMs(lat.ours)}   ratio vs bare ${r('ours', 'bare')}x, vs raw txn ${r('ours', 'rawTxn')}x`,
+    )
+    console.log(`  raw txn (BEGIN, INSERT 64 KiB, NOTIFY, COMMIT)      ${fmtMs(lat.rawTxn)}`)
     v.unmap()
+    v4.unmap()
     conn.close()
+    conn4.close()
   } finally {
     await listener.end()
     await b.close()
+    await probe.close()
   }
 }
 

@@ -7,9 +7,15 @@
  * (wendelin.core itself aborts there with `OOM BUG!`). Then all of it again with 64 KiB blocks. The sequential scan is
  * compared with reading the same bytes from a plain file into a Float64Array and summing it.
  *
+ * BIGFILE_BENCH_STORAGE=postgres runs the same workload on PostgreSQL (an embedded server started here,
+ * as the tests do; BIGFILE_TEST_POSTGRES_URL to use yours), =both runs SQLite and PostgreSQL and prints
+ * them side by side (default: sqlite). PostgreSQL answers asynchronously, so its random reads use
+ * `getAsync` (a resident element answers without waiting; SQLite's use the synchronous `get`); the other
+ * phases are the same code. Its maxRSS is this process's only: the server's memory is not in it.
+ *
  * Overrides for a quick run: BIGFILE_BENCH_DATA (e.g. 256MiB), BIGFILE_BENCH_RAM_BIG (default 1.5 ×
  * data), BIGFILE_BENCH_RAM_SMALL (default min(256MiB, data / 4)), BIGFILE_BENCH_READS,
- * BIGFILE_BENCH_CHANGES. Prints figures; never asserts timings.
+ * BIGFILE_BENCH_CHANGES, BIGFILE_BENCH_BLKSIZES (e.g. 2MiB). Prints figures; never asserts timings.
  */
 import { spawnSync } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs'
@@ -22,8 +28,17 @@ import { MemorySampler } from '../src/cli/memory.ts'
 import { type PhaseResult, readPhases, timePhase } from '../src/cli/phases.ts'
 import { makeRam, pagesizeFor } from '../src/cli/session.ts'
 import { formatBytes, formatRate, parseSize } from '../src/cli/size.ts'
-import { fillChunked, formulaSum, value } from '../src/cli/workload.ts'
-import { openDatabase } from '../src/db/sqlite/open.ts'
+import {
+  fillChunked,
+  formulaSum,
+  randomChanges,
+  rng,
+  scanSum,
+  value,
+  yieldToEventLoop,
+} from '../src/cli/workload.ts'
+import type { Connection } from '../src/db/connection.ts'
+import { openDatabase } from '../src/db/open.ts'
 import { fmtRatio, table, writePlainValues } from './util.ts'
 
 const MiB = 1 << 20
@@ -37,12 +52,22 @@ const RAM_SMALL = parseSize(
 const READS = Number(env.BIGFILE_BENCH_READS ?? 100_000)
 const CHANGES = Number(env.BIGFILE_BENCH_CHANGES ?? 1000)
 const CHUNK = 32 * MiB
-const BLKSIZES = [2 * MiB, 64 << 10]
+const BLKSIZES = env.BIGFILE_BENCH_BLKSIZES
+  ? env.BIGFILE_BENCH_BLKSIZES.split(',').map((x) => parseSize(x, 'BIGFILE_BENCH_BLKSIZES'))
+  : [2 * MiB, 64 << 10]
+type StorageName = 'sqlite' | 'postgres'
+const STORAGES: StorageName[] = (() => {
+  const v = env.BIGFILE_BENCH_STORAGE ?? 'sqlite'
+  if (v === 'both') return ['sqlite', 'postgres']
+  if (v === 'sqlite' || v === 'postgres') return [v]
+  throw new Error(`BIGFILE_BENCH_STORAGE must be sqlite, postgres or both, got ${v}`)
+})()
 const SELF = fileURLToPath(import.meta.url)
 
+/** `db` is an SQLite file path or a postgres:// URL (openDatabase takes both). */
 type Job =
   | { kind: 'fill'; db: string; blksize: number }
-  | { kind: 'run'; db: string; blksize: number; ram: number }
+  | { kind: 'run'; db: string; blksize: number; ram: number; storage: StorageName }
   | { kind: 'plain'; file: string }
 
 /** Runs one job in a fresh process; its last stdout line is the JSON result. */
@@ -79,10 +104,48 @@ async function child(job: Job): Promise<PhaseResult[]> {
       ]
     }
     const a = await BigArray.open(conn, 'a')
+    if (job.storage === 'postgres') return await asyncReadPhases(conn, a)
     return await readPhases(conn, a, { reads: READS, changes: CHANGES })
   } finally {
     await db.close()
   }
+}
+
+/**
+ * readPhases (src/cli/phases.ts) for an asynchronous storage: the same sequential sum and random
+ * changes, and the same random reads (same seed, same indexes) through `getAsync`.
+ */
+async function asyncReadPhases(conn: Connection, a: BigArray): Promise<PhaseResult[]> {
+  const bytes = a.size * a.itemsize
+  const out: PhaseResult[] = []
+  out.push(
+    await timePhase('sequential sum', async () => {
+      const t = performance.now()
+      const s = await scanSum(a)
+      return `${formatRate(bytes, performance.now() - t)}, sum ${s}`
+    }),
+  )
+  out.push(
+    await timePhase(`${READS.toLocaleString('en-US')} random reads`, async () => {
+      const t = performance.now()
+      const rand = rng(7)
+      let sink = 0
+      for (let k = 0; k < READS; k++) {
+        if ((k & 16383) === 0) await yieldToEventLoop()
+        sink += (await a.getAsync(Math.floor(rand() * a.size))) as number
+      }
+      return `${(((performance.now() - t) * 1e3) / Math.max(1, READS)).toFixed(2)} µs/read${Number.isNaN(sink) ? ' (NaN)' : ''}`
+    }),
+  )
+  const changes = await timePhase(`${CHANGES.toLocaleString('en-US')} random changes + commit`, async () => {
+    const { changed } = await randomChanges(conn, a, CHANGES, rng(11))
+    const ps = conn.ram.pagesize
+    const pages = new Set([...changed.keys()].map((i) => Math.floor((i * a.itemsize) / ps))).size
+    return `${changed.size} elements in ${pages} pages (${formatBytes(pages * ps)} dirty)`
+  })
+  if (changes.error) await conn.abort()
+  out.push(changes)
+  return out
 }
 
 /** Reads the plain file into one Float64Array and sums it: the figure a scan is compared with. */
@@ -108,9 +171,14 @@ const mib = (b: number) => `${Math.round(b / MiB)} MiB`
 export async function main(): Promise<void> {
   console.log(
     `# wendelin.core workload: ${formatBytes(DATA)} of float64, RAM ${formatBytes(RAM_BIG)} and ${formatBytes(RAM_SMALL)}, ` +
-      `${READS.toLocaleString('en-US')} random reads, ${CHANGES.toLocaleString('en-US')} random changes; each part in a fresh process\n`,
+      `${READS.toLocaleString('en-US')} random reads, ${CHANGES.toLocaleString('en-US')} random changes; ` +
+      `storage ${STORAGES.join(' and ')}; each part in a fresh process\n`,
   )
   const dir = mkdtempSync(join(tmpdir(), 'bigfile-wendelin-'))
+  // PostgreSQL: a server for this run, started as the tests start theirs (test/helpers/postgres.ts)
+  const server = STORAGES.includes('postgres')
+    ? await (await import('../test/helpers/postgres.ts')).startPostgres()
+    : undefined
   try {
     const plainFile = join(dir, 'plain.f64')
     writePlainValues(plainFile, DATA, CHUNK, value, false)
@@ -118,40 +186,67 @@ export async function main(): Promise<void> {
     printPhases([plain])
     console.log()
     for (const blksize of BLKSIZES) {
-      const db = join(dir, `w-${blksize}.bigfile`)
-      console.log(`## ${formatBytes(blksize)} blocks`)
-      const fill = inChild({ kind: 'fill', db, blksize })
-      printPhases(fill)
-      const runs = [RAM_BIG, RAM_SMALL].map((ram) => ({
-        ram,
-        phases: inChild({ kind: 'run', db, blksize, ram }),
-      }))
-      for (const { ram, phases } of runs) {
-        console.log(`-- RAM ${formatBytes(ram)}`)
-        printPhases(phases)
+      const results = new Map<StorageName, { fill: PhaseResult[]; runs: PhaseResult[][] }>()
+      for (const storage of STORAGES) {
+        const location =
+          storage === 'postgres' && server ? await server.createDatabase() : join(dir, `w-${blksize}.bigfile`)
+        console.log(`## ${formatBytes(blksize)} blocks, ${storage}`)
+        const fill = inChild({ kind: 'fill', db: location, blksize })
+        printPhases(fill)
+        const runs = [RAM_BIG, RAM_SMALL].map((ram) => ({
+          ram,
+          phases: inChild({ kind: 'run', db: location, blksize, ram, storage }),
+        }))
+        for (const { ram, phases } of runs) {
+          console.log(`-- RAM ${formatBytes(ram)}`)
+          printPhases(phases)
+        }
+        const rows = runs[0].phases.map((p, k) => {
+          const q = runs[1].phases[k]
+          return [p.phase, cell(p), mib(p.maxRss), cell(q), mib(q.maxRss)]
+        })
+        console.log()
+        table(
+          ['phase', `RAM ${formatBytes(RAM_BIG)}`, 'maxRSS', `RAM ${formatBytes(RAM_SMALL)}`, 'maxRSS'],
+          rows,
+        )
+        console.log(
+          `sequential sum vs plain file read + sum (${seconds(plain.ms)}): ` +
+            runs
+              .map(({ ram, phases }) => `${fmtRatio(phases[0].ms, plain.ms)} with RAM ${formatBytes(ram)}`)
+              .join(', ') +
+            '\n',
+        )
+        results.set(storage, { fill, runs: runs.map((r) => r.phases) })
       }
-      const rows = runs[0].phases.map((p, k) => {
-        const q = runs[1].phases[k]
-        const cell = (r: PhaseResult) => (r.error ? r.error.split(':')[0] : seconds(r.ms))
-        return [p.phase, cell(p), mib(p.maxRss), cell(q), mib(q.maxRss)]
-      })
-      console.log()
-      table(
-        ['phase', `RAM ${formatBytes(RAM_BIG)}`, 'maxRSS', `RAM ${formatBytes(RAM_SMALL)}`, 'maxRSS'],
-        rows,
-      )
-      console.log(
-        `sequential sum vs plain file read + sum (${seconds(plain.ms)}): ` +
-          runs
-            .map(({ ram, phases }) => `${fmtRatio(phases[0].ms, plain.ms)} with RAM ${formatBytes(ram)}`)
-            .join(', ') +
-          '\n',
-      )
+      const sq = results.get('sqlite')
+      const pq = results.get('postgres')
+      if (sq && pq) {
+        // side by side: each phase's time on both storages and PostgreSQL's time over SQLite's
+        console.log(`## ${formatBytes(blksize)} blocks: SQLite and PostgreSQL side by side`)
+        const row = (what: string, a: PhaseResult, b: PhaseResult) => [
+          what,
+          cell(a),
+          cell(b),
+          a.error || b.error ? '' : `${(b.ms / a.ms).toFixed(2)}x`,
+        ]
+        const rows = [row(sq.fill[0].phase, sq.fill[0], pq.fill[0])]
+        for (const [k, ram] of [RAM_BIG, RAM_SMALL].entries()) {
+          for (const [j, p] of sq.runs[k].entries()) {
+            rows.push(row(`${p.phase}, RAM ${formatBytes(ram)}`, p, pq.runs[k][j]))
+          }
+        }
+        table(['phase', 'SQLite', 'PostgreSQL', 'PostgreSQL / SQLite'], rows)
+        console.log()
+      }
     }
   } finally {
+    await server?.stop()
     rmSync(dir, { recursive: true, force: true })
   }
 }
+
+const cell = (r: PhaseResult) => (r.error ? r.error.split(':')[0] : seconds(r.ms))
 
 if (import.meta.main) {
   const k = process.argv.indexOf('--child')

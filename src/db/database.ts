@@ -47,6 +47,12 @@ export interface LogOptions {
   name?: string
 }
 
+/** Options of `db.commits()`. */
+export interface CommitsOptions {
+  /** Ends the iteration (quietly, as `break` would) when aborted. */
+  signal?: AbortSignal
+}
+
 /** Options of `db.pack()`. */
 export interface PackOptions {
   /**
@@ -69,6 +75,8 @@ export class Database implements DatabaseCore {
   readonly #packing = new Set<Tid>()
   #head: Tid
   #closed = false
+  /** The open `commits()` iterations: told of every newer head, ended by close. */
+  readonly #watchers = new Set<{ seen(tid: Tid): void; end(): void }>()
 
   /** Prefer `Database.open(storage)`, which reads the head first (or a storage's opener: `openDatabase`). */
   constructor(storage: Storage, head: Tid = 0) {
@@ -277,10 +285,74 @@ export class Database implements DatabaseCore {
     )
   }
 
+  /**
+   * The tids of new commits as an async iterator, for `for await (const tid of db.commits({ signal }))`.
+   * It yields the newest tid this Database knows of whenever that moves on, strictly increasing. A slow
+   * consumer misses nothing it needs but intermediate tids: while it is busy, newer tids replace the one
+   * waiting (one tid is buffered, never more). What moves it: with PostgreSQL, every commit of any
+   * process, pushed by NOTIFY; with SQLite (which pushes nothing), this Database's own commits (its
+   * connections' and createFile/deleteFile/renameFile) and other processes' commits only once this
+   * Database reads the head (a connection's commit/abort/sync, `connect()`, `db.head()`). Snapshots do
+   * not move: a connection sees the commit at its next commit/abort/sync. Ends on `close()`, on
+   * `signal`'s abort, or when the loop breaks.
+   */
+  commits(options: CommitsOptions = {}): AsyncIterableIterator<Tid> {
+    this.#check()
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError('commits options must be an object { signal? }')
+    const signal = options.signal
+    let waiting: Tid | undefined
+    let ended = false
+    let wake: (() => void)[] = []
+    const rouse = () => {
+      const w = wake
+      wake = []
+      for (const f of w) f()
+    }
+    const watcher = {
+      seen: (tid: Tid) => {
+        waiting = tid
+        rouse()
+      },
+      end: () => {
+        if (ended) return
+        ended = true
+        this.#watchers.delete(watcher)
+        unsubscribe?.()
+        signal?.removeEventListener('abort', onAbort)
+        rouse()
+      },
+    }
+    const onAbort = () => watcher.end()
+    this.#watchers.add(watcher)
+    // The storage's pushes move the head (and so every iteration) as they come.
+    const unsubscribe = this.storage.subscribe?.((tid) => this._seen(tid))
+    if (signal?.aborted) watcher.end()
+    else signal?.addEventListener('abort', onAbort, { once: true })
+    const it: AsyncIterableIterator<Tid> = {
+      async next(): Promise<IteratorResult<Tid>> {
+        while (!ended && waiting === undefined) await new Promise<void>((r) => wake.push(r))
+        if (ended) return { done: true, value: undefined }
+        const tid = waiting as Tid
+        waiting = undefined
+        return { done: false, value: tid }
+      },
+      async return(): Promise<IteratorResult<Tid>> {
+        watcher.end()
+        return { done: true, value: undefined }
+      },
+      [Symbol.asyncIterator]() {
+        return it
+      },
+    }
+    return it
+  }
+
   /** Discards every connection's uncommitted changes, closes them and the storage. */
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    for (const w of [...this.#watchers]) w.end()
     for (const c of [...this.#conns]) c[Symbol.dispose]()
     await this.storage.close()
   }
@@ -297,7 +369,9 @@ export class Database implements DatabaseCore {
 
   /** @internal */
   _seen(tid: Tid): void {
-    if (tid > this.#head) this.#head = tid
+    if (tid <= this.#head) return
+    this.#head = tid
+    for (const w of this.#watchers) w.seen(tid)
   }
 
   /** The tid `stat`/`files` read: the head, or `at` resolved and checked. */

@@ -9,6 +9,7 @@ export {
 } from './connection.ts'
 export {
   type AtOptions,
+  type CommitsOptions,
   type ConnectOptions,
   Database,
   type LogOptions,

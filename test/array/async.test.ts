@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { BigArray, slice } from '../../src/array/index.ts'
-import { FileH, MemoryBigFile, PageState, WriteoutFlags } from '../../src/index.ts'
+import { FileH, MemoryBigFile, openDatabase, PageState, WriteoutFlags } from '../../src/index.ts'
+import { storageTest } from '../helpers/storages.ts'
 import { PS, ram } from './helpers.ts'
 
 function asyncArray(frames = 64) {
@@ -58,3 +59,36 @@ test('chunks release their pins on break, so a small RAM streams a big array', a
   assert.equal(await a.max(), 1)
   assert.equal(fh.ram.stats().used <= 8, true)
 })
+
+storageTest(
+  'a database array: getAsync/setAsync, chunks and reductions; get is EWOULDBLOCK only on an asynchronous storage',
+  async (t, s) => {
+    const d = await openDatabase(await s.location(t))
+    t.after(() => d.close())
+    const w = d.connect({ ram: ram() })
+    await BigArray.create(w, 'x', { dtype: 'float64', shape: [20, 300] })
+    await w.commit()
+    const conn = d.connect({ ram: ram() })
+    const a = await BigArray.open(conn, 'x')
+    // a cold page: SQLite loads it at once, PostgreSQL only in the background
+    if (s.name === 'postgres') assert.throws(() => a.get(0, 0), { code: 'EWOULDBLOCK' })
+    else assert.equal(a.get(0, 0), 0)
+    assert.equal(await a.getAsync(0, 0), 0)
+    assert.equal(a.get(0, 0), 0, 'resident now: sync access works')
+    await a.setAsync(19, 299, 5)
+    assert.equal(await a.getAsync(-1, -1), 5)
+    await a.fill(1)
+    assert.equal(await a.sum(), 6000)
+    let n = 0
+    for await (const { data } of a.at(slice(null, null, -1)).chunks()) n += data.length
+    assert.equal(n, 6000)
+    await a.at(3).copyFrom(Array.from({ length: 300 }, (_, i) => i))
+    await conn.commit()
+    // another connection, cold: chunks and reductions load what they read
+    const b = await BigArray.open(d.connect({ ram: ram(8) }), 'x')
+    assert.equal(await b.at(3).max(), 299)
+    assert.equal(await b.mean(), (6000 - 300 + (299 * 300) / 2) / 6000)
+    for await (const _ of b.chunks()) break
+    assert.ok(b.fileh.ram.stats().used <= 8)
+  },
+)

@@ -126,3 +126,53 @@ storageTest('sync refuses with uncommitted changes; writeout outside commit is r
   await conn.sync()
   await db.close()
 })
+
+storageTest(
+  'db.commits() yields new tids in order, coalesces to the newest for a slow consumer, ends on abort and close',
+  async (t, s) => {
+    const location = await s.location(t)
+    const db = await openDatabase(location)
+    const ac = new AbortController()
+    const it = db.commits({ signal: ac.signal })
+    // this Database's own commits: a file operation and a connection's commit
+    await db.createFile('a', { blksize: PS }) // 1
+    assert.deepEqual(await it.next(), { done: false, value: 1 })
+    const conn = db.connect({ ram: ram() })
+    const v = (await conn.open('a')).mmap(0, 1)
+    for (let i = 2; i <= 6; i++) {
+      ;(await faulted(v, 0)).setFloat64(0, i)
+      assert.equal(await conn.commit(), i)
+    }
+    // five commits while nobody read: one tid waits, the newest
+    assert.deepEqual(await it.next(), { done: false, value: 6 })
+    const pending = it.next()
+    await db.renameFile('a', 'b') // 7
+    assert.deepEqual(await pending, { done: false, value: 7 })
+    // another Database's commit: pushed on PostgreSQL; on SQLite seen once this Database reads the head
+    const other = await openDatabase(location)
+    await other.createFile('c', { blksize: PS }) // 8
+    await other.close()
+    if (s.name === 'sqlite') assert.equal(await db.head(), 8)
+    assert.deepEqual(await it.next(), { done: false, value: 8 })
+    // for await, ended by the signal
+    const seen: number[] = []
+    const loop = (async () => {
+      for await (const tid of it) {
+        seen.push(tid)
+        if (tid === 9) ac.abort()
+      }
+    })()
+    await db.createFile('d', { blksize: PS }) // 9
+    await loop
+    assert.deepEqual(seen, [9])
+    assert.deepEqual(await it.next(), { done: true, value: undefined })
+    // close ends a waiting iteration; a loop that breaks ends its own
+    const second = db.commits()
+    const waiting = second.next()
+    v.unmap()
+    conn.close()
+    await db.close()
+    assert.deepEqual(await waiting, { done: true, value: undefined })
+    assert.throws(() => db.commits(), { code: 'ECLOSED' })
+  },
+)

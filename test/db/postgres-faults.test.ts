@@ -301,3 +301,38 @@ test('a server restart: typed errors at most, then the Database works again and 
     'each commit once, in order',
   )
 })
+
+test('a statement of the pipelined commit that fails voids the rest: nothing committed, pages stay dirty, the next commit works', {
+  skip,
+}, async (t) => {
+  const url = await postgres.location(t)
+  const db = await openDatabase(url)
+  t.after(() => db.close())
+  await fill(db, 1) // tid 1
+  const conn = db.connect({ ram: ram() })
+  const v = (await conn.open('f')).mmap(0, PAGES)
+  ;(await faulted(v, 0)).setFloat64(0, 2)
+  // A row in the way of the commit's own block row (file 1, block 0, tid 2): its INSERT, the first
+  // statement of the pipeline, fails on the primary key; the log, head, NOTIFY and COMMIT after it must not run.
+  const raw = new pg.Client({ connectionString: url })
+  await raw.connect()
+  t.after(() => raw.end())
+  await raw.query(`INSERT INTO bigfile.blocks (file_id, blk, tid, data, sum) VALUES (1, 0, 2, NULL, 0)`)
+  const heard: number[] = []
+  db.on('commit', (tid) => heard.push(tid))
+  await assert.rejects(conn.commit(), (e: unknown) => {
+    assertTyped(e, ['ESTORAGE'])
+    return true
+  })
+  assert.equal(await db.head(), 1)
+  assert.equal((await raw.query('SELECT count(*)::int AS n FROM bigfile.log')).rows[0].n, 1)
+  assert.equal(conn.hasChanges(), true, 'the pages stay dirty')
+  assert.deepEqual(await values(db), new Array(PAGES).fill(1))
+  await raw.query('DELETE FROM bigfile.blocks WHERE tid = 2')
+  assert.equal(await conn.commit(), 2)
+  assert.deepEqual(await values(db), [2, ...new Array(PAGES - 1).fill(1)])
+  for (let i = 0; i < 200 && !heard.includes(2); i++) await new Promise((r) => setTimeout(r, 5))
+  assert.deepEqual(heard, [2], 'only the commit that happened was announced')
+  v.unmap()
+  conn.close()
+})

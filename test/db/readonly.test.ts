@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { pathToFileURL } from 'node:url'
 import { openDatabase } from '../../src/db/index.ts'
+import { faulted, storageTest } from '../helpers/storages.ts'
 import { PS, ram, tmpDir } from './helpers.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
@@ -18,12 +19,13 @@ async function makeDb(path: string, value = 7): Promise<void> {
   const conn = db.connect({ ram: ram() })
   const f = await conn.open('f', { create: { blksize: PS, size: PS } })
   const v = f.mmap(0, 1)
-  v.setFloat64(8, value)
+  ;(await faulted(v, 8)).setFloat64(8, value)
   v.unmap()
   await conn.commit()
   await db.close()
 }
 
+// SQLite only: files and paths (PostgreSQL's readOnly without a schema: postgres-loads.test.ts).
 test('readOnly: an empty file stays empty, /dev/null and a directory are ECORRUPT, a missing one ENOENT', async (t) => {
   const dir = tmpDir(t)
   const empty = join(dir, 'e.db')
@@ -41,28 +43,39 @@ test('readOnly: an empty file stays empty, /dev/null and a directory are ECORRUP
   assert.deepEqual(readdirSync(dir), ['e.db'])
 })
 
-test('readOnly: reads, and every write (commit, createFile, pack) is EROFS with the file untouched', async (t) => {
-  const dir = tmpDir(t)
-  const path = join(dir, 'r.db')
-  await makeDb(path)
-  const before = readFileSync(path)
-  const db = await openDatabase(path, { readOnly: true })
-  t.after(() => db.close())
-  const conn = db.connect({ ram: ram() })
-  const f = await conn.open('f')
-  const v = f.mmap(0, 1)
-  assert.equal(v.getFloat64(8), 7)
-  v.setFloat64(8, 8)
-  v.unmap()
-  await assert.rejects(conn.commit(), { code: 'EROFS' })
-  await assert.rejects(db.createFile('g', { blksize: PS }), { code: 'EROFS' })
-  await assert.rejects(db.pack(), { code: 'EROFS' })
-  await assert.rejects(db.deleteFile('f'), { code: 'EROFS' })
-  await conn.abort()
-  await db.close()
-  assert.deepEqual(readFileSync(path), before)
-})
+storageTest(
+  'readOnly: reads, and every write (commit, createFile, pack) is EROFS with the data untouched',
+  async (t, s) => {
+    const path = await s.location(t, 'r.db')
+    await makeDb(path)
+    const before = s.name === 'sqlite' ? readFileSync(path) : undefined
+    const db = await openDatabase(path, { readOnly: true })
+    t.after(() => db.close())
+    const conn = db.connect({ ram: ram() })
+    const f = await conn.open('f')
+    const v = f.mmap(0, 1)
+    assert.equal((await faulted(v, 8)).getFloat64(8), 7)
+    v.setFloat64(8, 8)
+    v.unmap()
+    await assert.rejects(conn.commit(), { code: 'EROFS' })
+    await assert.rejects(db.createFile('g', { blksize: PS }), { code: 'EROFS' })
+    await assert.rejects(db.pack(), { code: 'EROFS' })
+    await assert.rejects(db.deleteFile('f'), { code: 'EROFS' })
+    await conn.abort()
+    await db.close()
+    if (before) assert.deepEqual(readFileSync(path), before)
+    // every storage: nothing committed, the value as it was
+    const again = await openDatabase(path)
+    t.after(() => again.close())
+    assert.equal(await again.head(), 1)
+    const c = again.connect({ ram: ram() })
+    const w = (await c.open('f')).mmap(0, 1)
+    assert.equal((await faulted(w, 8)).getFloat64(8), 7)
+    w.unmap()
+  },
+)
 
+// SQLite only: files and paths.
 test('the CLI: ls/info/stats/check of an empty file or /dev/null is a clear error and converts nothing', (t) => {
   const dir = tmpDir(t)
   const empty = join(dir, 'e.db')
@@ -101,6 +114,7 @@ function inReadOnlyDir(path: string, code: string) {
   })
 }
 
+// SQLite only: WAL and directory permissions.
 test('a WAL database in a read-only directory reads (closed cleanly, and with a live writer)', async (t) => {
   if (process.platform === 'win32') return t.skip('POSIX permissions')
   const parent = tmpDir(t)

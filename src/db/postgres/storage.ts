@@ -93,9 +93,16 @@ export class PostgresStorage implements Storage {
   readonly #subscribers = new Set<(tid: Tid) => void>()
   #writer: Promise<void> = Promise.resolve()
   readonly #loads: LoadRequest[] = []
+  #loadsInFlight = 0
+  /** Load statements in flight at most: one per pooled connection. */
+  readonly #loadSlots: number
   /** @internal blksize by file id (it never changes; ids are never reused). */
   readonly blksizes = new Map<number, number>()
   readonly #poolSize: number
+  /** The newest head this storage has read, committed or heard of. */
+  #head: Tid = 0
+  /** The type parsers of our queries (int8 as a Number), lent to a user's pool clients while we hold them. */
+  readonly #types: Types
   #closed = false
 
   private constructor(
@@ -105,10 +112,13 @@ export class PostgresStorage implements Storage {
     where: string,
     poolSize: number,
     readOnly: boolean,
+    types: Types,
   ) {
+    this.#types = types
     this.readOnly = readOnly
     this.#pool = pool
     this.#poolSize = poolSize
+    this.#loadSlots = poolSize
     this.#ownPool = ownPool
     this.schema = schema
     this.s = `"${schema}"`
@@ -136,7 +146,7 @@ export class PostgresStorage implements Storage {
     if (!Number.isSafeInteger(connectTimeout) || connectTimeout < 0) {
       throw new InvalidArgumentError(`connectTimeoutMs must be a non-negative integer, got ${connectTimeout}`)
     }
-    const types = {
+    const types: Types = {
       // int8 as a Number: tids, block numbers and sizes stay below 2^53.
       getTypeParser: ((oid: number, format?: string) =>
         oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
@@ -167,6 +177,7 @@ export class PostgresStorage implements Storage {
       where,
       own ? poolSize : ((pool as unknown as { options: { max?: number } }).options.max ?? 10),
       options.readOnly === true,
+      types,
     )
     try {
       await storage.#withClient(`open ${where}`, (c) =>
@@ -177,6 +188,7 @@ export class PostgresStorage implements Storage {
         const listener = new Listener(pg, config, schema, head, {
           since: (after) => storage.#since(after),
           emit: (tid) => {
+            storage.seen(tid)
             for (const fn of [...storage.#subscribers]) fn(tid)
           },
           error: () => {},
@@ -220,7 +232,9 @@ export class PostgresStorage implements Storage {
         text: `SELECT value FROM ${this.s}.meta WHERE key = 'head'`,
       })
       if (r.rowCount !== 1) throw new CorruptError(`${this.where}: the meta row 'head' is missing`)
-      return r.rows[0].value as number
+      const head = r.rows[0].value as number
+      this.seen(head)
+      return head
     })
   }
 
@@ -254,6 +268,8 @@ export class PostgresStorage implements Storage {
 
   #record(row: RecordRow): FileRecord {
     verifyRecord(this.where, row)
+    // a committed record's blksize never changes: a commit to the file may then skip reading it
+    this.blksizes.set(row.id, row.blksize)
     return toRecord(row)
   }
 
@@ -281,9 +297,11 @@ export class PostgresStorage implements Storage {
   }
 
   /**
-   * Loads are batched: the requests made in one synchronous stretch (a fault of a range, a scan's
-   * prefetch) leave together at the end of it, a few blocks per statement, the statements spread over
-   * the pool. One block per statement would pay a round trip and a plan for every 64 KiB.
+   * Loads are batched without a timer: a request waits in a queue only while every load slot (one per
+   * pooled connection) is busy, and a slot that frees takes everything waiting for the same file and
+   * snapshot (up to BATCH_BYTES) in one statement. So a lone fault costs one round trip, and a stream
+   * of faults (the VM keeps at most RAM.maxLoads in flight and starts a new one as each ends) is served
+   * a few blocks per statement instead of one round trip and one plan per block.
    */
   loadBlock(file: number, blk: number, at: Tid, buf: Uint8Array): Promise<void> {
     this.#check()
@@ -291,31 +309,72 @@ export class PostgresStorage implements Storage {
     checkInt(blk)
     checkInt(at)
     return new Promise((resolve, reject) => {
-      this.#loads.push({ file, blk, at, buf, resolve, reject })
-      if (this.#loads.length === 1) queueMicrotask(() => this.#flushLoads())
+      this.#queueLoad({ file, blk, at, buf, resolve, reject })
     })
   }
 
-  #flushLoads(): void {
-    const all = this.#loads.splice(0)
-    const groups = new Map<string, LoadRequest[]>()
-    for (const r of all) {
-      const key = `${r.file}:${r.at}`
-      let g = groups.get(key)
-      if (!g) groups.set(key, (g = []))
-      g.push(r)
+  /**
+   * Blocks `blk` .. `blk + count - 1` into `buf` (count × blksize bytes): queued together, so they
+   * leave in one statement (one COPY) when a load slot is free, split over free slots only when
+   * there are several and the range is bigger than a slot's share.
+   */
+  loadBlocks(file: number, blk: number, count: number, at: Tid, buf: Uint8Array): Promise<void> {
+    this.#check()
+    checkInt(file)
+    checkInt(blk)
+    checkInt(at)
+    if (!Number.isSafeInteger(count) || count < 1 || buf.length % count !== 0) {
+      throw new InvalidArgumentError(`loadBlocks: ${count} blocks do not fit a buffer of ${buf.length} bytes`)
     }
-    for (const g of groups.values()) {
-      // As many statements as connections when there is enough to share, none over BATCH_BYTES.
-      const bytes = g[0].buf.length
-      const perPool = Math.ceil(g.length / this.#poolSize)
-      const per = Math.max(1, Math.min(perPool, Math.floor(BATCH_BYTES / bytes)))
-      for (let i = 0; i < g.length; i += per) {
-        const part = g.slice(i, i + per)
-        this.#loadBatch(part).catch((e) => {
+    const bs = buf.length / count
+    const parts: Promise<void>[] = []
+    for (let k = 0; k < count; k++) {
+      parts.push(
+        new Promise((resolve, reject) => {
+          this.#queueLoad({
+            file,
+            blk: blk + k,
+            at,
+            buf: buf.subarray(k * bs, (k + 1) * bs),
+            resolve,
+            reject,
+          })
+        }),
+      )
+    }
+    return Promise.all(parts).then(() => {})
+  }
+
+  #queueLoad(r: LoadRequest): void {
+    this.#loads.push(r)
+    // Requests of one synchronous stretch (a fault of a range) are dispatched together.
+    if (this.#loads.length === 1) queueMicrotask(() => this.#dispatchLoads())
+  }
+
+  /** Sends waiting loads on the free slots: (1) group by file and snapshot, (2) share among free slots. */
+  #dispatchLoads(): void {
+    while (this.#loads.length > 0 && this.#loadsInFlight < this.#loadSlots) {
+      // (1) the oldest request's file and snapshot, every waiting request for them
+      const { file, at, buf } = this.#loads[0]
+      const same: LoadRequest[] = []
+      const rest: LoadRequest[] = []
+      for (const r of this.#loads)
+        (r.file === file && r.at === at && r.buf.length === buf.length ? same : rest).push(r)
+      // (2) an equal share per free slot when there is enough to share, never over BATCH_BYTES
+      const free = this.#loadSlots - this.#loadsInFlight
+      const per = Math.max(1, Math.min(Math.ceil(same.length / free), Math.floor(BATCH_BYTES / buf.length)))
+      const part = same.slice(0, per)
+      this.#loads.length = 0
+      this.#loads.push(...same.slice(per), ...rest)
+      this.#loadsInFlight++
+      this.#loadBatch(part)
+        .catch((e) => {
           for (const r of part) r.reject(e)
         })
-      }
+        .finally(() => {
+          this.#loadsInFlight--
+          this.#dispatchLoads()
+        })
     }
   }
 
@@ -460,34 +519,31 @@ export class PostgresStorage implements Storage {
     })
   }
 
+  /**
+   * The write transaction: this process's writer turn and a pooled connection, no round trip yet — the
+   * server transaction (BEGIN, the head row lock) starts with the first statement that needs it, or
+   * with the commit's own round trip (see PostgresTxn).
+   */
   async begin(): Promise<StorageTxn> {
     this.#check()
     if (this.readOnly) throw new ReadOnlyError(`${this.where} is open read-only`)
     const release = await this.#writerTurn()
-    let c: PoolClient | undefined
+    let c: PoolClient
     try {
       c = await this.#acquire('begin a write transaction')
-      // One round trip: BEGIN and the row lock on meta 'head' — the database's write lock, held until
-      // COMMIT or ROLLBACK.
-      const res = (await c.query(
-        `BEGIN; SELECT value AS head FROM ${this.s}.meta WHERE key = 'head' FOR UPDATE`,
-      )) as unknown as { rows: unknown[] }[]
-      const h = res[1].rows[0] as { head: number } | undefined
-      if (h === undefined) throw new CorruptError(`${this.where}: the meta row 'head' is missing`)
-      const tid = h.head + 1
-      const client = c
-      return new PostgresTxn(this, client, tid, randomUUID(), (err) => {
-        this.#release(client, err)
-        release()
-      })
     } catch (e) {
-      if (c) {
-        await c.query('ROLLBACK').catch(() => {})
-        this.#release(c, isConnectionLoss(e) ? e : undefined)
-      }
       release()
-      throw pgError(e, 'begin a write transaction')
+      throw e
     }
+    return new PostgresTxn(this, c, this.#head, randomUUID(), (err) => {
+      this.#release(c, err)
+      release()
+    })
+  }
+
+  /** @internal A head read or heard of: the newest is the next transaction's guess. */
+  seen(tid: Tid): void {
+    if (tid > this.#head) this.#head = tid
   }
 
   /**
@@ -762,11 +818,21 @@ export class PostgresStorage implements Storage {
       refused.add(err)
       throw err
     }
+    // A client of the user's pool parses int8 the user's way: ours while we hold it, theirs after.
+    if (!this.#ownPool) {
+      const client = c as unknown as { _types: unknown }
+      lent.set(c, client._types)
+      client._types = this.#types
+    }
     return c
   }
 
   /** Returns `c` to the pool; with `err`, the pool destroys it instead. */
   #release(c: PoolClient, err?: unknown): void {
+    if (lent.has(c)) {
+      ;(c as unknown as { _types: unknown })._types = lent.get(c)
+      lent.delete(c)
+    }
     try {
       c.release(err instanceof Error ? err : err === undefined ? undefined : true)
     } catch {
@@ -780,6 +846,12 @@ export class PostgresStorage implements Storage {
 }
 
 function swallow(): void {}
+
+/** pg's type parsers of a connection (its `types` option). */
+type Types = { getTypeParser: typeof import('pg').types.getTypeParser }
+
+/** The type parsers of a user's pool client we hold, to give back on release. */
+const lent = new WeakMap<object, unknown>()
 
 /** Errors of opening a connection (not of losing one): a read is not retried after them. */
 const refused = new WeakSet<object>()

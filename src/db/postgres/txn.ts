@@ -1,17 +1,24 @@
 // One open write transaction of the PostgreSQL storage, on one pooled connection that holds the
 // head row lock: file operations and block writes go straight to the server (block bytes as binary
 // parameters); the log rows, the new head and the NOTIFY are written at commit, right before COMMIT.
+// The server transaction starts late: a transaction that only writes a batch of blocks (the usual
+// small commit of a writer at the head) sends BEGIN, the lock, its blocks, the log and COMMIT in one
+// round trip, its tid guessed from the newest head the storage knows and checked under the lock.
 import type { PoolClient } from 'pg'
-import { ExistsError, InvalidArgumentError, NotFoundError } from '../../errors.ts'
+import { CorruptError, ExistsError, InvalidArgumentError, NotFoundError } from '../../errors.ts'
 import { encodeBlocks } from '../sqlite/blocklist.ts'
 import { blockSum, recordSum, verifyRecord } from '../sqlite/checksum.ts'
 import type { FilePatch, Meta, NewFile, StorageTxn, Tid, Touched } from '../storage.ts'
 import { ConnectionError, isConnectionLoss, pgError } from './errors.ts'
+import { pipeline, type Statement } from './pipeline.ts'
 import type { PostgresStorage, RecordRow } from './storage.ts'
 
 /** Pending block writes leave when this many are waiting, or this many bytes. */
 const BATCH_BLOCKS = 64
 const BATCH_BYTES = 4 << 20
+
+/** SQLSTATE division_by_zero: the commit's guard, when the guessed head was not the head. */
+const GUARD = '22012'
 
 interface FileChange {
   blocks: Set<number>
@@ -19,7 +26,11 @@ interface FileChange {
 }
 
 export class PostgresTxn implements StorageTxn {
-  readonly tid: Tid
+  #tid: Tid
+  /** Whether BEGIN and the head row lock have run (until then #tid is a guess: the known head + 1). */
+  #begun = false
+  /** A conflict check skipped because its `at` was the guessed head: run for real if the guess was wrong. */
+  #skipped: { at: Tid; touched: readonly Touched[] } | undefined
   readonly #st: PostgresStorage
   readonly #c: PoolClient
   /** Written into the log row, so a commit whose reply was lost can be recognised. */
@@ -33,12 +44,39 @@ export class PostgresTxn implements StorageTxn {
   readonly #onEnd: (err?: unknown) => void
   #done = false
 
-  constructor(st: PostgresStorage, c: PoolClient, tid: Tid, token: string, onEnd: (err?: unknown) => void) {
+  /** `guess`: the newest head the storage knows; the tid is guess + 1 unless BEGIN finds a newer head. */
+  constructor(st: PostgresStorage, c: PoolClient, guess: Tid, token: string, onEnd: (err?: unknown) => void) {
     this.#st = st
     this.#c = c
-    this.tid = tid
+    this.#tid = guess + 1
     this.#token = token
     this.#onEnd = onEnd
+  }
+
+  /** The tid this transaction commits as (final once the server transaction has begun; always after commit). */
+  get tid(): Tid {
+    return this.#tid
+  }
+
+  /**
+   * BEGIN and the row lock on meta 'head' — the database's write lock across processes and machines,
+   * held until COMMIT or ROLLBACK — in one round trip; tid = head + 1. A conflict check skipped on a
+   * guess that turned out stale runs now.
+   */
+  async #begin(): Promise<PoolClient> {
+    if (this.#begun) return this.#c
+    const res = (await this.#c.query(
+      `BEGIN; SELECT value AS head FROM ${this.#st.s}.meta WHERE key = 'head' FOR UPDATE`,
+    )) as unknown as { rows: { head: number }[] }[]
+    this.#begun = true
+    const h = res[1].rows[0]
+    if (h === undefined) throw new CorruptError(`${this.#st.where}: the meta row 'head' is missing`)
+    this.#tid = h.head + 1
+    this.#st.seen(h.head)
+    const skipped = this.#skipped
+    this.#skipped = undefined
+    if (skipped) await this.#checkConflicts(skipped.at, skipped.touched)
+    return this.#c
   }
 
   /** The server process of this transaction's connection (for diagnostics and fault tests). */
@@ -53,20 +91,20 @@ export class PostgresTxn implements StorageTxn {
   }
 
   async #current(file: number): Promise<RecordRow> {
-    const row = await this.#st.queryFileById(this.#c, file, this.tid)
+    const row = await this.#st.queryFileById(await this.#begin(), file, this.tid)
     if (!row || row.name === null) throw new NotFoundError(`file #${file} does not exist (deleted?)`)
     verifyRecord(this.#st.where, row)
     return row
   }
 
   async #checkFree(name: string): Promise<void> {
-    if (await this.#st.queryFileByName(this.#c, name, this.tid)) {
+    if (await this.#st.queryFileByName(await this.#begin(), name, this.tid)) {
       throw new ExistsError(`a file named ${JSON.stringify(name)} already exists`)
     }
   }
 
   async #put(file: number, name: string | null, blksize: number, size: number, meta: string): Promise<void> {
-    await this.#c.query({
+    await (await this.#begin()).query({
       name: 'bf_put_version',
       text: `INSERT INTO ${this.#st.s}.file_versions (file_id, tid, name, blksize, size, meta, sum)
         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (file_id, tid) DO UPDATE
@@ -87,18 +125,50 @@ export class PostgresTxn implements StorageTxn {
 
   async checkConflicts(at: Tid, touched: readonly Touched[]): Promise<void> {
     this.#open()
+    // A snapshot at the head has missed no commit, so nothing can conflict and no pack can have passed
+    // it (the cutoff never exceeds the head). Before BEGIN the head is a guess: when nothing but the
+    // commit will need the server (#commitOnly), the guess is checked under the lock at commit (and the
+    // check runs there if it was stale); otherwise BEGIN now, then check against the real head.
+    if (!this.#begun && at === this.tid - 1 && this.#commitOnly(touched)) {
+      this.#skipped = { at, touched }
+      return
+    }
     try {
-      await this.#st.checkConflictsOn(this.#c, at, touched)
+      await this.#begin()
+      await this.#checkConflicts(at, touched)
     } catch (e) {
       throw pgError(e, 'conflict check')
     }
+  }
+
+  async #checkConflicts(at: Tid, touched: readonly Touched[]): Promise<void> {
+    if (at === this.tid - 1) return
+    await this.#st.checkConflictsOn(this.#c, at, touched)
+  }
+
+  /**
+   * Whether a commit of `touched` sends nothing before its commit: block writes only, to files whose
+   * blksize is known, few enough to wait in one batch. (A ConflictError found at a flush would reach
+   * the caller wrapped in the VM's StoreError; found at commit, it reaches it as itself.)
+   */
+  #commitOnly(touched: readonly Touched[]): boolean {
+    let blocks = 0
+    let bytes = 0
+    for (const t of touched) {
+      if (t.file === undefined || t.record) return false
+      const bs = this.#st.blksizes.get(t.file)
+      if (bs === undefined) return false
+      blocks += t.blocks.length
+      bytes += t.blocks.length * bs
+    }
+    return blocks < BATCH_BLOCKS && bytes < BATCH_BYTES
   }
 
   async createFile(spec: NewFile): Promise<number> {
     this.#open()
     try {
       await this.#checkFree(spec.name)
-      const r = await this.#c.query({
+      const r = await (await this.#begin()).query({
         name: 'bf_next_file_id',
         text: `UPDATE ${this.#st.s}.meta SET value = value + 1 WHERE key = 'next_file_id' RETURNING value - 1 AS id`,
       })
@@ -138,7 +208,7 @@ export class PostgresTxn implements StorageTxn {
     try {
       await this.#flush() // the statement below reads the table, this transaction's blocks included
       const s = this.#st.s
-      const r = await this.#c.query({
+      const r = await (await this.#begin()).query({
         name: 'bf_live_blocks_from',
         text: `SELECT blk, tid FROM ${s}.blocks b WHERE file_id = $1 AND blk >= $2 AND data IS NOT NULL
             AND tid = (SELECT max(tid) FROM ${s}.blocks WHERE file_id = b.file_id AND blk = b.blk)`,
@@ -211,7 +281,7 @@ export class PostgresTxn implements StorageTxn {
 
   /** Replaces the row this transaction already wrote for (file, blk). */
   async #rewrite(file: number, blk: number, bytes: Buffer | null): Promise<void> {
-    await this.#c.query({
+    await (await this.#begin()).query({
       name: 'bf_rewrite_block',
       text: `UPDATE ${this.#st.s}.blocks SET data = $4, sum = $5 WHERE file_id = $1 AND blk = $2 AND tid = $3`,
       values: [file, blk, this.tid, bytes, blockSum(file, blk, this.tid, bytes)],
@@ -220,60 +290,60 @@ export class PostgresTxn implements StorageTxn {
 
   /** Sends the pending blocks: one INSERT of plain rows (no ON CONFLICT: speculative insertion costs more). */
   async #flush(): Promise<void> {
-    const batch = this.#batch.splice(0)
+    if (this.#batch.length === 0) return
+    const c = await this.#begin()
+    const st = this.#batchStatement()
+    this.#clearBatch()
+    if (st) await c.query({ name: `bf_write_blocks_${st.rows}`, text: st.text, values: st.values })
+  }
+
+  #clearBatch(): void {
+    this.#batch.length = 0
     this.#pendingAt.clear()
     this.#batchBytes = 0
-    if (batch.length === 0) return
+  }
+
+  /** The pending blocks as one INSERT statement at this.tid (bytes as binary parameters). */
+  #batchStatement(): (Statement & { rows: number; values: unknown[] }) | undefined {
+    const batch = this.#batch
+    if (batch.length === 0) return undefined
     const rows: string[] = []
-    const values: unknown[] = []
+    const values: (number | Buffer | null)[] = []
     for (const b of batch) {
       const k = values.length
       rows.push(`($${k + 1}, $${k + 2}, $${k + 3}, $${k + 4}, $${k + 5})`)
       values.push(b.file, b.blk, this.tid, b.data, blockSum(b.file, b.blk, this.tid, b.data))
     }
-    await this.#c.query({
-      name: `bf_write_blocks_${batch.length}`,
+    return {
+      rows: batch.length,
       text: `INSERT INTO ${this.#st.s}.blocks (file_id, blk, tid, data, sum) VALUES ${rows.join(', ')}`,
       values,
-    })
+    }
   }
 
   /**
-   * Writes the log, the new head and the NOTIFY, and COMMITs, in one round trip (one simple query of
-   * several statements; every value in it is a checked integer, a hex literal or our own UUID). When
-   * the connection is lost meanwhile, the outcome is unknown to us: the token in the log row tells,
-   * read on another connection.
+   * Writes the last pending blocks, the log, the new head and the NOTIFY, and COMMITs, in one round
+   * trip (a pipeline: the blocks as binary parameters; every other value is a checked integer, a hex
+   * literal or our own UUID). Not begun yet: BEGIN and the head row lock lead the same round trip, with
+   * a guard that fails the statement (division by zero) unless the head is the guess; then ROLLBACK,
+   * BEGIN for real (the skipped conflict check runs) and the pipeline again at the right tid. When the
+   * connection is lost meanwhile, the outcome is unknown to us: the token in the log row tells, read on
+   * another connection.
    */
   async commit(): Promise<void> {
     this.#open()
+    let statements = this.#commitStatements()
     try {
-      await this.#flush()
-    } catch (e) {
-      await this.rollback(e)
-      throw pgError(e, `commit of tid ${this.tid}`)
-    }
-    const s = this.#st.s
-    const files: string[] = []
-    for (const [file, c] of this.#changes) {
-      const blocks = [...c.blocks].sort((a, b) => a - b)
-      const list = blocks.length ? `'\\x${Buffer.from(encodeBlocks(blocks)).toString('hex')}'::bytea` : 'NULL'
-      files.push(`(${this.tid}, ${file}, ${list}, ${c.record})`)
-    }
-    const text = [
-      // Commit times never go backwards (a clock stepped back still gives the newest commit the newest time).
-      `INSERT INTO ${s}.log (tid, time, token) VALUES (${this.tid}, greatest(${Date.now() / 1000},
-        coalesce((SELECT time FROM ${s}.log ORDER BY tid DESC LIMIT 1), 0)), '${this.#token}')`,
-      files.length
-        ? `INSERT INTO ${s}.log_files (tid, file_id, blocks, record) VALUES ${files.join(', ')}`
-        : '',
-      `UPDATE ${s}.meta SET value = ${this.tid} WHERE key = 'head'`,
-      `SELECT pg_notify('${this.#st.schema}', '${this.tid}')`,
-      'COMMIT',
-    ]
-      .filter((x) => x !== '')
-      .join(';\n')
-    try {
-      await this.#c.query(text)
+      try {
+        await pipeline(this.#c, statements)
+      } catch (e) {
+        if (this.#begun || (e as { code?: unknown }).code !== GUARD) throw e
+        // (the guess was stale: another process committed after the head this storage knew)
+        await this.#c.query('ROLLBACK')
+        await this.#begin()
+        statements = this.#commitStatements()
+        await pipeline(this.#c, statements)
+      }
     } catch (e) {
       if (!isConnectionLoss(e)) {
         // A statement failed: the server skipped the rest, COMMIT included; the transaction is void.
@@ -298,12 +368,55 @@ export class PostgresTxn implements StorageTxn {
       }
     }
     for (const [file, bs] of this.#blksizes) this.#st.blksizes.set(file, bs)
+    this.#st.seen(this.tid)
     this.#end()
+  }
+
+  /** The commit's statements at this.tid: [BEGIN, the guarded lock,] the last blocks, the log, head, NOTIFY, COMMIT. */
+  #commitStatements(): Statement[] {
+    const s = this.#st.s
+    const statements: Statement[] = []
+    if (!this.#begun) {
+      statements.push(
+        { text: 'BEGIN' },
+        {
+          text: `SELECT CASE WHEN value = ${this.tid - 1} THEN 1 ELSE 1 / (value - value) END
+            FROM ${s}.meta WHERE key = 'head' FOR UPDATE`,
+        },
+      )
+    }
+    const files: string[] = []
+    for (const [file, c] of this.#changes) {
+      const blocks = [...c.blocks].sort((a, b) => a - b)
+      const list = blocks.length ? `'\\x${Buffer.from(encodeBlocks(blocks)).toString('hex')}'::bytea` : 'NULL'
+      files.push(`(${this.tid}, ${file}, ${list}, ${c.record})`)
+    }
+    const blocks = this.#batchStatement()
+    if (blocks) statements.push(blocks)
+    statements.push(
+      // Commit times never go backwards (a clock stepped back still gives the newest commit the newest time).
+      {
+        text: `INSERT INTO ${s}.log (tid, time, token) VALUES (${this.tid}, greatest(${Date.now() / 1000},
+        coalesce((SELECT time FROM ${s}.log ORDER BY tid DESC LIMIT 1), 0)), '${this.#token}')`,
+      },
+    )
+    if (files.length) {
+      statements.push({
+        text: `INSERT INTO ${s}.log_files (tid, file_id, blocks, record) VALUES ${files.join(', ')}`,
+      })
+    }
+    statements.push(
+      { text: `UPDATE ${s}.meta SET value = ${this.tid} WHERE key = 'head'` },
+      { text: `SELECT pg_notify('${this.#st.schema}', '${this.tid}')` },
+      { text: 'COMMIT' },
+    )
+    return statements
   }
 
   async rollback(err?: unknown): Promise<void> {
     if (this.#done) return
     let lost = err !== undefined && isConnectionLoss(err) ? err : undefined
+    // Not begun: nothing is open on the server (a failed pipeline's BEGIN is rolled back all the same).
     if (!lost) {
       try {
         await this.#c.query('ROLLBACK')
@@ -318,8 +431,7 @@ export class PostgresTxn implements StorageTxn {
   #end(err?: unknown): void {
     if (this.#done) return
     this.#done = true
-    this.#batch.length = 0
-    this.#pendingAt.clear()
+    this.#clearBatch()
     this.#onEnd(err)
   }
 
