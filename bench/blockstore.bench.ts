@@ -4,10 +4,12 @@
  *   - blob:     format 2's store, rebuilt here: one SQLite BLOB row per version (64 KiB pages, WAL,
  *               synchronous=FULL), loaded with the same query, copied into the frame, CRC-32 verified;
  *   - segments: format 3, the real SQLiteStorage: images in append-only segment files indexed by SQLite,
- *               one pread straight into the frame, CRC-32 verified (`loadBlocks` for runs);
+ *               one pread straight into the frame, the block checksum (util/blockhash.ts) verified in
+ *               place (`loadBlocks` for runs);
  *   - lmdb:     lmdb-js 3 (`getBinaryFast`, zero-copy, then one copy into the frame; no checksum);
  * against the limit in JS, `readSync` of the same bytes from a plain file (into the same frames, and
- * into one hot buffer). Frames: a 64 MiB arena walked in turn, as a cache's frames would be.
+ * into one hot buffer). Frames: a 64 MiB arena walked in turn, as a cache's frames would be (a WebAssembly
+ * memory, as a RAM's arena is).
  *
  * Workloads, per block size (64 KiB and 2 MiB): random loads; a sequential load of all the data; a
  * commit of 64 MiB of new versions; the blocks of 1,000 scattered 8-byte writes rewritten + commit (and,
@@ -35,6 +37,7 @@ import { open as openLmdb, type RootDatabase } from 'lmdb'
 import { parseSize } from '../src/cli/size.ts'
 import { SQLiteStorage } from '../src/db/sqlite/storage.ts'
 import type { StorageTxn } from '../src/db/storage.ts'
+import { wasmArena } from '../src/util/blockhash.ts'
 import { median, rng, table } from './util.ts'
 
 const MiB = 1 << 20
@@ -298,10 +301,11 @@ function bench(dir: string, bs: number): void {
   for (const s of [plain, ...stores]) {
     for (let i = 0; i < blocks; i += per) s.write(all.slice(i, i + per), (b, buf) => content(0, b, buf))
   }
-  // The same segments read without checksum verification: what the store costs apart from the CRC.
+  // The same segments read without checksum verification: what the store costs apart from the checksum.
   const raw = segmentStore(join(dir, `seg-${bs}.db`), bs, blocks, false)
   const readers = [...stores, raw]
-  const arena = new Uint8Array(ARENA).fill(1) // touched: no first-touch page faults in the timings
+  // Touched: no first-touch page faults in the timings.
+  const arena = new Uint8Array(wasmArena(ARENA) ?? new ArrayBuffer(ARENA)).fill(1)
   const frames = Math.max(1, ARENA / bs)
   let next = 0
   const frame = () => {

@@ -1,4 +1,5 @@
 import { AbortError, ClosedError, InvalidArgumentError, OutOfMemoryError, SpillFullError } from '../errors.ts'
+import { wasmArena } from '../util/blockhash.ts'
 import { readonlyFields } from '../util/readonly.ts'
 import { Counters } from './counters.ts'
 import type { Interval } from './intervals.ts'
@@ -196,7 +197,8 @@ export class RAM {
       })
     }
     try {
-      this.arena = new ArrayBuffer(this.capacity)
+      // In a WebAssembly memory when it can be, so block checksums are computed in place (util/blockhash.ts).
+      this.arena = wasmArena(this.capacity) ?? new ArrayBuffer(this.capacity)
     } catch (e) {
       throw new OutOfMemoryError(
         `cannot allocate a RAM arena of ${this.capacity} bytes: ${(e as Error).message}`,

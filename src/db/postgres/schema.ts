@@ -1,11 +1,12 @@
 // The PostgreSQL schema (one SQL schema per bigfile database, "bigfile" by default) and the checks
 // that run before trusting it.
 import type { ClientBase } from 'pg'
-import { CorruptError, InvalidArgumentError, NotFoundError } from '../../errors.ts'
+import { CorruptError, InvalidArgumentError, NotFoundError, VersionError } from '../../errors.ts'
 
 /** 'bigF' in meta.application marks our schemas. */
 export const APPLICATION_ID = 0x62696746
-export const SCHEMA_VERSION = 1
+/** 2: block checksums are util/blockhash.ts instead of CRC-32 (version 1). */
+export const SCHEMA_VERSION = 2
 
 /** An SQL schema name we accept (quoted anyway; no surprises in identifiers or channel names). */
 export function checkSchemaName(name: string): string {
@@ -19,7 +20,7 @@ export function checkSchemaName(name: string): string {
  * The same tables as the SQLite storage (ARCHITECTURE.md, "PostgreSQL storage"): blocks keyed
  * (file, blk, tid) with data NULL as a tombstone, stored EXTERNAL (no compression attempt: array data
  * rarely compresses and pglz costs more than it saves); versioned file records; blocks and records
- * carry the CRC-32 of sqlite/checksum.ts (`sum`), verified on every load; the commit log with
+ * carry the checksums of sqlite/checksum.ts (`sum`), verified on every load; the commit log with
  * a token per commit, so a commit whose COMMIT reply was lost can be looked up; meta holds the head
  * tid (its row lock is the write lock), the pack cutoff and the next file id.
  */
@@ -77,9 +78,6 @@ export async function initSchema(
     throw new CorruptError(`${where}: schema "${s}" has a table "meta", but is not a bigfile database`)
   }
   const version = meta.get('schema_version')
-  if (version !== SCHEMA_VERSION) {
-    throw new CorruptError(
-      `${where}: schema "${s}" has version ${version}; this bigfile reads version ${SCHEMA_VERSION}`,
-    )
-  }
+  if (version === undefined) throw new CorruptError(`${where}: schema "${s}" has no schema_version`)
+  if (version !== SCHEMA_VERSION) throw new VersionError(`${where} (schema "${s}")`, version, SCHEMA_VERSION)
 }

@@ -1,26 +1,19 @@
 // The checksums stored with every block and file record, verified on every load: a bit flipped on disk
-// below SQLite's own checks becomes ECORRUPT instead of wrong data. CRC-32 (node:zlib, the bundled zlib's
-// accelerated one) over the row's key and its data, so a row that moved to another key fails too.
-// Measured in bench/checksum.bench.ts against the same scan without verification.
+// below SQLite's (or PostgreSQL's) own checks becomes ECORRUPT instead of wrong data. A block's is
+// util/blockhash.ts (32 lanes of an xxh32-style hash in WebAssembly SIMD, ~5–7× node:zlib's crc32 on 64 KiB
+// and 2 MiB blocks, hashed in place in the RAM arena) over its data, keyed by (file, blk, tid) so a row that
+// moved to another key fails too: it detects every single-bit flip and every change within one 32-bit word,
+// and any one changed key field. A file record's (short JSON text) stays CRC-32 (node:zlib).
+// Measured in bench/checksum.bench.ts.
 import { crc32 } from 'node:zlib'
 import { ChecksumError } from '../../errors.ts'
+import { blockHash } from '../../util/blockhash.ts'
 import type { RecordRow } from './statements.ts'
-
-const key = new Uint8Array(24)
-const keyView = new DataView(key.buffer)
-
-function keySum(file: number, blk: number, tid: number): number {
-  keyView.setFloat64(0, file, true)
-  keyView.setFloat64(8, blk, true)
-  keyView.setFloat64(16, tid, true)
-  return crc32(key)
-}
 
 /** The checksum of block `blk` of file `file` written at `tid`: its data, or a tombstone (null). */
 export function blockSum(file: number, blk: number, tid: number, data: Uint8Array | null): number {
-  const k = keySum(file, blk, tid)
-  // A tombstone's sum differs from any block's: the data part is replaced by one marker byte.
-  return data === null ? crc32(TOMBSTONE, k) : crc32(data, k)
+  // A tombstone's sum is that of one marker byte (no block is one byte long).
+  return blockHash(data ?? TOMBSTONE, file, blk, tid)
 }
 
 const TOMBSTONE = new Uint8Array([0xff])
