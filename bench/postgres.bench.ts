@@ -93,12 +93,16 @@ async function throughput(db: Awaited<ReturnType<typeof openPostgres>>, raw: pg.
   const t = { ours: [] as number[], raw: [] as number[], multi: [] as number[] }
   const r = {
     ours: [] as number[],
+    seq: [] as number[],
+    seqOff: [] as number[],
     range: [] as number[],
     copy: [] as number[],
     hex: [] as number[],
     bulk: [] as number[],
   }
   const whole = new Uint8Array(TOTAL)
+  // the same file through a FileH without read-ahead (one page per fault), in the same RAM
+  const connOff = db.connect({ ram })
   const loadBlocks = db.storage.loadBlocks?.bind(db.storage)
   if (!loadBlocks || f.id === undefined) throw new Error('PostgresStorage.loadBlocks is missing')
   for (let round = 1; round <= ROUNDS; round++) {
@@ -156,11 +160,29 @@ async function throughput(db: Awaited<ReturnType<typeof openPostgres>>, raw: pg.
     for (const [k, fn] of sides) t[k].push(await time(fn))
 
     // cold reload
+    await connOff.sync()
+    const fOff = await connOff.open(`f${bs}`, { readahead: false })
+    const vOff = fOff.mmap(0, n)
     const reloads: [keyof typeof r, () => Promise<unknown>][] = [
       [
         'ours',
         async () => {
           await vma.fault(0, TOTAL)
+        },
+      ],
+      [
+        // a sequential reader that awaits each page before asking for the next (faults trickle in):
+        // read-ahead windows, the next one started in the background at each trigger page
+        'seq',
+        async () => {
+          for (let pg = 0; pg < n; pg++) await vma.fault(pg * bs, 1)
+        },
+      ],
+      [
+        // the same reader without read-ahead: one page per fault, one round trip each
+        'seqOff',
+        async () => {
+          for (let pg = 0; pg < n; pg++) await vOff.fault(pg * bs, 1)
         },
       ],
       [
@@ -221,6 +243,8 @@ async function throughput(db: Awaited<ReturnType<typeof openPostgres>>, raw: pg.
       while (ram.reclaim(1 << 20) > 0) {}
       r[k].push(await time(fn))
     }
+    vOff.unmap()
+    fOff.close()
     // untimed: keep the tables small (ours: pack to the head; raw: the older rounds go)
     await db.pack()
     await raw[0].query('DELETE FROM raw WHERE file_id IN ($1, $2) AND tid < $3', [bs, bs + 1, round])
@@ -240,10 +264,14 @@ async function throughput(db: Awaited<ReturnType<typeof openPostgres>>, raw: pg.
     `          ratio vs best raw ${(rb / stat(r.ours).med).toFixed(2)}x, vs per-block COPY ${(stat(r.copy).med / stat(r.ours).med).toFixed(2)}x`,
   )
   console.log(
+    `  sequential reader, a page at a time: read-ahead ${fmtRate(r.seq)}, ${(rb / stat(r.seq).med).toFixed(2)}x best raw; without (one page per fault) ${fmtRate(r.seqOff)}, ${(rb / stat(r.seqOff).med).toFixed(2)}x`,
+  )
+  console.log(
     `  storage.loadBlocks of the whole range ${fmtRate(r.range)}   ratio vs best raw ${(rb / stat(r.range).med).toFixed(2)}x\n`,
   )
   vma.unmap()
   conn.close()
+  connOff.close()
 }
 
 async function latency(_db: Awaited<ReturnType<typeof openPostgres>>, url: string, raw: pg.Client[]) {
