@@ -334,6 +334,7 @@ async function latency(_db: Awaited<ReturnType<typeof openPostgres>>, url: strin
       literal: [] as number[],
       prepared: [] as number[],
       implicit: [] as number[],
+      cte: [] as number[],
       rawPipe: [] as number[],
       client: [] as number[],
       wire: [] as number[],
@@ -389,8 +390,35 @@ async function latency(_db: Awaited<ReturnType<typeof openPostgres>>, url: strin
       if (how !== 'implicit') st.push({ text: 'COMMIT' })
       return st
     }
-    const stepRun = (how: 'literal' | 'prepared' | 'implicit') => async () => {
-      const st = commitSteps(how)
+    /** The same as one prepared statement (data-modifying CTEs, each row inserted only if the guard passed). */
+    const cteStep = (): Statement[] => {
+      const tid = ++stepHead
+      return [
+        {
+          text: `WITH g AS (SELECT CASE WHEN value = $1 THEN 1 ELSE 1 / (value - value) END AS ok FROM steps.meta WHERE key = 'head' FOR UPDATE),
+          b AS (INSERT INTO steps.blocks (file_id, blk, tid, data, sum) SELECT $2, $3, $4, $5, $6 FROM g RETURNING 1),
+          l AS (INSERT INTO steps.log (tid, time, token) SELECT $4, greatest($7::float8, coalesce((SELECT time FROM steps.log ORDER BY tid DESC LIMIT 1), 0)), $8 FROM g RETURNING 1),
+          f AS (INSERT INTO steps.log_files (tid, file_id, blocks, record) SELECT $4, $2, $9, false FROM g RETURNING 1),
+          u AS (UPDATE steps.meta SET value = $4 WHERE key = 'head' AND EXISTS (SELECT 1 FROM g) RETURNING 1)
+          SELECT pg_notify('steps', $10) FROM g`,
+          values: [
+            tid - 1,
+            1,
+            0,
+            tid,
+            buf,
+            blockSum(1, 0, tid, buf),
+            Date.now() / 1000,
+            'x',
+            Buffer.alloc(2),
+            String(tid),
+          ],
+          prepare: true,
+        },
+      ]
+    }
+    const stepRun = (how: 'literal' | 'prepared' | 'implicit' | 'cte') => async () => {
+      const st = how === 'cte' ? cteStep() : commitSteps(how)
       const h = heard()
       const t0 = performance.now()
       const [, t1] = await Promise.all([pipeline(raw[2], st), h])
@@ -438,6 +466,7 @@ async function latency(_db: Awaited<ReturnType<typeof openPostgres>>, url: strin
         ['literal', stepRun('literal')],
         ['prepared', stepRun('prepared')],
         ['implicit', stepRun('implicit')],
+        ['cte', stepRun('cte')],
         [
           'rawPipe',
           async () => {
@@ -513,6 +542,9 @@ async function latency(_db: Awaited<ReturnType<typeof openPostgres>>, url: strin
     )
     console.log(
       `    prepared, implicit transaction (no BEGIN/COMMIT)    ${fmtMs(lat.implicit)}   ratio vs bare ${r('implicit', 'bare')}x`,
+    )
+    console.log(
+      `    one prepared statement (CTEs), implicit transaction ${fmtMs(lat.cte)}   ratio vs bare ${r('cte', 'bare')}x`,
     )
     v.unmap()
     v4.unmap()
