@@ -20,6 +20,8 @@
 import pg from 'pg'
 import { copyOut } from '../src/db/postgres/copy.ts'
 import { openPostgres } from '../src/db/postgres/open.ts'
+import { pipeline, type Statement } from '../src/db/postgres/pipeline.ts'
+import { blockSum } from '../src/db/sqlite/checksum.ts'
 import { RAM } from '../src/virtmem/ram.ts'
 import { startPostgres } from '../test/helpers/postgres.ts'
 
@@ -91,12 +93,16 @@ async function throughput(db: Awaited<ReturnType<typeof openPostgres>>, raw: pg.
   const t = { ours: [] as number[], raw: [] as number[], multi: [] as number[] }
   const r = {
     ours: [] as number[],
+    seq: [] as number[],
+    seqOff: [] as number[],
     range: [] as number[],
     copy: [] as number[],
     hex: [] as number[],
     bulk: [] as number[],
   }
   const whole = new Uint8Array(TOTAL)
+  // the same file through a FileH without read-ahead (one page per fault), in the same RAM
+  const connOff = db.connect({ ram })
   const loadBlocks = db.storage.loadBlocks?.bind(db.storage)
   if (!loadBlocks || f.id === undefined) throw new Error('PostgresStorage.loadBlocks is missing')
   for (let round = 1; round <= ROUNDS; round++) {
@@ -154,11 +160,29 @@ async function throughput(db: Awaited<ReturnType<typeof openPostgres>>, raw: pg.
     for (const [k, fn] of sides) t[k].push(await time(fn))
 
     // cold reload
+    await connOff.sync()
+    const fOff = await connOff.open(`f${bs}`, { readahead: false })
+    const vOff = fOff.mmap(0, n)
     const reloads: [keyof typeof r, () => Promise<unknown>][] = [
       [
         'ours',
         async () => {
           await vma.fault(0, TOTAL)
+        },
+      ],
+      [
+        // a sequential reader that awaits each page before asking for the next (faults trickle in):
+        // read-ahead windows, the next one started in the background at each trigger page
+        'seq',
+        async () => {
+          for (let pg = 0; pg < n; pg++) await vma.fault(pg * bs, 1)
+        },
+      ],
+      [
+        // the same reader without read-ahead: one page per fault, one round trip each
+        'seqOff',
+        async () => {
+          for (let pg = 0; pg < n; pg++) await vOff.fault(pg * bs, 1)
         },
       ],
       [
@@ -219,6 +243,8 @@ async function throughput(db: Awaited<ReturnType<typeof openPostgres>>, raw: pg.
       while (ram.reclaim(1 << 20) > 0) {}
       r[k].push(await time(fn))
     }
+    vOff.unmap()
+    fOff.close()
     // untimed: keep the tables small (ours: pack to the head; raw: the older rounds go)
     await db.pack()
     await raw[0].query('DELETE FROM raw WHERE file_id IN ($1, $2) AND tid < $3', [bs, bs + 1, round])
@@ -238,20 +264,43 @@ async function throughput(db: Awaited<ReturnType<typeof openPostgres>>, raw: pg.
     `          ratio vs best raw ${(rb / stat(r.ours).med).toFixed(2)}x, vs per-block COPY ${(stat(r.copy).med / stat(r.ours).med).toFixed(2)}x`,
   )
   console.log(
+    `  sequential reader, a page at a time: read-ahead ${fmtRate(r.seq)}, ${(rb / stat(r.seq).med).toFixed(2)}x best raw; without (one page per fault) ${fmtRate(r.seqOff)}, ${(rb / stat(r.seqOff).med).toFixed(2)}x`,
+  )
+  console.log(
     `  storage.loadBlocks of the whole range ${fmtRate(r.range)}   ratio vs best raw ${(rb / stat(r.range).med).toFixed(2)}x\n`,
   )
   vma.unmap()
   conn.close()
+  connOff.close()
 }
 
-async function latency(db: Awaited<ReturnType<typeof openPostgres>>, url: string, raw: pg.Client[]) {
+async function latency(_db: Awaited<ReturnType<typeof openPostgres>>, url: string, raw: pg.Client[]) {
+  // A commits through a pool of ours whose clients note when they first send a query: the commit's one
+  // round trip starts there, so a commit splits into the client's work before it (the VM's writeout, the db
+  // layer's walk, building the statements) and the round trip + notification path after it.
+  let sent = 0
+  const poolA = new pg.Pool({ connectionString: url, max: 8 })
+  poolA.on('connect', (client) => {
+    const query = client.query.bind(client) as (...a: unknown[]) => unknown
+    ;(client as unknown as { query: (...a: unknown[]) => unknown }).query = (...a: unknown[]) => {
+      if (sent === 0) sent = performance.now()
+      return query(...a)
+    }
+  })
+  const db = await openPostgres({ pool: poolA })
   const b = await openPostgres(url)
+  // The commit's statements by hand on a raw client, over a bigfile schema of their own ("steps"), heard
+  // by a raw LISTEN: what each change to the commit's round trip buys, measured side by side.
+  const steps = await openPostgres(url, { schema: 'steps' })
+  await steps.close()
+  let stepHead = Number((await raw[2].query(`SELECT value FROM steps.meta WHERE key = 'head'`)).rows[0].value)
   // A database of its own schema (channel "probe") that hears NOTIFYs sent by a raw client: the
   // notification path alone (LISTEN connection -> storage.subscribe -> Database -> 'commit' event).
   const probe = await openPostgres(url, { schema: 'probe' })
   const listener = new pg.Client({ connectionString: url })
   await listener.connect()
   await listener.query('LISTEN bare')
+  await listener.query('LISTEN steps')
   try {
     const ram = new RAM({ pagesize: 64 << 10, capacity: 16 * (64 << 10) })
     const conn = db.connect({ ram })
@@ -282,6 +331,98 @@ async function latency(db: Awaited<ReturnType<typeof openPostgres>>, url: string
       path: [] as number[],
       bare: [] as number[],
       rawTxn: [] as number[],
+      literal: [] as number[],
+      prepared: [] as number[],
+      implicit: [] as number[],
+      cte: [] as number[],
+      rawPipe: [] as number[],
+      client: [] as number[],
+      wire: [] as number[],
+    }
+    /** The commit's round trip by hand: `literal` tids in unnamed statements, or `prepared` (with or without BEGIN/COMMIT). */
+    const commitSteps = (how: 'literal' | 'prepared' | 'implicit'): Statement[] => {
+      const tid = ++stepHead
+      const lit = how === 'literal'
+      const prepare = !lit
+      const data = buf
+      const st: Statement[] = []
+      if (how !== 'implicit') st.push({ text: 'BEGIN' })
+      st.push(
+        lit
+          ? {
+              text: `SELECT CASE WHEN value = ${tid - 1} THEN 1 ELSE 1 / (value - value) END FROM steps.meta WHERE key = 'head' FOR UPDATE`,
+            }
+          : {
+              text: `SELECT CASE WHEN value = $1 THEN 1 ELSE 1 / (value - value) END FROM steps.meta WHERE key = 'head' FOR UPDATE`,
+              values: [tid - 1],
+              prepare,
+            },
+        {
+          text: 'INSERT INTO steps.blocks (file_id, blk, tid, data, sum) VALUES ($1, $2, $3, $4, $5)',
+          values: [1, 0, tid, data, blockSum(1, 0, tid, data)],
+          prepare,
+        },
+        lit
+          ? {
+              text: `INSERT INTO steps.log (tid, time, token) VALUES (${tid}, greatest(${Date.now() / 1000}, coalesce((SELECT time FROM steps.log ORDER BY tid DESC LIMIT 1), 0)), 'x')`,
+            }
+          : {
+              text: `INSERT INTO steps.log (tid, time, token) VALUES ($1, greatest($2::float8, coalesce((SELECT time FROM steps.log ORDER BY tid DESC LIMIT 1), 0)), $3)`,
+              values: [tid, Date.now() / 1000, 'x'],
+              prepare,
+            },
+        lit
+          ? {
+              text: `INSERT INTO steps.log_files (tid, file_id, blocks, record) VALUES (${tid}, 1, '\\x0000'::bytea, false)`,
+            }
+          : {
+              text: 'INSERT INTO steps.log_files (tid, file_id, blocks, record) VALUES ($1, $2, $3, $4)',
+              values: [tid, 1, Buffer.alloc(2), false],
+              prepare,
+            },
+        lit
+          ? { text: `UPDATE steps.meta SET value = ${tid} WHERE key = 'head'` }
+          : { text: `UPDATE steps.meta SET value = $1 WHERE key = 'head'`, values: [tid], prepare },
+        lit
+          ? { text: `SELECT pg_notify('steps', '${tid}')` }
+          : { text: `SELECT pg_notify('steps', $1)`, values: [String(tid)], prepare },
+      )
+      if (how !== 'implicit') st.push({ text: 'COMMIT' })
+      return st
+    }
+    /** The same as one prepared statement (data-modifying CTEs, each row inserted only if the guard passed). */
+    const cteStep = (): Statement[] => {
+      const tid = ++stepHead
+      return [
+        {
+          text: `WITH g AS (SELECT CASE WHEN value = $1 THEN 1 ELSE 1 / (value - value) END AS ok FROM steps.meta WHERE key = 'head' FOR UPDATE),
+          b AS (INSERT INTO steps.blocks (file_id, blk, tid, data, sum) SELECT $2, $3, $4, $5, $6 FROM g RETURNING 1),
+          l AS (INSERT INTO steps.log (tid, time, token) SELECT $4, greatest($7::float8, coalesce((SELECT time FROM steps.log ORDER BY tid DESC LIMIT 1), 0)), $8 FROM g RETURNING 1),
+          f AS (INSERT INTO steps.log_files (tid, file_id, blocks, record) SELECT $4, $2, $9, false FROM g RETURNING 1),
+          u AS (UPDATE steps.meta SET value = $4 WHERE key = 'head' AND EXISTS (SELECT 1 FROM g) RETURNING 1)
+          SELECT pg_notify('steps', $10) FROM g`,
+          values: [
+            tid - 1,
+            1,
+            0,
+            tid,
+            buf,
+            blockSum(1, 0, tid, buf),
+            Date.now() / 1000,
+            'x',
+            Buffer.alloc(2),
+            String(tid),
+          ],
+          prepare: true,
+        },
+      ]
+    }
+    const stepRun = (how: 'literal' | 'prepared' | 'implicit' | 'cte') => async () => {
+      const st = how === 'cte' ? cteStep() : commitSteps(how)
+      const h = heard()
+      const t0 = performance.now()
+      const [, t1] = await Promise.all([pipeline(raw[2], st), h])
+      return t1 - t0
     }
     const ourCommit = (c: typeof conn, vma: typeof v, i: number) => async () => {
       // untimed: to the head first, as a lone writer is (the other connection's commits came between)
@@ -289,10 +430,16 @@ async function latency(db: Awaited<ReturnType<typeof openPostgres>>, url: string
       await vma.fault(0, 8, { write: true })
       vma.setFloat64(0, i)
       const h = heard()
+      sent = 0
       const t0 = performance.now()
       const [, t1] = await Promise.all([c.commit(), h])
+      if (c === conn) {
+        split.client = sent - t0
+        split.wire = t1 - sent
+      }
       return t1 - t0
     }
+    const split = { client: 0, wire: 0 }
     const N = 41
     for (let i = 0; i < N; i++) {
       const runs: [keyof typeof lat, () => Promise<number>][] = [
@@ -313,6 +460,27 @@ async function latency(db: Awaited<ReturnType<typeof openPostgres>>, url: string
             const h = heard()
             const t0 = performance.now()
             const [, t1] = await Promise.all([raw[1].query(`NOTIFY bare, '${i}'`), h])
+            return t1 - t0
+          },
+        ],
+        ['literal', stepRun('literal')],
+        ['prepared', stepRun('prepared')],
+        ['implicit', stepRun('implicit')],
+        ['cte', stepRun('cte')],
+        [
+          'rawPipe',
+          async () => {
+            // the floor: the same write and NOTIFY as one implicit transaction in one round trip
+            buf.writeDoubleLE(i, 0)
+            const h = heard()
+            const t0 = performance.now()
+            const [, t1] = await Promise.all([
+              pipeline(raw[1], [
+                { text: 'INSERT INTO raw VALUES ($1, $2, $3, $4)', values: [-2, 0, i, buf], prepare: true },
+                { text: `SELECT pg_notify('bare', $1)`, values: [String(i)], prepare: true },
+              ]),
+              h,
+            ])
             return t1 - t0
           },
         ],
@@ -339,6 +507,10 @@ async function latency(db: Awaited<ReturnType<typeof openPostgres>>, url: string
       for (const [k, fn] of runs) {
         const ms = await fn()
         if (i > 0) lat[k].push(ms) // the first is a warm-up
+        if (i > 0 && k === 'ours') {
+          lat.client.push(split.client)
+          lat.wire.push(split.wire)
+        }
       }
     }
     const r = (k: keyof typeof lat, base: keyof typeof lat) =>
@@ -354,13 +526,34 @@ async function latency(db: Awaited<ReturnType<typeof openPostgres>>, url: string
     console.log(
       `  commit of one 64 KiB block -> B's db.on('commit')    ${fmtMs(lat.ours)}   ratio vs bare ${r('ours', 'bare')}x, vs raw txn ${r('ours', 'rawTxn')}x`,
     )
+    console.log(
+      `    of it: until its round trip is sent (VM, db layer) ${fmtMs(lat.client)}; round trip + notification path ${fmtMs(lat.wire)}, ${r('wire', 'bare')}x bare`,
+    )
     console.log(`  raw txn (BEGIN, INSERT 64 KiB, NOTIFY, COMMIT)      ${fmtMs(lat.rawTxn)}`)
+    console.log(
+      `  raw pipeline (INSERT 64 KiB, NOTIFY; one round trip) ${fmtMs(lat.rawPipe)}   ratio vs bare ${r('rawPipe', 'bare')}x`,
+    )
+    console.log('  the commit round trip by hand (64 KiB block, heard by a raw LISTEN):')
+    console.log(
+      `    BEGIN + 6 statements + COMMIT, literal tids, unnamed  ${fmtMs(lat.literal)}   ratio vs bare ${r('literal', 'bare')}x`,
+    )
+    console.log(
+      `    the same prepared (parsed once per connection)      ${fmtMs(lat.prepared)}   ratio vs bare ${r('prepared', 'bare')}x`,
+    )
+    console.log(
+      `    prepared, implicit transaction (no BEGIN/COMMIT)    ${fmtMs(lat.implicit)}   ratio vs bare ${r('implicit', 'bare')}x`,
+    )
+    console.log(
+      `    one prepared statement (CTEs), implicit transaction ${fmtMs(lat.cte)}   ratio vs bare ${r('cte', 'bare')}x`,
+    )
     v.unmap()
     v4.unmap()
     conn.close()
     conn4.close()
   } finally {
     await listener.end()
+    await db.close()
+    await poolA.end()
     await b.close()
     await probe.close()
   }

@@ -3,7 +3,8 @@
  * with pread (a BigFile with `loadblks`, so a read-ahead window is one `readSync` straight into the
  * frames), with read-ahead and drop-behind (the default) and without (`readahead: false`), against the
  * JS limit in the same run: `readSync` of the same bytes, 2 MiB at a time, into one buffer, and a sum.
- * The OS cache is warm (the file was just written). Before every scan, a hot set of pages of another
+ * The same scans again over the file read asynchronously (`fs.read`), where a window is also read ahead
+ * in the background when the scan reaches its trigger page. The OS cache is warm (the file was just written). Before every scan, a hot set of pages of another
  * file (an eighth of the frames, at most 16) is made resident; the table says how many the scan left.
  *
  * Then the arena (part 5): RSS right after `new RAM({ capacity: 4 GiB })`, and after the first touch of
@@ -12,7 +13,7 @@
  * Overrides: BIGFILE_BENCH_RAM (default 64MiB; the file is 4× it), BIGFILE_BENCH_ROUNDS (default 5).
  * Interleaved rounds, medians with min–max; prints figures, never asserts timings.
  */
-import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, read, readSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BigArray } from '../src/array/index.ts'
@@ -52,12 +53,46 @@ class PreadFile implements BigFile {
   }
 }
 
+/** The same file read asynchronously (`fs.read` on libuv's pool): loads in flight, read-ahead in the background. */
+class AsyncPreadFile implements BigFile {
+  readonly blksize: number
+  readonly #fd: number
+  constructor(fd: number, blksize: number) {
+    this.#fd = fd
+    this.blksize = blksize
+  }
+  loadblk(blk: number, buf: Uint8Array): Promise<void> {
+    return this.loadblks(blk, 1, buf)
+  }
+  async loadblks(blk: number, count: number, buf: Uint8Array): Promise<void> {
+    const len = count * this.blksize
+    let at = 0
+    while (at < len) {
+      const n = await readAsync(this.#fd, buf.subarray(at, len), blk * this.blksize + at)
+      if (n === 0) break
+      at += n
+    }
+    buf.fill(0, at, len)
+  }
+  storeblk(): void {
+    throw new Error('read-only')
+  }
+}
+
+function readAsync(fd: number, buf: Uint8Array, pos: number): Promise<number> {
+  return new Promise((resolve, reject) =>
+    read(fd, buf, 0, buf.length, pos, (e, n) => (e ? reject(e) : resolve(n))),
+  )
+}
+
 interface Row {
   ms: number[]
   hot: number[]
   loads: number
   multi: number
   drop: number
+  /** Windows read ahead in the background (asynchronous storages only). */
+  ahead: number
 }
 
 async function main(): Promise<void> {
@@ -113,26 +148,33 @@ async function pagesizeCase(fd: number, ps: number, want: number): Promise<strin
   const hotFh = new FileH(hotFile, ram)
   const nhot = Math.min(16, ram.frames >> 3)
   const hotVma = hotFh.mmap(0, nhot)
-  const scan = (readahead: boolean) => {
-    const fh = new FileH(new PreadFile(fd, ps), ram, { readahead })
+  const scan = (readahead: boolean, async: boolean) => {
+    const file = async ? new AsyncPreadFile(fd, ps) : new PreadFile(fd, ps)
+    const fh = new FileH(file, ram, { readahead })
     const a = BigArray.over(fh, { dtype: 'float64', shape: [n] })
     return { fh, a }
   }
   const kinds = [
     { name: 'readSync 2 MiB + sum', row: newRow(), run: async () => plain() },
-    ...[true, false].map((ra) => {
+    ...[
+      [true, false],
+      [false, false],
+      [true, true],
+      [false, true],
+    ].map(([ra, async]) => {
       const row = newRow()
       return {
-        name: ra ? 'bigfile, read-ahead + drop-behind' : 'bigfile, one page per fault',
+        name: `bigfile${async ? ' async pread' : ''}, ${ra ? 'read-ahead + drop-behind' : 'one page per fault'}`,
         row,
         run: async () => {
           for (let pg = 0; pg < nhot; pg++) hotVma.getUint8(((pg * 7) % nhot) * ps)
-          const { fh, a } = scan(ra)
+          const { fh, a } = scan(ra, async)
           const s = await a.sum()
           row.hot.push(hotFh.residentPages().length)
           row.loads = fh.counters.loads
           row.multi = fh.counters.multiLoads
           row.drop = fh.counters.dropBehind
+          row.ahead = fh.counters.readaheadAsync
           a.close()
           fh.close()
           return s
@@ -159,7 +201,9 @@ async function pagesizeCase(fd: number, ps: number, want: number): Promise<strin
       (bytes / m / 1e6).toFixed(2),
       fmtRatio(m, base),
       i === 0 ? '' : String(k.row.loads),
-      i === 0 ? '' : `${k.row.loads && k.row.multi ? 'yes' : 'no'} (${k.row.multi} calls)`,
+      i === 0
+        ? ''
+        : `${k.row.loads && k.row.multi ? 'yes' : 'no'} (${k.row.multi} calls, ${k.row.ahead} in background)`,
       i === 0 ? '' : String(k.row.drop),
       i === 0 ? '' : `${median(k.row.hot)} / ${nhot}`,
     ]
@@ -167,7 +211,7 @@ async function pagesizeCase(fd: number, ps: number, want: number): Promise<strin
 }
 
 function newRow(): Row {
-  return { ms: [], hot: [], loads: 0, multi: 0, drop: 0 }
+  return { ms: [], hot: [], loads: 0, multi: 0, drop: 0, ahead: 0 }
 }
 
 /** RSS of a fresh 4 GiB arena, and after the first touch of 64 MiB of it (in 1024 frames of 64 KiB). */

@@ -16,6 +16,8 @@ export class Counters {
   readahead = 0
   /** `loadblks` calls: I/Os of several adjacent blocks at once (read-ahead coalesced with the fault's block). */
   multiLoads = 0
+  /** Read-ahead windows started in the background, by a fault reaching a stream's trigger page (asynchronous loads only). */
+  readaheadAsync = 0
   /** Read-ahead pages dropped before any fault used them (read-ahead that was wasted). */
   readaheadUnused = 0
   /** Clean pages a sequential walk had passed, dropped at once so the walk reuses its own frames. */

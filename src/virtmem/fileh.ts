@@ -352,8 +352,11 @@ export class FileH implements VolatileSource, SpillSource {
             )
           }
           if (pin) page.loadPins++
+          if (pgoffset === this.#ra.trigger) this.#readAhead(vma, pgoffset)
           return page
         }
+        // (6r) the stream's trigger page: start its next window in the background (before mapping this one)
+        if (pgoffset === this.#ra.trigger) this.#readAhead(vma, pgoffset)
         // (6) resident: install it in the VMA's page table (a minor fault), pinned in the same step if asked
         this.#install(vma, page, write)
         if (pin) this._pin(page, write)
@@ -429,6 +432,7 @@ export class FileH implements VolatileSource, SpillSource {
       }
       if (isPromise(r)) {
         this.ram._loadStarted()
+        this.#ra.async = true
         fresh.loading = r.then(
           () => this.#endAsyncLoad(fresh, undefined, false),
           (e: unknown) => this.#endAsyncLoad(fresh, e, true),
@@ -550,27 +554,52 @@ export class FileH implements VolatileSource, SpillSource {
    */
   #window(pgoffset: number, want: number, frame: number): Page[] | undefined {
     const { ram } = this
-    const frames = [frame]
-    for (let pg = pgoffset + 1; pg < pgoffset + want; pg++) {
+    // frame < 0: a window read ahead in the background, every page of it in a free frame
+    const ahead = frame < 0
+    const frames = ahead ? [] : [frame]
+    for (let pg = ahead ? pgoffset : pgoffset + 1; pg < pgoffset + want; pg++) {
       if (this.#pagemap.has(pg) || this.#spilled.has(pg)) break
       if (this.#vol.strict && this.#vol.purged.contains(pg)) break
       const f = ram._tryTakeFree()
       if (f < 0) break
       frames.push(f)
     }
-    if (frames.length === 1) return undefined
+    if (frames.length === (ahead ? 0 : 1)) return undefined
     frames.sort((a, b) => a - b)
     const group = new Array<Page>(frames.length)
     for (let k = 0; k < frames.length; k++) {
       const page = new Page(this, pgoffset + k, frames[k])
       page.seq = true
-      page.readahead = k > 0
-      ram.ref[frames[k]] = k === 0 ? 1 : 0
+      page.readahead = ahead || k > 0
+      ram.ref[frames[k]] = k === 0 && !ahead ? 1 : 0
       ram.bind(frames[k], page)
       this.#pagemap.set(page.pgoffset, page)
       group[k] = page
     }
     return group
+  }
+
+  /**
+   * (6r) Asynchronous read-ahead: a fault reached the trigger page of a stream whose loads are
+   * asynchronous, so the next window is loaded now, in the background, in free frames only, as one load
+   * in flight that nobody waits for (`#loadWindow` without a fault's page): the reader's next faults find
+   * its pages LOADING or LOADED. A stream nobody declared frees what it has passed first (drop-behind).
+   * Only when no fault waits for a frame and a load slot is free; a failed window is dropped quietly like
+   * any window, so its error reaches only a fault that then needs one of its blocks.
+   */
+  #readAhead(vma: VMA, pgoffset: number): void {
+    const ra = this.#ra
+    ra.trigger = -1
+    if (!ra.async || this.#ppb !== 1 || this.ram._hasWaiters() || !this.ram._loadSlotFree()) return
+    const want = ra.planAhead(vma.pgoffset + vma.pglen)
+    if (want === 0) return
+    const end = ra.behindEndAhead(pgoffset, this.ram.frames)
+    if (end > ra.behind) this.#dropBehind(ra.behind, end)
+    const group = this.#window(ra.next, want, -1)
+    ra.commitAhead(want, group === undefined ? 0 : group.length)
+    if (group === undefined) return
+    this.#count('readaheadAsync')
+    this.#loadWindow(group, false)
   }
 
   /**
@@ -589,6 +618,7 @@ export class FileH implements VolatileSource, SpillSource {
     }
     if (isPromise(r)) {
       this.ram._loadStarted()
+      this.#ra.async = true
       const outcome = r.then(
         () => this.#endWindow(group, undefined, false),
         (e: unknown) => this.#endWindow(group, e, true),

@@ -36,6 +36,15 @@ export class Readahead {
   /** A window whose load failed: faults in it load one page each (the failure is then the page's own). */
   failStart = 0
   failEnd = 0
+  /**
+   * The trigger page (Linux's PG_readahead; -1: none): the first page read ahead in the stream's newest
+   * window. A fault that reaches it — mapping it, or waiting for its load — starts the next window in the
+   * background (asynchronous read-ahead), so the reader finds it loading or loaded. Only used once the
+   * file's loads have been seen to be asynchronous (`async`): a synchronous load would block that fault.
+   */
+  trigger = -1
+  /** The file's loads answer asynchronously (seen on a load of this FileH). */
+  async = false
 
   constructor(pagesize: number, frames: number) {
     const pages = Math.max(4, Math.floor(READAHEAD_MAX_BYTES / pagesize))
@@ -78,6 +87,38 @@ export class Readahead {
       this.size = want > 1 ? want : 0
     }
     this.next = pg + got
+    this.trigger = got > 1 ? pg + 1 : -1
+  }
+
+  /**
+   * The number of pages of the next window, read ahead in the background from `next` when a fault
+   * reaches the trigger page (0: none), at most up to `limit`: twice the current window, up to `cap`,
+   * never past a 'sequential' range, none into a 'random' one or a window that failed.
+   */
+  planAhead(limit: number): number {
+    const pg = this.next
+    if (this.cap <= 1 || this.next < 0 || (pg >= this.failStart && pg < this.failEnd)) return 0
+    const advice = this.adviceAt(pg)
+    if (advice === 'random') return 0
+    if (advice === 'sequential' && this.advEnd < limit) limit = this.advEnd
+    return Math.max(0, Math.min(this.size * 2, this.cap, limit - pg))
+  }
+
+  /** Records a window read ahead in the background from `next`: `want` pages planned, `got` taken. */
+  commitAhead(want: number, got: number): void {
+    if (got === 0) {
+      this.trigger = -1
+      return
+    }
+    this.trigger = this.next
+    this.size = want
+    this.next += got
+  }
+
+  /** Drop-behind at the trigger page `pg` (as `behindEnd` at a miss): the end of [behind, end) to drop. */
+  behindEndAhead(pg: number, frames: number): number {
+    if (this.adviceAt(pg) !== 'normal' || this.next - this.start <= frames >> 1) return this.behind
+    return Math.max(this.behind, pg - this.size)
   }
 
   /**
@@ -95,5 +136,6 @@ export class Readahead {
   reset(): void {
     this.next = -1
     this.size = 0
+    this.trigger = -1
   }
 }

@@ -82,6 +82,28 @@ const CHILD = fileURLToPath(new URL('./postgres-crashchild.ts', import.meta.url)
 const BS = 4096
 const TRIALS = Number(process.env.BIGFILE_PG_CRASH_TRIALS ?? 10)
 
+const CHILD_APP = 'bigfile-crashchild'
+
+/**
+ * Waits until no backend of the killed child is left: the server still runs what the child sent
+ * before it died (its COMMIT included), so the head read before that may be older than the outcome.
+ */
+async function childGone(url: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url })
+  await c.connect()
+  try {
+    for (;;) {
+      const r = await c.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1', [
+        CHILD_APP,
+      ])
+      if (r.rows[0].n === 0) return
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+  } finally {
+    await c.end()
+  }
+}
+
 /** Runs the child; answers how it ended. */
 function child(
   url: string,
@@ -91,7 +113,10 @@ function child(
 ): Promise<{ code: number | null; signal: string | null; steps?: number }> {
   return new Promise((resolve, reject) => {
     let steps: number | undefined
-    const p = fork(CHILD, [url, String(value), String(killAt), mode], {
+    // named, so the parent can wait for its backends to end (see childGone)
+    const u = new URL(url)
+    u.searchParams.set('application_name', CHILD_APP)
+    const p = fork(CHILD, [u.href, String(value), String(killAt), mode], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
     p.once('error', reject)
@@ -130,6 +155,7 @@ for (const mode of ['large', 'small'] as const) {
         assert.equal(end.code, 0, `trial ${trial}: the child failed`)
         assert.equal(end.steps, POINTS, 'the kill points counted here are those of the child')
       }
+      await childGone(url)
       // 1. what is committed: the head tells whether the commit happened
       const h = await db.head()
       const committed = h > head

@@ -192,23 +192,101 @@ describe('read-ahead', () => {
     assert.equal(after.multiLoads - before.multiLoads, file.multi.length)
   })
 
-  test('an async storage: a window is one load in flight; faults on its pages wait for it', async () => {
+  test('an async storage: a window is one load in flight; reaching its trigger page starts the next in the background', async () => {
     const { ram, file, fh, vma } = setup()
     file.async = true
     const origLoad = file.loadblk.bind(file)
     file.loadblk = (blk: number, buf: Uint8Array) =>
       new Promise<void>((resolve) => setImmediate(() => resolve(origLoad(blk, buf)))) as never
-    for (let pg = 0; pg < 16; pg++) await vma.fault(pg * PS, 1)
+    // 0 | 1 | 2,3 as misses; then each window's first page read ahead (its trigger) starts the next:
+    // 3 -> 4..7, 4 -> 8..15, 8 -> 16..23, 16 -> 24..31
+    await vma.fault(0, 1)
+    await vma.fault(PS, 1)
+    await vma.fault(2 * PS, 1)
+    assert.deepEqual(file.multi, [[2, 2]])
+    assert.equal(fh.pageState(3), PageState.LOADED)
+    // a minor fault on the trigger page: the next window starts, nobody waits for it
+    await vma.fault(3 * PS, 1)
+    assert.deepEqual(file.multi, [
+      [2, 2],
+      [4, 4],
+    ])
+    for (let pg = 4; pg < 8; pg++) assert.equal(fh.pageState(pg), PageState.LOADING)
+    assert.equal(ram.stats().loadsInFlight, 1)
+    assert.equal(ram.counters.readaheadAsync, 1)
+    // the reader waits only for the window already in flight; each trigger starts the one after
+    await vma.fault(4 * PS, 1)
+    assert.deepEqual(file.multi.at(-1), [8, 8])
+    for (let pg = 5; pg < 16; pg++) await vma.fault(pg * PS, 1)
     readAll(vma, 0, 16)
     assert.deepEqual(file.multi, [
       [2, 2],
       [4, 4],
       [8, 8],
+      [16, 8],
     ])
     assert.deepEqual(file.loads, [0, 1])
-    assert.equal(ram.counters.readahead, 1 + 3 + 7)
-    assert.equal(ram.stats().loadsInFlight, 0)
-    assert.deepEqual(fh.residentPages(), [...Array(16).keys()])
+    assert.equal(ram.counters.readaheadAsync, 3)
+    assert.equal(ram.counters.readahead, 1 + 4 + 8 + 8)
+    assert.equal(ram.counters.faults, 16)
+    // the last window ends by itself; its pages are resident, unmapped, unused so far
+    while (ram.stats().loadsInFlight > 0) await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(fh.residentPages(), [...Array(24).keys()])
+    for (let pg = 16; pg < 24; pg++) assert.equal(vma.mappedAs(pg), 'none')
+    // to the end of the mapping, never past it
+    for (let pg = 16; pg < 32; pg++) await vma.fault(pg * PS, 1)
+    assert.deepEqual(file.multi.at(-1), [24, 8])
+    assert.equal(ram.counters.readaheadAsync, 4)
+    assert.equal(ram.counters.loads, 32)
+    assert.equal(ram.counters.readaheadUnused, 0)
+  })
+
+  test('a synchronous storage never reads ahead in the background', () => {
+    const { ram, file, vma } = setup()
+    readAll(vma, 0, 32)
+    assert.equal(file.multi.length, 5)
+    assert.equal(ram.counters.readaheadAsync, 0)
+  })
+
+  test('a window read ahead in the background takes only free frames and fails quietly: only the fault on the bad block sees the error', async () => {
+    const ram = new RAM({ pagesize: PS, capacity: (64 + 2) * PS })
+    const file = new MultiFile(PS)
+    file.async = true
+    const fh = new FileH(file, ram)
+    const vma = fh.mmap(0, 256)
+    // 58 dirty pages elsewhere (random order: no read-ahead): 6 frames left free
+    fh.advise(100, 58, 'random')
+    for (let pg = 100; pg < 158; pg++) vma.setUint8(pg * PS, 0xee)
+    fh.advise(100, 58, 'normal')
+    assert.equal(ram.stats().free, 6)
+    file.bad.add(5)
+    await vma.fault(0, 1)
+    await vma.fault(PS, 1)
+    await vma.fault(2 * PS, 1) // 2,3: two frames left free
+    await vma.fault(3 * PS, 1) // trigger: 4..7 wanted, two frames free: 4,5; block 5 bad: the window fails
+    assert.deepEqual(file.multi, [
+      [2, 2],
+      [4, 2],
+    ])
+    while (ram.stats().loadsInFlight > 0) await new Promise((resolve) => setImmediate(resolve))
+    // dropped quietly: no page of it resident, every frame free again, nothing reclaimed or spilled
+    assert.deepEqual(
+      fh.residentPages().filter((pg) => pg < 100),
+      [0, 1, 2, 3],
+    )
+    assert.equal(ram.stats().free, 2)
+    assert.equal(ram.counters.spills, 0)
+    assert.equal(ram.counters.reclaims, 0)
+    for (let pg = 100; pg < 158; pg++) assert.equal(fh.pageState(pg), PageState.DIRTY)
+    // the pages of the failed window load one at a time: 4 fine, 5 fails alone
+    await vma.fault(4 * PS, 1)
+    await assert.rejects(
+      async () => vma.fault(5 * PS, 1),
+      (e) => e instanceof LoadError && e.blk === 5,
+    )
+    assert.deepEqual(file.loads.slice(58), [0, 1, 4]) // after the 58 dirty pages' own loads
+    assert.equal(fh.pageState(5), PageState.EMPTY)
+    assert.equal(ram.counters.readaheadAsync, 1)
   })
 
   test('a window that fails is dropped quietly; the fault loads its page alone, and the bad block fails alone', () => {

@@ -318,15 +318,16 @@ export class PostgresTxn implements StorageTxn {
       rows: batch.length,
       text: `INSERT INTO ${this.#st.s}.blocks (file_id, blk, tid, data, sum) VALUES ${rows.join(', ')}`,
       values,
+      prepare: true,
     }
   }
 
   /**
    * Writes the last pending blocks, the log, the new head and the NOTIFY, and COMMITs, in one round
-   * trip (a pipeline: the blocks as binary parameters; every other value is a checked integer, a hex
-   * literal or our own UUID). Not begun yet: BEGIN and the head row lock lead the same round trip, with
-   * a guard that fails the statement (division by zero) unless the head is the guess; then ROLLBACK,
-   * BEGIN for real (the skipped conflict check runs) and the pipeline again at the right tid. When the
+   * trip (a pipeline of prepared statements, every value a parameter, the bytes binary). Not begun yet:
+   * the statements are the server's implicit transaction (no BEGIN or COMMIT: the Sync commits it), led
+   * by the head row lock with a guard that fails the statement (division by zero) unless the head is
+   * the guess; then, the implicit transaction rolled back, BEGIN for real (the skipped conflict check runs) and the pipeline again at the right tid. When the
    * connection is lost meanwhile, the outcome is unknown to us: the token in the log row tells, read on
    * another connection.
    */
@@ -338,8 +339,8 @@ export class PostgresTxn implements StorageTxn {
         await pipeline(this.#c, statements)
       } catch (e) {
         if (this.#begun || (e as { code?: unknown }).code !== GUARD) throw e
-        // (the guess was stale: another process committed after the head this storage knew)
-        await this.#c.query('ROLLBACK')
+        // (the guess was stale: another process committed after the head this storage knew; the
+        // implicit transaction ended at the Sync, rolled back)
         await this.#begin()
         statements = this.#commitStatements()
         await pipeline(this.#c, statements)
@@ -372,51 +373,62 @@ export class PostgresTxn implements StorageTxn {
     this.#end()
   }
 
-  /** The commit's statements at this.tid: [BEGIN, the guarded lock,] the last blocks, the log, head, NOTIFY, COMMIT. */
+  /**
+   * The commit's statements at this.tid: [the guarded lock,] the last blocks, the log, head, NOTIFY
+   * [, COMMIT]. Each is prepared (parsed once per connection): its text depends only on the schema
+   * and the number of rows, every value is a parameter.
+   */
   #commitStatements(): Statement[] {
     const s = this.#st.s
+    const tid = this.tid
     const statements: Statement[] = []
+    // Not begun: no BEGIN or COMMIT either; the statements before one Sync are the server's implicit
+    // transaction, committed at the Sync unless one fails (then all of it is rolled back).
     if (!this.#begun) {
-      statements.push(
-        { text: 'BEGIN' },
-        {
-          text: `SELECT CASE WHEN value = ${this.tid - 1} THEN 1 ELSE 1 / (value - value) END
+      statements.push({
+        text: `SELECT CASE WHEN value = $1 THEN 1 ELSE 1 / (value - value) END
             FROM ${s}.meta WHERE key = 'head' FOR UPDATE`,
-        },
-      )
-    }
-    const files: string[] = []
-    for (const [file, c] of this.#changes) {
-      const blocks = [...c.blocks].sort((a, b) => a - b)
-      const list = blocks.length ? `'\\x${Buffer.from(encodeBlocks(blocks)).toString('hex')}'::bytea` : 'NULL'
-      files.push(`(${this.tid}, ${file}, ${list}, ${c.record})`)
+        values: [tid - 1],
+        prepare: true,
+      })
     }
     const blocks = this.#batchStatement()
     if (blocks) statements.push(blocks)
-    statements.push(
-      // Commit times never go backwards (a clock stepped back still gives the newest commit the newest time).
-      {
-        text: `INSERT INTO ${s}.log (tid, time, token) VALUES (${this.tid}, greatest(${Date.now() / 1000},
-        coalesce((SELECT time FROM ${s}.log ORDER BY tid DESC LIMIT 1), 0)), '${this.#token}')`,
-      },
-    )
-    if (files.length) {
+    // Commit times never go backwards (a clock stepped back still gives the newest commit the newest time).
+    statements.push({
+      text: `INSERT INTO ${s}.log (tid, time, token) VALUES ($1, greatest($2::float8,
+        coalesce((SELECT time FROM ${s}.log ORDER BY tid DESC LIMIT 1), 0)), $3)`,
+      values: [tid, Date.now() / 1000, this.#token],
+      prepare: true,
+    })
+    if (this.#changes.size) {
+      const rows: string[] = []
+      const values: (number | boolean | Buffer | null)[] = [tid]
+      for (const [file, c] of this.#changes) {
+        const k = values.length
+        rows.push(`($1, $${k + 1}, $${k + 2}, $${k + 3})`)
+        const blocks = [...c.blocks].sort((a, b) => a - b)
+        values.push(file, blocks.length ? Buffer.from(encodeBlocks(blocks)) : null, c.record)
+      }
       statements.push({
-        text: `INSERT INTO ${s}.log_files (tid, file_id, blocks, record) VALUES ${files.join(', ')}`,
+        text: `INSERT INTO ${s}.log_files (tid, file_id, blocks, record) VALUES ${rows.join(', ')}`,
+        values,
+        prepare: true,
       })
     }
     statements.push(
-      { text: `UPDATE ${s}.meta SET value = ${this.tid} WHERE key = 'head'` },
-      { text: `SELECT pg_notify('${this.#st.schema}', '${this.tid}')` },
-      { text: 'COMMIT' },
+      { text: `UPDATE ${s}.meta SET value = $1 WHERE key = 'head'`, values: [tid], prepare: true },
+      { text: `SELECT pg_notify('${this.#st.schema}', $1)`, values: [String(tid)], prepare: true },
     )
+    if (this.#begun) statements.push({ text: 'COMMIT' })
     return statements
   }
 
   async rollback(err?: unknown): Promise<void> {
     if (this.#done) return
     let lost = err !== undefined && isConnectionLoss(err) ? err : undefined
-    // Not begun: nothing is open on the server (a failed pipeline's BEGIN is rolled back all the same).
+    // Not begun: nothing is open on the server (a failed pipeline's implicit transaction is rolled back
+    // at its Sync); the ROLLBACK is then a no-op.
     if (!lost) {
       try {
         await this.#c.query('ROLLBACK')
