@@ -139,18 +139,24 @@ export class TempFile implements AsyncDisposable {
     this.#done = true
   }
 
-  /** Closes and removes the temporary file (nothing is published). */
+  /** Removes and closes the temporary file (nothing is published). */
   async discard(): Promise<void> {
     if (this.#done) return
     this.#done = true
+    // The name goes first and synchronously: an exit at the next await (a second Ctrl-C, which calls
+    // discardSync and finds this one done) must not leave the partial file behind.
+    this.#unlinkName()
     await this.handle.close().catch(() => {})
-    await unlink(this.path).catch(() => {})
   }
 
   /** discard() for a synchronous exit path (a second Ctrl-C): removes the name; the exit closes the file. */
   discardSync(): void {
     if (this.#done) return
     this.#done = true
+    this.#unlinkName()
+  }
+
+  #unlinkName(): void {
     try {
       unlinkSync(this.path)
     } catch {

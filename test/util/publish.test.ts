@@ -141,3 +141,14 @@ test('openRegular refuses a symlink (unless follow), a directory and a FIFO with
     return true
   })
 })
+
+test('discard removes the partial name before its first await: an exit right after leaves nothing', async (t) => {
+  const d = dir(t)
+  const tmp = await TempFile.create(join(d, 'out.raw'))
+  assert.deepEqual(readdirSync(d).length, 1)
+  const pending = tmp.discard()
+  // What a second Ctrl-C sees: discard() has started, so discardSync() does nothing, and the process exits.
+  tmp.discardSync()
+  assert.deepEqual(readdirSync(d), [])
+  await pending
+})
