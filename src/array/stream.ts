@@ -10,6 +10,13 @@ import { checkAbort, type Progress, report } from './progress.ts'
 /** Options of `importNpy` / `importRaw`: progress and abort (bytes of data), and how often to commit. */
 export interface ImportOptions extends Progress {
   /**
+   * Write the blocks straight into one storage transaction as they are read, instead of through the
+   * array's pages (no spill beyond the RAM budget, no page faults, one copy less): the database's write
+   * lock is then held for the whole read, so only for a source that reads at disk speed (a regular file;
+   * `importNpy` sets it). Ignored with `commitEvery`. Default false.
+   */
+  straight?: boolean
+  /**
    * Opt-in intermediate commits: commit whenever this many bytes were written since the last commit.
    * Those pieces stay committed if the import then fails. Default: none, the import is one transaction.
    */
@@ -42,6 +49,66 @@ export async function importTransaction<T>(
 }
 
 const BUFFER = 1 << 20
+
+/**
+ * An import of a new array written straight into one storage transaction (ImportOptions.straight): (1)
+ * the array is created and dropped again in the connection, so that every check of BigArray.create
+ * (name taken, blksize, a shape the VM cannot map) fails as it would there, before any I/O; (2) the
+ * storage transaction: the file, then its blocks in order from one buffer of whole blocks (the last one
+ * padded with zeros); (3) `end` (trailing bytes?) and the commit; (4) the connection moves to the new
+ * snapshot and opens the array. Any failure rolls the transaction back: nothing is left. The contract is
+ * importTransaction's; BusyError while the connection has uncommitted changes.
+ */
+export async function importStraight(
+  conn: Connection,
+  op: string,
+  name: string,
+  inp: ByteSource,
+  what: string,
+  create: CreateArrayOptions,
+  opts: { swap: boolean; end: () => Promise<void> } & ImportOptions,
+): Promise<BigArray> {
+  if (conn.hasChanges()) {
+    throw new BusyError(`${op} commits on its own: commit or abort the connection's pending changes first`)
+  }
+  // (1)
+  const probe = await createForImport(conn, name, create)
+  const item = probe.itemsize
+  const total = probe.size * item
+  const meta = { bigarray: 1, dtype: probe.dtype, shape: [...probe.shape], order: probe.order }
+  const bs = create.blksize ?? conn.ram.pagesize
+  probe.close()
+  await conn.abort()
+  // (2)
+  const buf = new Uint8Array(Math.max(1, Math.floor(BUFFER / bs)) * bs)
+  const txn = await conn.storage.begin()
+  try {
+    const id = await txn.createFile({ name, blksize: bs, size: total, meta })
+    let done = 0
+    let blk = 0
+    while (done < total) {
+      checkAbort(opts)
+      const want = Math.min(buf.length, total - done)
+      const bytes = buf.subarray(0, want)
+      await readFully(inp, bytes, what, total - done - want)
+      if (opts.swap && item > 1) swapBytes(bytes, item)
+      if (want % bs !== 0) buf.fill(0, want, Math.ceil(want / bs) * bs) // the last block's tail
+      for (let at = 0; at < want; at += bs) await txn.writeBlock(id, blk++, buf.subarray(at, at + bs))
+      done += want
+      report(opts, done, total)
+    }
+    // (3)
+    await opts.end()
+    checkAbort(opts)
+    await txn.commit()
+  } catch (e) {
+    await txn.rollback()
+    throw e
+  }
+  // (4)
+  await conn.sync()
+  return await BigArray.open(conn, name)
+}
 
 /**
  * BigArray.create for an import whose size comes from the input: a shape the VM cannot map (its page
