@@ -79,19 +79,29 @@ export async function importStraight(
   const bs = create.blksize ?? conn.ram.pagesize
   probe.close()
   await conn.abort()
-  // (2)
-  const buf = new Uint8Array(Math.max(1, Math.floor(BUFFER / bs)) * bs)
+  // (2) Two buffers: the next piece is read (in the thread pool) while this one is stored.
+  const piece = Math.max(1, Math.floor(BUFFER / bs)) * bs
+  const bufs = [new Uint8Array(piece), new Uint8Array(piece)]
+  const read = async (k: number, done: number): Promise<Uint8Array> => {
+    const want = Math.min(piece, total - done)
+    const bytes = bufs[k].subarray(0, want)
+    await readFully(inp, bytes, what, total - done - want)
+    return bytes
+  }
+  let next: Promise<Uint8Array> | undefined
   const txn = await conn.storage.begin()
   try {
     const id = await txn.createFile({ name, blksize: bs, size: total, meta })
     let done = 0
     let blk = 0
-    while (done < total) {
+    if (total > 0) next = read(0, 0)
+    for (let k = 0; next !== undefined; k ^= 1) {
+      const bytes = await next
+      next = done + bytes.length < total ? read(k ^ 1, done + bytes.length) : undefined
       checkAbort(opts)
-      const want = Math.min(buf.length, total - done)
-      const bytes = buf.subarray(0, want)
-      await readFully(inp, bytes, what, total - done - want)
       if (opts.swap && item > 1) swapBytes(bytes, item)
+      const buf = bufs[k]
+      const want = bytes.length
       if (want % bs !== 0) buf.fill(0, want, Math.ceil(want / bs) * bs) // the last block's tail
       for (let at = 0; at < want; at += bs) await txn.writeBlock(id, blk++, buf.subarray(at, at + bs))
       done += want
@@ -102,6 +112,7 @@ export async function importStraight(
     checkAbort(opts)
     await txn.commit()
   } catch (e) {
+    await next?.catch(() => {}) // no read left running into a buffer or a closed file
     await txn.rollback()
     throw e
   }
