@@ -6,8 +6,8 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { test } from 'node:test'
 import { DatabaseSync } from 'node:sqlite'
+import { test } from 'node:test'
 import { SQLiteStorage } from '../../src/db/sqlite/storage.ts'
 
 function dir(t: { after: (fn: () => void) => void }): string {
