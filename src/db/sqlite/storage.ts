@@ -45,6 +45,7 @@ import { decodeBlocks } from './blocklist.ts'
 import { blockSum, verifyRecord } from './checksum.ts'
 import { sqliteError } from './errors.ts'
 import { immutableUri, locate, MEMORY } from './locate.ts'
+import { Locations, NONE } from './locations.ts'
 import { type LogStatements, prepareLogStatements, readLog, readTidAt } from './log.ts'
 import { apply, MAX_DEPTH } from './pieces.ts'
 import {
@@ -96,6 +97,8 @@ export interface SQLiteOptions {
   busyTimeoutMs?: number
   /** @internal Benchmarks only: skip the checksum check on block loads (bench/checksum.bench.ts). */
   _skipVerify?: boolean
+  /** @internal Benchmarks only: false queries the index on every load (no location cache, locations.ts). */
+  _locations?: boolean
   /** @internal Tests only: the size at which a new segment is started (default SEGMENT_BYTES). */
   _segmentBytes?: number
 }
@@ -131,6 +134,11 @@ export class SQLiteStorage implements Storage {
   #appender: Appender | undefined
   /** The piece record of a load being read (grown as needed). */
   #rec = new Uint8Array(0)
+  /** Block locations found by earlier loads (locations.ts). */
+  readonly #locs = new Locations()
+  readonly #useLocs: boolean
+  /** The newest head this storage has read: locations are remembered only for snapshots up to it. */
+  #headSeen = -1
   /** The `gen` of the last load: when a pack bumps it, cached segment descriptors are dropped. */
   #gen = -1
   /** This storage has the turn of its file's writer queue. */
@@ -145,6 +153,7 @@ export class SQLiteStorage implements Storage {
     this.readOnly = o.readOnly
     this.#timeout = o.timeout
     this.#verify = o.verify
+    this.#useLocs = o.locations
     this.#s = prepareStatements(db)
     this.#log = prepareLogStatements(db)
     this.#queue = joinQueue(key)
@@ -209,7 +218,8 @@ export class SQLiteStorage implements Storage {
       const key = memory ? `memory:${++memoryIds}` : fileKey(abs)
       const verify = options._skipVerify !== true
       const segMax = options._segmentBytes ?? SEGMENT_BYTES
-      return new SQLiteStorage(path, db, key, io, { readOnly, timeout, verify, segMax })
+      const locations = options._locations !== false
+      return new SQLiteStorage(path, db, key, io, { readOnly, timeout, verify, segMax, locations })
     } catch (e) {
       db.close()
       throw sqliteError(e, `open ${path}`)
@@ -219,7 +229,9 @@ export class SQLiteStorage implements Storage {
   head(): Tid {
     this.#check()
     try {
-      return (this.#s.head.get() as { t: number }).t
+      const t = (this.#s.head.get() as { t: number }).t
+      if (t > this.#headSeen && this.#useLocs) this.#headSeen = t
+      return t
     } catch (e) {
       throw sqliteError(e, 'read head')
     }
@@ -257,7 +269,11 @@ export class SQLiteStorage implements Storage {
 
   loadBlock(file: number, blk: number, at: Tid, buf: Uint8Array): void {
     this.#check()
+    // (1) A location this storage found before for a snapshot range holding `at` (locations.ts).
+    const hit = this.#locs.find(file, blk, at)
+    if (hit >= 0 && this.#loadKnown(file, blk, at, buf, hit)) return
     for (let tries = 0; ; tries++) {
+      // (2) The index: the newest version <= at, the pack cutoff and gen in one statement.
       let row: (BlockRow & { packed: number; gen: number }) | undefined
       try {
         row = this.#s.load.get(file, blk, at) as typeof row
@@ -269,15 +285,56 @@ export class SQLiteStorage implements Storage {
       this.#sawGen(row.gen)
       if (row.tid === null) {
         buf.fill(0) // never written
+        if (at <= this.#headSeen) this.#locs.put(file, blk, NONE, at, NONE, 0, 0, 0, 0)
         return
       }
       try {
         this.#readVersion(file, blk, row, at, buf, 0, buf.length)
-        return
       } catch (e) {
         this.#relook(e, tries, file, blk, row, at)
+        continue
       }
+      // (3) Remembered for the next load of this block (whole images and tombstones only).
+      if (at <= this.#headSeen && (row.kind === KIND_TOMBSTONE || row.kind === KIND_IMAGE)) {
+        const r = row as { tid: number; kind: number; seg: number; off: number; len: number; sum: number }
+        this.#locs.put(file, blk, r.tid, at, r.kind, r.seg ?? 0, r.off ?? 0, r.len ?? 0, r.sum)
+      }
+      return
     }
+  }
+
+  /**
+   * A load from a remembered location (slot `i`); false when its segment is gone (a pack moved the version:
+   * the entry is dropped and the index asked). An image is verified against its checksum as always.
+   */
+  #loadKnown(file: number, blk: number, at: Tid, buf: Uint8Array, i: number): boolean {
+    const l = this.#locs
+    const kind = l.kind(i)
+    if (kind !== KIND_IMAGE) {
+      buf.fill(0) // never written, or a tombstone (verified when it was remembered)
+      return true
+    }
+    const len = l.len(i)
+    if (len !== buf.length) {
+      l.drop(i)
+      return false
+    }
+    let n: number
+    try {
+      n = this.#io.read(l.seg(i), buf, 0, len, l.off(i))
+    } catch (e) {
+      if (!(e instanceof SegmentGone)) throw e
+      n = -1
+    }
+    if (n < len) {
+      l.drop(i)
+      this.#io.forget()
+      return false
+    }
+    if (this.#verify && blockSum(file, blk, l.tid(i), buf) !== l.sum(i)) {
+      throw new ChecksumError(this.path, this.#fileName(file, at), blk, l.tid(i))
+    }
+    return true
   }
 
   /**
@@ -936,6 +993,7 @@ interface Opened {
   timeout: number
   verify: boolean
   segMax: number
+  locations: boolean
 }
 
 /**
