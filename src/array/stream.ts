@@ -55,8 +55,8 @@ const BUFFER = 1 << 20
  * the array is created and dropped again in the connection, so that every check of BigArray.create
  * (name taken, blksize, a shape the VM cannot map) fails as it would there, before any I/O; (2) the
  * storage transaction: the file, then its blocks in order from one buffer of whole blocks (the last one
- * padded with zeros); (3) `end` (trailing bytes?) and the commit; (4) the connection moves to the new
- * snapshot and opens the array. Any failure rolls the transaction back: nothing is left. The contract is
+ * padded with zeros); (3) `end` (trailing bytes?) and the commit; (4) the connection commits (moving to
+ * the new snapshot) and opens the array. Any failure rolls the transaction back: nothing is left. The contract is
  * importTransaction's; BusyError while the connection has uncommitted changes.
  */
 export async function importStraight(
@@ -119,8 +119,8 @@ export async function importStraight(
     await txn.rollback()
     throw e
   }
-  // (4)
-  await conn.sync()
+  // (4) As importTransaction ends: a commit (which with nothing to commit only moves to the head).
+  await conn.commit()
   return await BigArray.open(conn, name)
 }
 
