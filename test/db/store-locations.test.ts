@@ -100,7 +100,7 @@ test('a remembered location serves only the snapshots it was valid for, across c
   assert.equal(byte(s, file, 10, future), 5)
 })
 
-test('after another process packed: remembered bytes are still the right version, or the load asks the index (StaleSnapshotError)', async (t) => {
+test('after another process packed past a snapshot: its remembered locations give StaleSnapshotError, the new head its versions', async (t) => {
   const path = join(dir(t), 'x.bigfile')
   const { s, file, h1 } = await setup(path)
   t.after(() => s.close())
@@ -109,17 +109,20 @@ test('after another process packed: remembered bytes are still the right version
   // Another process rewrites blocks 0..6 and packs at its head: the segments of h1 are emptied or moved
   // (block 7's version goes to a new segment) and unlinked.
   const h2 = other(path, [0, 1, 2, 3, 4, 5, 6], 4, true)
-  // (1) the old snapshot through remembered locations whose descriptors are still open: the same
-  // immutable bytes, the right version for h1
-  for (let blk = 0; blk < 8; blk++) assert.equal(byte(s, file, blk, h1), 1)
-  // (2) the new head: its versions (a query sees the pack's gen and drops the old descriptors)
+  // (1) h1 is behind the cutoff now: every block, remembered or not, is StaleSnapshotError
+  for (let blk = 0; blk < 8; blk++) assert.throws(() => byte(s, file, blk, h1), StaleSnapshotError)
+  // (2) the new head: its versions (block 7 from the segment it was moved to)
   assert.equal(s.head(), h2)
-  for (let blk = 0; blk < 7; blk++) assert.equal(byte(s, file, blk, h2), 4)
+  for (let k = 0; k < 2; k++) {
+    for (let blk = 0; blk < 7; blk++) assert.equal(byte(s, file, blk, h2), 4)
+    assert.equal(byte(s, file, 7, h2), 1)
+  }
+  // (3) another commit elsewhere (data_version moves, the cutoff does not): h2 reads on, h3 sees it
+  const h3 = other(path, [8], 9)
   assert.equal(byte(s, file, 7, h2), 1)
-  // (3) the old snapshot again: its segments are gone now, so the index is asked, and h1 is packed away
-  assert.throws(() => byte(s, file, 0, h1), StaleSnapshotError)
-  // (4) block 7 at h2 again: remembered after the move, read from its new segment
-  assert.equal(byte(s, file, 7, h2), 1)
+  assert.equal(byte(s, file, 8, h2), 0)
+  assert.equal(s.head(), h3)
+  assert.equal(byte(s, file, 8, h3), 9)
 })
 
 test('after this process packed: a remembered location in an unlinked segment is looked up again', async (t) => {

@@ -7,7 +7,9 @@
 // storage saw), and tids are allocated above the head, so no version in (tid, atMax] can appear later.
 // A pack may drop the version or move its image to another segment and unlink the old one: a reader whose
 // descriptor of the old segment is still open reads the same immutable bytes; one that has to open it
-// again finds it gone (SegmentGone), drops the entry and asks the index. Only whole images, tombstones and
+// again finds it gone (SegmentGone), drops the entry and asks the index. A snapshot a pack passed is still
+// StaleSnapshotError: the storage checks the cutoff before using an entry (SQLiteStorage#fresh, re-read
+// only when PRAGMA data_version says another connection committed). Only whole images, tombstones and
 // "never written" are kept (a piece version's chain is read from the index), and every image read is still
 // verified against the checksum kept with it.
 import type { Tid } from '../storage.ts'

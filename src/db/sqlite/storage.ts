@@ -137,6 +137,9 @@ export class SQLiteStorage implements Storage {
   /** Block locations found by earlier loads (locations.ts). */
   readonly #locs = new Locations()
   readonly #useLocs: boolean
+  /** `PRAGMA data_version` when the cutoff below was read (-1: read it again), and that cutoff. */
+  #dv = -1
+  #cutoff = 0
   /** The newest head this storage has read: locations are remembered only for snapshots up to it. */
   #headSeen = -1
   /** The `gen` of the last load: when a pack bumps it, cached segment descriptors are dropped. */
@@ -271,7 +274,7 @@ export class SQLiteStorage implements Storage {
     this.#check()
     // (1) A location this storage found before for a snapshot range holding `at` (locations.ts).
     const hit = this.#locs.find(file, blk, at)
-    if (hit >= 0 && this.#loadKnown(file, blk, at, buf, hit)) return
+    if (hit >= 0 && this.#fresh(at) && this.#loadKnown(file, blk, at, buf, hit)) return
     for (let tries = 0; ; tries++) {
       // (2) The index: the newest version <= at, the pack cutoff and gen in one statement.
       let row: (BlockRow & { packed: number; gen: number }) | undefined
@@ -301,6 +304,28 @@ export class SQLiteStorage implements Storage {
       }
       return
     }
+  }
+
+  /**
+   * Whether `at` is still at or above the pack cutoff, for a load from a remembered location (a snapshot a
+   * pack passed must get StaleSnapshotError from the index, as ever). The cutoff is read again only when
+   * another connection committed meanwhile (`PRAGMA data_version`) or this one packed.
+   */
+  #fresh(at: Tid): boolean {
+    let dv: number
+    try {
+      dv = (this.#s.dataVersion.get() as { data_version: number }).data_version
+      if (dv !== this.#dv) {
+        const pg = this.#s.packedGen.get() as { packed: number; gen: number } | undefined
+        if (pg === undefined) return false // the index query reports it
+        this.#cutoff = pg.packed
+        this.#sawGen(pg.gen)
+        this.#dv = dv
+      }
+    } catch (e) {
+      throw sqliteError(e, 'read data_version')
+    }
+    return at >= this.#cutoff
   }
 
   /**
@@ -828,6 +853,7 @@ export class SQLiteStorage implements Storage {
         const head = this.head()
         this.#appender?.finish() // moved images on disk before the index points at them
         db.exec('COMMIT')
+        this.#dv = -1 // the cutoff moved: a remembered location checks it again
         this.#appender?.reset()
         this.#unlinkDead(emptied)
         return { cutoff: c, head, blocksRemoved: blocks, recordsRemoved: records }
