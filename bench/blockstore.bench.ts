@@ -141,8 +141,8 @@ function blobStore(path: string, bs: number): Store {
   }
 }
 
-function segmentStore(path: string, bs: number, blocks: number, verify = true): Store {
-  const s = SQLiteStorage.open(path, { _skipVerify: !verify })
+function segmentStore(path: string, bs: number, blocks: number, verify = true, locations = true): Store {
+  const s = SQLiteStorage.open(path, { _skipVerify: !verify, _locations: locations })
   // Nobody else writes: begin() answers at once (a StorageTxn, not a Promise).
   const begin = () => s.begin() as StorageTxn
   let file = s.fileByName('f', s.head())?.id
@@ -152,13 +152,17 @@ function segmentStore(path: string, bs: number, blocks: number, verify = true): 
     txn.commit()
   }
   const id = file
+  // Loads read the newest snapshot, as a connection does (a tid the storage has seen as its head).
+  let at = s.head()
   return {
-    name: verify ? 'segments (format 3)' : 'segments, checksum not verified',
+    name:
+      (verify ? 'segments (format 3)' : 'segments, checksum not verified') +
+      (locations ? '' : ', index query every load'),
     load(blk, buf) {
-      s.loadBlock(id, blk, Number.MAX_SAFE_INTEGER, buf)
+      s.loadBlock(id, blk, at, buf)
     },
     loadRun(blk, count, buf) {
-      s.loadBlocks(id, blk, count, Number.MAX_SAFE_INTEGER, buf)
+      s.loadBlocks(id, blk, count, at, buf)
     },
     write(blks, fill) {
       const txn = begin()
@@ -168,6 +172,7 @@ function segmentStore(path: string, bs: number, blocks: number, verify = true): 
         txn.writeBlock(id, blk, b)
       }
       txn.commit()
+      at = s.head()
     },
     close: () => s.close(),
   }
@@ -303,7 +308,14 @@ function bench(dir: string, bs: number): void {
   }
   // The same segments read without checksum verification: what the store costs apart from the checksum.
   const raw = segmentStore(join(dir, `seg-${bs}.db`), bs, blocks, false)
-  const readers = [...stores, raw]
+  // And without the location cache (locations.ts): the index queried on every load, as before it.
+  const segPath = join(dir, `seg-${bs}.db`)
+  const readers = [
+    ...stores,
+    raw,
+    segmentStore(segPath, bs, blocks, true, false),
+    segmentStore(segPath, bs, blocks, false, false),
+  ]
   // Touched: no first-touch page faults in the timings.
   const arena = new Uint8Array(wasmArena(ARENA) ?? new ArrayBuffer(ARENA)).fill(1)
   const frames = Math.max(1, ARENA / bs)

@@ -22,6 +22,7 @@ import type { Progress } from './progress.ts'
 import {
   createForImport,
   type ImportOptions,
+  importStraight,
   importTransaction,
   readElements,
   writeElements,
@@ -213,8 +214,10 @@ export async function exportNpy(a: BigArray, path: string, options: ExportOption
  * declares (CorruptError otherwise; EINVAL for a dtype bigfile does not support); a missing file is
  * NotFoundError, a directory or FIFO InvalidArgumentError. The import is one transaction: refused (EBUSY)
  * while the connection has uncommitted changes, committed before it returns, and aborted on any failure,
- * so other connections see the whole array or nothing. Any size: dirty pages beyond the RAM budget spill.
- * `commitEvery` opts into intermediate commits (those pieces stay if the import fails). Progress counts
+ * so other connections see the whole array or nothing. Any size: the blocks are written straight into the
+ * storage transaction as they are read (ImportOptions.straight: no page of the RAM budget is used, nothing
+ * spills; the database's write lock is held while the file is read). `commitEvery` opts into intermediate
+ * commits through the array's pages instead (those pieces stay if the import fails). Progress counts
  * data bytes.
  */
 export async function importNpy(
@@ -227,12 +230,13 @@ export async function importNpy(
   const src = fileSource(inp)
   const h = await readNpyHeader(src, path)
   checkNpySize(h, (await inp.stat()).size, path)
-  return await importNpyFrom(conn, name, src, h, { ...options, what: path })
+  return await importNpyFrom(conn, name, src, h, { straight: true, ...options, what: path })
 }
 
 /**
  * importNpy from a source already past its header `h` (readNpyHeader): a pipe such as stdin works,
- * since the data is read once, in order; trailing bytes are CorruptError.
+ * since the data is read once, in order; trailing bytes are CorruptError. Through the array's pages
+ * (dirty pages beyond the RAM budget spill) unless `straight` (see ImportOptions).
  */
 export async function importNpyFrom(
   conn: Connection,
@@ -242,6 +246,20 @@ export async function importNpyFrom(
   options: { blksize?: number; what?: string } & ImportOptions = {},
 ): Promise<BigArray> {
   const what = options.what ?? 'the .npy data'
+  if (options.straight === true && options.commitEvery === undefined && !conn.readOnly) {
+    const create = {
+      dtype: h.dtype,
+      shape: h.shape,
+      order: h.order,
+      ...(options.blksize === undefined ? {} : { blksize: options.blksize }),
+    }
+    const end = () => expectEnd(src, what)
+    return await importStraight(conn, 'importNpy', name, src, what, create, {
+      ...options,
+      swap: h.bigEndian,
+      end,
+    })
+  }
   return await importTransaction(conn, 'importNpy', async () => {
     const a = await createForImport(conn, name, {
       dtype: h.dtype,

@@ -10,6 +10,13 @@ import { checkAbort, type Progress, report } from './progress.ts'
 /** Options of `importNpy` / `importRaw`: progress and abort (bytes of data), and how often to commit. */
 export interface ImportOptions extends Progress {
   /**
+   * Write the blocks straight into one storage transaction as they are read, instead of through the
+   * array's pages (no spill beyond the RAM budget, no page faults, one copy less): the database's write
+   * lock is then held for the whole read, so only for a source that reads at disk speed (a regular file;
+   * `importNpy` sets it). Ignored with `commitEvery`. Default false.
+   */
+  straight?: boolean
+  /**
    * Opt-in intermediate commits: commit whenever this many bytes were written since the last commit.
    * Those pieces stay committed if the import then fails. Default: none, the import is one transaction.
    */
@@ -42,6 +49,80 @@ export async function importTransaction<T>(
 }
 
 const BUFFER = 1 << 20
+
+/**
+ * An import of a new array written straight into one storage transaction (ImportOptions.straight): (1)
+ * the array is created and dropped again in the connection, so that every check of BigArray.create
+ * (name taken, blksize, a shape the VM cannot map) fails as it would there, before any I/O; (2) the
+ * storage transaction: the file, then its blocks in order from one buffer of whole blocks (the last one
+ * padded with zeros); (3) `end` (trailing bytes?) and the commit; (4) the connection commits (moving to
+ * the new snapshot) and opens the array. Any failure rolls the transaction back: nothing is left. The contract is
+ * importTransaction's; BusyError while the connection has uncommitted changes.
+ */
+export async function importStraight(
+  conn: Connection,
+  op: string,
+  name: string,
+  inp: ByteSource,
+  what: string,
+  create: CreateArrayOptions,
+  opts: { swap: boolean; end: () => Promise<void> } & ImportOptions,
+): Promise<BigArray> {
+  if (conn.hasChanges()) {
+    throw new BusyError(`${op} commits on its own: commit or abort the connection's pending changes first`)
+  }
+  // (1)
+  const probe = await createForImport(conn, name, create)
+  const item = probe.itemsize
+  const total = probe.size * item
+  const meta = { bigarray: 1, dtype: probe.dtype, shape: [...probe.shape], order: probe.order }
+  const bs = create.blksize ?? conn.ram.pagesize
+  probe.close()
+  await conn.abort()
+  // (2) Two buffers: the next piece is read (in the thread pool) while this one is stored.
+  const piece = Math.max(1, Math.floor(BUFFER / bs)) * bs
+  const bufs = [new Uint8Array(piece), new Uint8Array(piece)]
+  const read = async (k: number, done: number): Promise<Uint8Array> => {
+    const want = Math.min(piece, total - done)
+    const bytes = bufs[k].subarray(0, want)
+    await readFully(inp, bytes, what, total - done - want)
+    return bytes
+  }
+  let next: Promise<Uint8Array> | undefined
+  const txn = await conn.storage.begin()
+  try {
+    const id = await txn.createFile({ name, blksize: bs, size: total, meta })
+    let done = 0
+    let blk = 0
+    if (total > 0) next = read(0, 0)
+    for (let k = 0; next !== undefined; k ^= 1) {
+      const bytes = await next
+      next = done + bytes.length < total ? read(k ^ 1, done + bytes.length) : undefined
+      checkAbort(opts)
+      if (opts.swap && item > 1) swapBytes(bytes, item)
+      const buf = bufs[k]
+      const want = bytes.length
+      if (want % bs !== 0) buf.fill(0, want, Math.ceil(want / bs) * bs) // the last block's tail
+      for (let at = 0; at < want; at += bs) {
+        const w = txn.writeBlock(id, blk++, buf.subarray(at, at + bs))
+        if (w instanceof Promise) await w // a synchronous storage: no microtask per block
+      }
+      done += want
+      report(opts, done, total)
+    }
+    // (3)
+    await opts.end()
+    checkAbort(opts)
+    await txn.commit()
+  } catch (e) {
+    await next?.catch(() => {}) // no read left running into a buffer or a closed file
+    await txn.rollback()
+    throw e
+  }
+  // (4) As importTransaction ends: a commit (which with nothing to commit only moves to the head).
+  await conn.commit()
+  return await BigArray.open(conn, name)
+}
 
 /**
  * BigArray.create for an import whose size comes from the input: a shape the VM cannot map (its page

@@ -112,7 +112,12 @@ ${COMMON_HELP}`,
       let a: BigArray
       try {
         a = header
-          ? await importNpyFrom(conn, staging, input.src, header, { blksize, ...progress })
+          ? await importNpyFrom(conn, staging, input.src, header, {
+              blksize,
+              // a regular file reads at disk speed: its blocks go straight into one storage transaction
+              straight: input.size !== undefined,
+              ...progress,
+            })
           : await importRawFrom(conn, staging, input.src, { ...(raw as RawLayout), blksize, ...progress })
         bar.committing()
         await conn.commit()

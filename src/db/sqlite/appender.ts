@@ -10,6 +10,9 @@ export interface Location {
   off: number
 }
 
+/** After this many bytes written to a segment in one transaction, its sync is started in the background. */
+const EARLY_SYNC = 8 << 20
+
 export class Appender {
   readonly #io: Segments
   readonly #s: Statements
@@ -20,6 +23,8 @@ export class Appender {
   #end = 0
   #batchPos = 0
   #batchLen = 0
+  /** Bytes written since the last background sync was started. */
+  #unsynced = 0
   /** Bytes appended since the last commit or rollback. */
   appended = 0
 
@@ -39,6 +44,7 @@ export class Appender {
     if (len >= this.#batch.length) {
       this.#flush()
       this.#io.write(this.#seg, data, off)
+      this.#wrote(len)
     } else {
       if (this.#batchLen + len > this.#batch.length) this.#flush()
       if (this.#batchLen === 0) this.#batchPos = off
@@ -69,6 +75,7 @@ export class Appender {
   reset(): void {
     this.#started = false
     this.#batchLen = 0
+    this.#unsynced = 0
     this.appended = 0
   }
 
@@ -101,6 +108,18 @@ export class Appender {
   #flush(): void {
     if (this.#batchLen === 0) return
     this.#io.write(this.#seg, this.#batch.subarray(0, this.#batchLen), this.#batchPos)
+    this.#wrote(this.#batchLen)
     this.#batchLen = 0
+  }
+
+  /**
+   * A large commit's data goes to the disk while it is still being written (an import: while the next
+   * piece is read), not all of it in the sync at commit.
+   */
+  #wrote(n: number): void {
+    this.#unsynced += n
+    if (this.#unsynced < EARLY_SYNC) return
+    this.#unsynced = 0
+    this.#io.startSync(this.#seg)
   }
 }

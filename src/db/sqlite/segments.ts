@@ -11,6 +11,7 @@
 import {
   closeSync,
   constants,
+  fdatasync,
   fdatasyncSync,
   fstatSync,
   fsyncSync,
@@ -47,6 +48,12 @@ export interface Segments {
   openForAppend(seg: number, size: number): void
   /** Writes `data` at `pos` of a segment opened for append. */
   write(seg: number, data: Uint8Array, pos: number): void
+  /**
+   * Starts, in the background, writing segment `seg`'s data to the disk (an fdatasync in the thread
+   * pool), so that the sync at commit has less left to wait for. Only a head start: `sync` still makes it
+   * durable, and fails when a background one failed.
+   */
+  startSync(seg: number): void
   /** Makes what was written to the segments (and new names in the directory) durable. */
   sync(): void
   /** Removes segment `seg` (a pack, after the commit that stopped indexing it). Missing is fine. */
@@ -92,6 +99,11 @@ export class SegmentFiles implements Segments {
   readonly #wfds = new Map<number, number>()
   readonly #dirty = new Set<number>()
   #dirDirty = false
+  /** Background fdatasyncs running, by descriptor (a descriptor is closed only once they are done). */
+  readonly #running = new Map<number, number>()
+  readonly #closeLater = new Set<number>()
+  /** The first error of a background fdatasync since the last sync (its pages may not have reached the disk). */
+  #syncError: unknown
 
   constructor(abs: string, uuid: string, readOnly: boolean) {
     this.dir = segmentDir(abs)
@@ -200,7 +212,7 @@ export class SegmentFiles implements Segments {
       // Only the current segment is appended to: keep at most it and the one before a rollover.
       for (const [s, wfd] of this.#wfds) {
         if (this.#dirty.has(s)) continue
-        closeSync(wfd)
+        this.#closeW(wfd)
         this.#wfds.delete(s)
       }
       this.#wfds.set(seg, fd)
@@ -234,7 +246,29 @@ export class SegmentFiles implements Segments {
     this.#dirty.add(seg)
   }
 
+  startSync(seg: number): void {
+    const fd = this.#wfds.get(seg)
+    if (fd === undefined || this.#running.has(fd)) return
+    this.#running.set(fd, 1)
+    fdatasync(fd, (e) => {
+      this.#running.delete(fd)
+      if (e && this.#syncError === undefined) this.#syncError = e
+      if (this.#closeLater.delete(fd)) closeSync(fd)
+    })
+  }
+
+  /** Closes a write descriptor now, or when its background fdatasync is done. */
+  #closeW(fd: number): void {
+    if (this.#running.has(fd)) this.#closeLater.add(fd)
+    else closeSync(fd)
+  }
+
   sync(): void {
+    // A background fdatasync that failed may have dropped the pages it could not write (they then look
+    // clean to the next fdatasync): the commit fails instead.
+    const e = this.#syncError
+    this.#syncError = undefined
+    if (e !== undefined) throw fsError(e, `sync segments in ${this.dir}`)
     for (const seg of this.#dirty) {
       const fd = this.#wfds.get(seg)
       if (fd !== undefined) fdatasyncSync(fd)
@@ -297,7 +331,7 @@ export class SegmentFiles implements Segments {
     }
     const wfd = this.#wfds.get(seg)
     if (wfd !== undefined) {
-      closeSync(wfd)
+      this.#closeW(wfd)
       this.#wfds.delete(seg)
       this.#dirty.delete(seg)
     }
@@ -305,7 +339,7 @@ export class SegmentFiles implements Segments {
 
   close(): void {
     this.forget()
-    for (const fd of this.#wfds.values()) closeSync(fd)
+    for (const fd of this.#wfds.values()) this.#closeW(fd)
     this.#wfds.clear()
     this.#dirty.clear()
   }
@@ -368,6 +402,8 @@ export class MemorySegments implements Segments {
     s.buf.set(data, pos)
     s.size = Math.max(s.size, end)
   }
+
+  startSync(): void {}
 
   sync(): void {}
 

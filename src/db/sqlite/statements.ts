@@ -30,6 +30,9 @@ export function prepareStatements(db: DatabaseSync) {
         AND b.tid = (SELECT max(tid) FROM blocks WHERE file_id = b.file_id AND blk = b.blk AND tid <= ?)
         ORDER BY b.blk`,
     ),
+    // Changes when another connection (process) has committed since this one last asked: the cheapest
+    // statement there is, for the location cache's check that no pack passed a snapshot.
+    dataVersion: p('PRAGMA data_version'),
     packedGen: p(
       `SELECT m.value AS packed, g.value AS gen FROM meta m, meta g WHERE m.key = 'packed' AND g.key = 'gen'`,
     ),

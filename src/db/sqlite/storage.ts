@@ -1,7 +1,18 @@
 // The embedded default storage: one SQLite file through node:sqlite, synchronous answers throughout
 // (except a writer that has to wait for the write lock: see writers.ts).
 import { randomUUID } from 'node:crypto'
-import { existsSync, lstatSync, statSync } from 'node:fs'
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  lstatSync,
+  openSync,
+  statSync,
+  unlinkSync,
+} from 'node:fs'
+import { dirname } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import {
   ChecksumError,
@@ -12,6 +23,7 @@ import {
   NotFoundError,
   ReadOnlyError,
   StaleSnapshotError,
+  StorageError,
   VersionError,
 } from '../../errors.ts'
 import { readonlyFields } from '../../util/readonly.ts'
@@ -33,6 +45,7 @@ import { decodeBlocks } from './blocklist.ts'
 import { blockSum, verifyRecord } from './checksum.ts'
 import { sqliteError } from './errors.ts'
 import { immutableUri, locate, MEMORY } from './locate.ts'
+import { Locations, NONE } from './locations.ts'
 import { type LogStatements, prepareLogStatements, readLog, readTidAt } from './log.ts'
 import { apply, MAX_DEPTH } from './pieces.ts'
 import {
@@ -84,6 +97,8 @@ export interface SQLiteOptions {
   busyTimeoutMs?: number
   /** @internal Benchmarks only: skip the checksum check on block loads (bench/checksum.bench.ts). */
   _skipVerify?: boolean
+  /** @internal Benchmarks only: false queries the index on every load (no location cache, locations.ts). */
+  _locations?: boolean
   /** @internal Tests only: the size at which a new segment is started (default SEGMENT_BYTES). */
   _segmentBytes?: number
 }
@@ -119,6 +134,14 @@ export class SQLiteStorage implements Storage {
   #appender: Appender | undefined
   /** The piece record of a load being read (grown as needed). */
   #rec = new Uint8Array(0)
+  /** Block locations found by earlier loads (locations.ts). */
+  readonly #locs = new Locations()
+  readonly #useLocs: boolean
+  /** `PRAGMA data_version` when the cutoff below was read (-1: read it again), and that cutoff. */
+  #dv = -1
+  #cutoff = 0
+  /** The newest head this storage has read: locations are remembered only for snapshots up to it. */
+  #headSeen = -1
   /** The `gen` of the last load: when a pack bumps it, cached segment descriptors are dropped. */
   #gen = -1
   /** This storage has the turn of its file's writer queue. */
@@ -133,6 +156,7 @@ export class SQLiteStorage implements Storage {
     this.readOnly = o.readOnly
     this.#timeout = o.timeout
     this.#verify = o.verify
+    this.#useLocs = o.locations
     this.#s = prepareStatements(db)
     this.#log = prepareLogStatements(db)
     this.#queue = joinQueue(key)
@@ -166,9 +190,10 @@ export class SQLiteStorage implements Storage {
     // this process has it open already: that open checked it, and closing the descriptor the look needs
     // would drop the POSIX locks SQLite holds on the file through the other connection (sqlite.org,
     // "How To Corrupt", 2.2).
-    if (!memory && !openHere(abs) && !preflight(abs, create, path) && !create) {
-      throw new NotFoundError(`database ${path} does not exist`)
-    }
+    const exists = memory || openHere(abs) || preflight(abs, create, path)
+    if (!exists && !create) throw new NotFoundError(`database ${path} does not exist`)
+    // A new database is built aside and published whole (see publishNew).
+    if (!exists) publishNew(abs, path)
     // (3) Open; read-only opens create nothing and may fall back to an immutable open (see openReadOnly).
     let db: DatabaseSync
     try {
@@ -179,7 +204,7 @@ export class SQLiteStorage implements Storage {
     try {
       // (4) The schema: created in a new file, checked in an existing one.
       if (readOnly) checkSchema(db, path)
-      else initSchema(db, path)
+      else initSchema(db, path, !memory)
       // The segments: in memory, or files in <db>-seg/ (read-only: opened on demand, nothing created).
       const uuid = (
         db.prepare(`SELECT value FROM meta WHERE key = 'uuid'`).get() as { value: string } | undefined
@@ -196,7 +221,8 @@ export class SQLiteStorage implements Storage {
       const key = memory ? `memory:${++memoryIds}` : fileKey(abs)
       const verify = options._skipVerify !== true
       const segMax = options._segmentBytes ?? SEGMENT_BYTES
-      return new SQLiteStorage(path, db, key, io, { readOnly, timeout, verify, segMax })
+      const locations = options._locations !== false
+      return new SQLiteStorage(path, db, key, io, { readOnly, timeout, verify, segMax, locations })
     } catch (e) {
       db.close()
       throw sqliteError(e, `open ${path}`)
@@ -206,7 +232,9 @@ export class SQLiteStorage implements Storage {
   head(): Tid {
     this.#check()
     try {
-      return (this.#s.head.get() as { t: number }).t
+      const t = (this.#s.head.get() as { t: number }).t
+      if (t > this.#headSeen && this.#useLocs) this.#headSeen = t
+      return t
     } catch (e) {
       throw sqliteError(e, 'read head')
     }
@@ -244,7 +272,11 @@ export class SQLiteStorage implements Storage {
 
   loadBlock(file: number, blk: number, at: Tid, buf: Uint8Array): void {
     this.#check()
+    // (1) A location this storage found before for a snapshot range holding `at` (locations.ts).
+    const hit = this.#locs.find(file, blk, at)
+    if (hit >= 0 && this.#fresh(at) && this.#loadKnown(file, blk, at, buf, hit)) return
     for (let tries = 0; ; tries++) {
+      // (2) The index: the newest version <= at, the pack cutoff and gen in one statement.
       let row: (BlockRow & { packed: number; gen: number }) | undefined
       try {
         row = this.#s.load.get(file, blk, at) as typeof row
@@ -256,15 +288,78 @@ export class SQLiteStorage implements Storage {
       this.#sawGen(row.gen)
       if (row.tid === null) {
         buf.fill(0) // never written
+        if (at <= this.#headSeen) this.#locs.put(file, blk, NONE, at, NONE, 0, 0, 0, 0)
         return
       }
       try {
         this.#readVersion(file, blk, row, at, buf, 0, buf.length)
-        return
       } catch (e) {
         this.#relook(e, tries, file, blk, row, at)
+        continue
       }
+      // (3) Remembered for the next load of this block (whole images and tombstones only).
+      if (at <= this.#headSeen && (row.kind === KIND_TOMBSTONE || row.kind === KIND_IMAGE)) {
+        const r = row as { tid: number; kind: number; seg: number; off: number; len: number; sum: number }
+        this.#locs.put(file, blk, r.tid, at, r.kind, r.seg ?? 0, r.off ?? 0, r.len ?? 0, r.sum)
+      }
+      return
     }
+  }
+
+  /**
+   * Whether `at` is still at or above the pack cutoff, for a load from a remembered location (a snapshot a
+   * pack passed must get StaleSnapshotError from the index, as ever). The cutoff is read again only when
+   * another connection committed meanwhile (`PRAGMA data_version`) or this one packed.
+   */
+  #fresh(at: Tid): boolean {
+    let dv: number
+    try {
+      dv = (this.#s.dataVersion.get() as { data_version: number }).data_version
+      if (dv !== this.#dv) {
+        const pg = this.#s.packedGen.get() as { packed: number; gen: number } | undefined
+        if (pg === undefined) return false // the index query reports it
+        this.#cutoff = pg.packed
+        this.#sawGen(pg.gen)
+        this.#dv = dv
+      }
+    } catch (e) {
+      throw sqliteError(e, 'read data_version')
+    }
+    return at >= this.#cutoff
+  }
+
+  /**
+   * A load from a remembered location (slot `i`); false when its segment is gone (a pack moved the version:
+   * the entry is dropped and the index asked). An image is verified against its checksum as always.
+   */
+  #loadKnown(file: number, blk: number, at: Tid, buf: Uint8Array, i: number): boolean {
+    const l = this.#locs
+    const kind = l.kind(i)
+    if (kind !== KIND_IMAGE) {
+      buf.fill(0) // never written, or a tombstone (verified when it was remembered)
+      return true
+    }
+    const len = l.len(i)
+    if (len !== buf.length) {
+      l.drop(i)
+      return false
+    }
+    let n: number
+    try {
+      n = this.#io.read(l.seg(i), buf, 0, len, l.off(i))
+    } catch (e) {
+      if (!(e instanceof SegmentGone)) throw e
+      n = -1
+    }
+    if (n < len) {
+      l.drop(i)
+      this.#io.forget()
+      return false
+    }
+    if (this.#verify && blockSum(file, blk, l.tid(i), buf) !== l.sum(i)) {
+      throw new ChecksumError(this.path, this.#fileName(file, at), blk, l.tid(i))
+    }
+    return true
   }
 
   /**
@@ -758,6 +853,7 @@ export class SQLiteStorage implements Storage {
         const head = this.head()
         this.#appender?.finish() // moved images on disk before the index points at them
         db.exec('COMMIT')
+        this.#dv = -1 // the cutoff moved: a remembered location checks it again
         this.#appender?.reset()
         this.#unlinkDead(emptied)
         return { cutoff: c, head, blocksRemoved: blocks, recordsRemoved: records }
@@ -923,6 +1019,7 @@ interface Opened {
   timeout: number
   verify: boolean
   segMax: number
+  locations: boolean
 }
 
 /**
@@ -1000,13 +1097,76 @@ function checkIds(db: DatabaseSync, path: string): void {
   if (version !== SCHEMA_VERSION) throw new VersionError(path, version, SCHEMA_VERSION)
 }
 
-/** Creates the schema in a new file, or checks that an existing one is ours. */
-function initSchema(db: DatabaseSync, path: string): void {
+/**
+ * Creates a new database at `abs`, whole or not at all: (1) a private file next to it, created exclusively,
+ * gets the schema and WAL mode with SQLite's journal and syncs off (nobody else opens it: a crash leaves
+ * only it behind); (2) one fsync of it; (3) `link` publishes it under the name, never over an existing
+ * file (EEXIST: another process created the database first, and its is kept); (4) the private name goes,
+ * the directory is synced. Eight fsyncs of creating it in place (journal, directory, file, twice) become
+ * two (issue 13: the open of a new database before an import).
+ */
+function publishNew(abs: string, path: string): void {
+  const tmp = `${abs}.${randomUUID().slice(0, 8)}.new`
+  const { O_CREAT, O_EXCL, O_NOFOLLOW, O_RDWR, O_RDONLY, O_DIRECTORY } = constants
+  try {
+    closeSync(openSync(tmp, O_CREAT | O_EXCL | O_NOFOLLOW | O_RDWR, 0o644))
+  } catch (e) {
+    throw new StorageError(`cannot create ${path}: ${(e as Error).message}`, { cause: e })
+  }
+  try {
+    // (1)
+    const db = new DatabaseSync(tmp)
+    try {
+      db.exec('PRAGMA journal_mode = OFF')
+      db.exec('PRAGMA synchronous = OFF')
+      initSchema(db, path, false)
+      const mode = db.prepare('PRAGMA journal_mode = WAL').get() as { journal_mode: string }
+      if (mode.journal_mode !== 'wal') throw new CorruptError(`${path}: cannot switch to WAL mode`)
+    } finally {
+      db.close()
+    }
+    // (2)
+    const fd = openSync(tmp, O_RDONLY | O_NOFOLLOW)
+    try {
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+    // (3)
+    try {
+      linkSync(tmp, abs)
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== 'EEXIST') throw e
+    }
+  } catch (e) {
+    if (e instanceof CorruptError) throw e
+    throw new StorageError(`cannot create ${path}: ${(e as Error).message}`, { cause: e })
+  } finally {
+    // (4)
+    for (const sfx of ['', '-wal', '-shm']) {
+      try {
+        unlinkSync(tmp + sfx)
+      } catch {}
+    }
+  }
+  const dfd = openSync(dirname(abs), O_RDONLY | O_DIRECTORY)
+  try {
+    fsyncSync(dfd)
+  } finally {
+    closeSync(dfd)
+  }
+}
+
+/** Creates the schema in a new file (in WAL mode already when `wal`), or checks that an existing one is ours. */
+function initSchema(db: DatabaseSync, path: string, wal: boolean): void {
   const count = () => (db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number }).n
   if (count() === 0) {
     // page_size only takes effect before the first table. The file holds only small rows (the block index,
     // records, the log): 4 KiB pages keep a lookup's read and a scattered commit's WAL writes small.
     db.exec('PRAGMA page_size = 4096')
+    // WAL before the first write: the schema's commit is then one WAL append and sync, where a
+    // rollback-journal commit and then the switch to WAL took 8 fsyncs (issue 13: a new database's open).
+    if (wal) db.exec('PRAGMA journal_mode = WAL')
     db.exec('BEGIN IMMEDIATE')
     try {
       if (count() === 0) {

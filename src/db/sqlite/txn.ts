@@ -31,6 +31,8 @@ export class SQLiteTxn implements StorageTxn {
   readonly #s: Statements
   readonly #changes = new Map<number, FileChange>()
   readonly #blksizes = new Map<number, number>()
+  /** Files this transaction created: their blocks have no earlier version to store pieces over. */
+  readonly #created = new Set<number>()
   readonly #onEnd: () => void
   readonly #appender: Appender
   readonly #loadPrev: LoadPrev
@@ -99,6 +101,7 @@ export class SQLiteTxn implements StorageTxn {
       const id = (this.#s.getMeta.get('next_file_id') as { value: number }).value
       this.#s.setMeta.run(id + 1, 'next_file_id')
       this.#put(id, spec.name, spec.blksize, spec.size, JSON.stringify(spec.meta))
+      this.#created.add(id)
       return id
     } catch (e) {
       throw sqliteError(e, `create file ${JSON.stringify(spec.name)}`)
@@ -158,7 +161,11 @@ export class SQLiteTxn implements StorageTxn {
       const sum = blockSum(file, blk, this.tid, data)
       if (data === null) {
         this.#s.insertBlock.run(file, blk, this.tid, KIND_TOMBSTONE, null, null, null, sum)
-      } else if (data.length >= PIECES_MIN_BLKSIZE && this.#writePieces(file, blk, data, sum)) {
+      } else if (
+        data.length >= PIECES_MIN_BLKSIZE &&
+        !this.#created.has(file) &&
+        this.#writePieces(file, blk, data, sum)
+      ) {
         // stored as the pieces that changed
       } else {
         const at = this.#at
