@@ -1,7 +1,7 @@
 // Database paths are paths: SQLite never reads one as a URI (`file:...`) or as ':memory:'.
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, readdirSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { openDatabase } from '../../src/db/index.ts'
@@ -78,4 +78,15 @@ test('the CLI: ls file:x.db creates nothing, create file:n.db?nolock=1 makes exa
   const l = bigfile(dir, 'ls', 'file:n.db?nolock=1', '--json')
   assert.equal(l.status, 0, l.stderr)
   assert.equal(JSON.parse(l.stdout)[0].name, 'a')
+})
+
+test('a dangling symbolic link at a new database path is refused, nothing created through it', async (t) => {
+  const d = tmpDir(t)
+  symlinkSync(join(d, 'victim.bigfile'), join(d, 'a.bigfile'))
+  await assert.rejects(openDatabase(join(d, 'a.bigfile')), {
+    code: 'ECORRUPT',
+    message: /not a regular file/,
+  })
+  assert.equal(existsSync(join(d, 'victim.bigfile')), false)
+  assert.deepEqual(readdirSync(d), ['a.bigfile'])
 })

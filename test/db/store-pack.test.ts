@@ -97,3 +97,23 @@ test('pack while another process reads all the time: every read is right (re-que
   t.diagnostic(`${reads} full reads during ${ROUNDS} packs`)
   assert.ok(segs(path).length <= BLOCKS / 2 + 1)
 })
+
+test('a writer holds one segment open for writing, not one per segment it ever created', async (t) => {
+  const path = join(tmpDir(t), 'fds.bigfile')
+  const s = SQLiteStorage.open(path, { _segmentBytes: 4096 + 2 * BS }) // 2 blocks per segment
+  t.after(() => s.close())
+  const openFiles = () => readdirSync('/proc/self/fd').length
+  await commit(s, 1, [0, 1], 20)
+  const base = openFiles()
+  // 6 commits of 20 blocks: 60 segments created, each commit rolling over 10 times.
+  for (let n = 2; n < 8; n++)
+    await commit(
+      s,
+      n,
+      Array.from({ length: 20 }, (_, b) => b),
+      20,
+    )
+  assert.ok(segs(path).length >= 60)
+  assert.ok(openFiles() - base <= 2, `${openFiles() - base} more descriptors open after 60 segments`)
+  for (let b = 0; b < 20; b++) expectBlock(s, 1, b, 7, (7 + b) & 0xff)
+})

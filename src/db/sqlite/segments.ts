@@ -99,9 +99,8 @@ export class SegmentFiles implements Segments {
   readonly #wfds = new Map<number, number>()
   readonly #dirty = new Set<number>()
   #dirDirty = false
-  /** Background fdatasyncs running, by descriptor (a descriptor is closed only once they are done). */
-  readonly #running = new Map<number, number>()
-  readonly #closeLater = new Set<number>()
+  /** Segments with a background fdatasync running (each on a descriptor of its own). */
+  readonly #running = new Set<number>()
   /** The first error of a background fdatasync since the last sync (its pages may not have reached the disk). */
   #syncError: unknown
 
@@ -182,7 +181,9 @@ export class SegmentFiles implements Segments {
       this.#dirDirty = true
     } catch (e) {
       if ((e as { code?: unknown }).code !== 'EEXIST') throw fsError(e, `create segment ${path}`)
-      // A writer of this database that crashed (or rolled back) after creating it: reuse it.
+      // A writer of this database that crashed (or rolled back) after creating it: reuse it. Its name
+      // may never have been synced into the directory: sync the directory at this commit too.
+      this.#dirDirty = true
       fd = this.#openRw(path)
       try {
         this.#checkHeader(fd, seg, path)
@@ -247,20 +248,25 @@ export class SegmentFiles implements Segments {
   }
 
   startSync(seg: number): void {
-    const fd = this.#wfds.get(seg)
-    if (fd === undefined || this.#running.has(fd)) return
-    this.#running.set(fd, 1)
-    fdatasync(fd, (e) => {
-      this.#running.delete(fd)
+    if (!this.#wfds.has(seg) || this.#running.has(seg)) return
+    // A descriptor of its own: Linux reports a writeback error once per open file description, so a
+    // background fdatasync on the commit's descriptor could take the error the commit's own sync must see.
+    let sfd: number
+    try {
+      sfd = openSync(join(this.dir, segName(seg)), O_RDONLY | O_NOFOLLOW)
+    } catch {
+      return // only an early start: the commit's own fdatasync is what makes the images durable
+    }
+    this.#running.add(seg)
+    fdatasync(sfd, (e) => {
+      this.#running.delete(seg)
       if (e && this.#syncError === undefined) this.#syncError = e
-      if (this.#closeLater.delete(fd)) closeSync(fd)
+      closeSync(sfd)
     })
   }
 
-  /** Closes a write descriptor now, or when its background fdatasync is done. */
   #closeW(fd: number): void {
-    if (this.#running.has(fd)) this.#closeLater.add(fd)
-    else closeSync(fd)
+    closeSync(fd)
   }
 
   sync(): void {
@@ -274,6 +280,15 @@ export class SegmentFiles implements Segments {
       if (fd !== undefined) fdatasyncSync(fd)
     }
     this.#dirty.clear()
+    // Only the newest segment is appended to again: close the others' write descriptors, so a writer
+    // that lives long (or imports much) holds one, not one per segment it ever created.
+    let newest = -1
+    for (const s of this.#wfds.keys()) if (s > newest) newest = s
+    for (const [s, wfd] of this.#wfds) {
+      if (s === newest) continue
+      this.#closeW(wfd)
+      this.#wfds.delete(s)
+    }
     if (this.#dirDirty) {
       const dfd = openSync(this.dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
       try {

@@ -520,7 +520,10 @@ export class SQLiteStorage implements Storage {
     const row = this.#s.prevVersion.get(file, blk, before) as BlockRow | undefined
     if (row === undefined || row.kind === KIND_TOMBSTONE) return undefined
     try {
-      return this.#loadChain(file, blk, row, buf, 0, buf.length, 0)
+      const depth = this.#loadChain(file, blk, row, buf, 0, buf.length, 0)
+      // Pieces over a damaged image could never be read back (their sum is of the whole block).
+      if (blockSum(file, blk, row.tid as number, buf) !== row.sum) return undefined
+      return depth
     } catch {
       return undefined // unreadable: the new version is written whole
     }
@@ -794,10 +797,12 @@ export class SQLiteStorage implements Storage {
 
   /** After pack's commit: unlinks the segments it dropped, and any a crash kept from an earlier unlink. */
   #unlinkDead(dead: number[]): void {
+    // next_segment first: the write lock is released, and a segment another writer commits between the
+    // two reads then has an id >= next and is left alone (read the other way round it looked dead).
+    const next = (this.#s.getMeta.get('next_segment') as { value: number }).value
     const keep = new Set(
       (this.#db.prepare('SELECT id FROM segments').all() as { id: number }[]).map((r) => r.id),
     )
-    const next = (this.#s.getMeta.get('next_segment') as { value: number }).value
     for (const seg of dead) this.#io.unlink(seg)
     // Below next_segment and not indexed: dropped by a pack that crashed before its unlink. (At
     // next_segment itself: a crashed writer's new segment, which the next writer reuses.)
@@ -1137,6 +1142,10 @@ function publishNew(abs: string, path: string): void {
       linkSync(tmp, abs)
     } catch (e) {
       if ((e as { code?: unknown }).code !== 'EEXIST') throw e
+      // Another creator won the race, or something else is at the name: only a regular file is
+      // opened next (a link planted there, even a dangling one, is refused, never created through).
+      if (!lstatSync(abs).isFile())
+        throw new CorruptError(`${path} is not a bigfile database (not a regular file)`)
     }
   } catch (e) {
     if (e instanceof CorruptError) throw e
