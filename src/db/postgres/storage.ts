@@ -14,6 +14,7 @@ import {
 } from '../../errors.ts'
 import { readonlyFields } from '../../util/readonly.ts'
 import { logConflicts, nameConflict, recordConflicts } from '../conflicts.ts'
+import { type RecordRow, toRecord } from '../record-row.ts'
 import { decodeBlocks } from '../sqlite/blocklist.ts'
 import { blockSum, verifyRecord } from '../sqlite/checksum.ts'
 import type {
@@ -24,7 +25,6 @@ import type {
   CommitFile,
   FileRecord,
   LogQuery,
-  Meta,
   PackResult,
   Storage,
   StorageTxn,
@@ -48,15 +48,7 @@ export type PostgresTarget = string | ClientConfig | { pool: PoolType }
 
 const RECORD = 'file_id AS id, tid, name, blksize, size, meta, sum'
 
-export interface RecordRow {
-  id: number
-  tid: number
-  name: string | null
-  blksize: number
-  size: number
-  meta: string
-  sum: number
-}
+export type { RecordRow }
 
 /** Block versions per statement of `check`. */
 const CHECK_BATCH = 64
@@ -863,17 +855,6 @@ function blockList(data: Buffer | null): number[] {
 
 function checkInt(n: number): void {
   if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`not a non-negative integer: ${n}`)
-}
-
-export function toRecord(row: RecordRow): FileRecord {
-  return {
-    id: row.id,
-    name: row.name as string,
-    blksize: row.blksize,
-    size: row.size,
-    meta: JSON.parse(row.meta) as Meta,
-    tid: row.tid,
-  }
 }
 
 /** host:port/database of a connection config, never the password. */

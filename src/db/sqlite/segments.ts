@@ -135,18 +135,24 @@ export class SegmentFiles implements Segments {
       if ((e as { code?: unknown }).code === 'ENOENT') throw new SegmentGone(path)
       throw fsError(e, `open segment ${path}`)
     }
-    try {
-      this.#checkHeader(fd, seg, path)
-    } catch (e) {
-      closeSync(fd)
-      throw e
-    }
+    this.#checked(fd, seg, path)
     if (this.#fds.size >= READ_FDS) {
       const [oldSeg, oldFd] = this.#fds.entries().next().value as [number, number]
       this.#fds.delete(oldSeg)
       closeSync(oldFd)
     }
     this.#fds.set(seg, fd)
+    return fd
+  }
+
+  /** `fd` once its header checks out (see #checkHeader); closed when it does not. */
+  #checked(fd: number, seg: number, path: string): number {
+    try {
+      this.#checkHeader(fd, seg, path)
+    } catch (e) {
+      closeSync(fd)
+      throw e
+    }
     return fd
   }
 
@@ -184,13 +190,7 @@ export class SegmentFiles implements Segments {
       // A writer of this database that crashed (or rolled back) after creating it: reuse it. Its name
       // may never have been synced into the directory: sync the directory at this commit too.
       this.#dirDirty = true
-      fd = this.#openRw(path)
-      try {
-        this.#checkHeader(fd, seg, path)
-      } catch (e2) {
-        closeSync(fd)
-        throw e2
-      }
+      fd = this.#checked(this.#openRw(path), seg, path)
       ftruncateSync(fd, HEADER)
     }
     this.#wfds.set(seg, fd)
@@ -203,13 +203,7 @@ export class SegmentFiles implements Segments {
     let fd = this.#wfds.get(seg)
     if (fd === undefined) {
       const path = join(this.dir, segName(seg))
-      fd = this.#openRw(path)
-      try {
-        this.#checkHeader(fd, seg, path)
-      } catch (e) {
-        closeSync(fd)
-        throw e
-      }
+      fd = this.#checked(this.#openRw(path), seg, path)
       // Only the current segment is appended to: keep at most it and the one before a rollover.
       for (const [s, wfd] of this.#wfds) {
         if (this.#dirty.has(s)) continue

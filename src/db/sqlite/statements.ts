@@ -87,15 +87,7 @@ export function prepareStatements(db: DatabaseSync) {
 
 export type Statements = ReturnType<typeof prepareStatements>
 
-export interface RecordRow {
-  id: number
-  tid: number
-  name: string | null
-  blksize: number
-  size: number
-  meta: string
-  sum: number
-}
+export type { RecordRow } from '../record-row.ts'
 
 /** A block version's index row as loads read it (tid NULL: no version). */
 export interface BlockRow {

@@ -27,6 +27,7 @@ import {
   VersionError,
 } from '../../errors.ts'
 import { readonlyFields } from '../../util/readonly.ts'
+import { toRecord } from '../record-row.ts'
 import type {
   Change,
   CheckOptions,
@@ -34,7 +35,6 @@ import type {
   Commit,
   FileRecord,
   LogQuery,
-  Meta,
   PackResult,
   Storage,
   StorageTxn,
@@ -1005,17 +1005,6 @@ export class SQLiteStorage implements Storage {
 
   #check(): void {
     if (this.#closed) throw new ClosedError('database is closed')
-  }
-}
-
-function toRecord(row: RecordRow): FileRecord {
-  return {
-    id: row.id,
-    name: row.name as string,
-    blksize: row.blksize,
-    size: row.size,
-    meta: JSON.parse(row.meta) as Meta,
-    tid: row.tid,
   }
 }
 
