@@ -210,6 +210,10 @@ test('pack with keep makes exactly the older tids stale; a historical connection
   for (let i = 1; i <= 6; i++) {
     v.setFloat64(0, i)
     if (i % 2) v.setFloat64(PS, i)
+    // Commit times have the clock's resolution: two commits in one millisecond share a time, and tidAt of
+    // that time is the newer one. Each commit gets its own millisecond, so tidAt below names one tid.
+    const t0 = Date.now()
+    while (Date.now() === t0) await new Promise((r) => setTimeout(r, 1))
     await w.commit()
   }
   v.unmap()
